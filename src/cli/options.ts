@@ -1,0 +1,190 @@
+/**
+ * Command-line options of `lb` (the balancer itself). Pure: argv in, options or a
+ * UsageError out; the caller prints the message and exits 2.
+ */
+import { parseIPv4 } from '../packet/addr.js';
+import { SCHEDULER_NAMES, DEFAULT_SCHEDULER } from '../sched/index.js';
+import { FWD_DR, FWD_FNAT, FWD_MASQ } from '../engine/model.js';
+
+export class UsageError extends Error {}
+
+export interface RealServerOpt {
+  addr: number;
+  /** 0 = the service port. */
+  port: number;
+  weight: number;
+  /** undefined = the --mode default. */
+  fwd: number | undefined;
+  text: string;
+}
+
+export interface LbOptions {
+  vip: number | null;
+  ports: number[];
+  proto: 'tcp' | 'udp';
+  udpPorts: number[];
+  rs: RealServerOpt[];
+  sched: string;
+  mode: number;
+  persist: number;
+  persistMask: number;
+  ops: boolean;
+  ifaces: string[];
+  maxConns: number;
+  checksum: 'incremental' | 'full';
+  traceSched: boolean;
+  hostGuard: boolean;
+  pcapDir: string | null;
+  fnatAddrs: number[];
+  fnatPorts: [number, number];
+  rulesFile: string | null;
+  saveOnExit: string | null;
+  config: string | null;
+  socket: string;
+  help: boolean;
+}
+
+export const USAGE = `Usage: lb [options]                     run the load balancer (as root)
+       lb ipvsadm ARGS...                  ipvsadm commands against a running balancer
+       lb reload                           re-read --config / --rules of a running balancer
+
+Service:
+  --vip ADDR              virtual IP (not assigned to any interface; the balancer answers ARP for it)
+  --port N                service port (default 80; repeat for several services)
+  --proto tcp|udp         protocol of the --port services (default tcp)
+  --udp-port N            also a UDP service on VIP:N with the same real servers (repeatable)
+  --rs IP[:PORT][@W][/M]  real server, weight W (default 1), method M nat|dr|fnat; repeat, in ipvsadm -a order
+  --sched NAME            ${SCHEDULER_NAMES.join(' | ')} (default ${DEFAULT_SCHEDULER})
+  --mode nat|dr|fnat      default forwarding method (default nat, ipvsadm -m)
+  --persist SECONDS       persistence timeout (ipvsadm -p, 1..2678400)
+  --persist-mask MASK     persistence netmask (ipvsadm -M, default 255.255.255.255)
+  --ops                   one-packet scheduling for UDP (ipvsadm -o)
+Rules and control:
+  --rules FILE            load rules in ipvsadm-save format at start
+  --save-on-exit FILE     write the live rules (ipvsadm -S -n) on shutdown
+  --config FILE           keepalived.conf (virtual_server blocks and health checks)
+  --socket PATH           control socket (default /run/tslb.sock)
+Packet path:
+  --iface IF              capture/transmit interface (repeatable; default: from the routing table)
+  --max-conns N           connection table capacity (default 1048576)
+  --checksum incremental|full   L4 checksum update on rewrite (default incremental, RFC 1624)
+  --fnat-addr ADDR        full-NAT local address (repeatable)
+  --fnat-ports LO-HI      full-NAT local port range (default 1024-65535)
+  --no-host-guard         do not install the nftables netdev drop rules
+  --pcap-dir DIR          write what the engine received and sent, per interface, as pcap
+  --trace-sched           log each scheduling decision with its inputs
+  --help`;
+
+function intIn(name: string, v: string, lo: number, hi: number): number {
+  if (!/^\d+$/.test(v)) throw new UsageError(`invalid value for ${name}: '${v}' (expected an integer ${lo}..${hi})`);
+  const n = Number(v);
+  if (n < lo || n > hi) throw new UsageError(`invalid value for ${name}: '${v}' (expected ${lo}..${hi})`);
+  return n;
+}
+
+function addr(name: string, v: string): number {
+  const a = parseIPv4(v);
+  if (a === null) throw new UsageError(`invalid value for ${name}: '${v}' (expected a dotted IPv4 address)`);
+  return a;
+}
+
+const MODES: Record<string, number> = { nat: FWD_MASQ, dr: FWD_DR, fnat: FWD_FNAT };
+
+function mode(name: string, v: string): number {
+  const m = MODES[v];
+  if (m === undefined) throw new UsageError(`invalid value for ${name}: '${v}' (expected nat, dr or fnat)`);
+  return m;
+}
+
+/** IP[:PORT][@WEIGHT][/METHOD] */
+export function parseRealServer(v: string): RealServerOpt {
+  const m = /^([0-9.]+)(?::([^@/]*))?(?:@([^/]*))?(?:\/(.*))?$/.exec(v);
+  if (!m) throw new UsageError(`invalid value for --rs: '${v}' (expected IP[:PORT][@WEIGHT][/nat|dr|fnat])`);
+  const a = parseIPv4(m[1]!);
+  if (a === null) throw new UsageError(`invalid value for --rs: '${v}' (bad address '${m[1]}')`);
+  const port = m[2] === undefined ? 0 : intIn('--rs port', m[2], 1, 65535);
+  const weight = m[3] === undefined ? 1 : intIn('--rs weight', m[3], 0, 65535);
+  const fwd = m[4] === undefined ? undefined : mode('--rs method', m[4]);
+  return { addr: a, port, weight, fwd, text: v };
+}
+
+export function parseOptions(argv: string[]): LbOptions {
+  const o: LbOptions = {
+    vip: null, ports: [], proto: 'tcp', udpPorts: [], rs: [], sched: DEFAULT_SCHEDULER, mode: FWD_MASQ,
+    persist: 0, persistMask: 0xffffffff, ops: false, ifaces: [], maxConns: 1 << 20, checksum: 'incremental',
+    traceSched: false, hostGuard: true, pcapDir: null, fnatAddrs: [], fnatPorts: [1024, 65535],
+    rulesFile: null, saveOnExit: null, config: null, socket: '/run/tslb.sock', help: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`option ${name} needs a value`);
+      return v;
+    };
+    switch (name) {
+      case '--vip': o.vip = addr(name, value()); break;
+      case '--port': o.ports.push(intIn(name, value(), 0, 65535)); break;
+      case '--proto': {
+        const v = value();
+        if (v !== 'tcp' && v !== 'udp') throw new UsageError(`invalid value for --proto: '${v}' (expected tcp or udp)`);
+        o.proto = v;
+        break;
+      }
+      case '--udp-port': o.udpPorts.push(intIn(name, value(), 1, 65535)); break;
+      case '--rs': o.rs.push(parseRealServer(value())); break;
+      case '--sched': {
+        const v = value();
+        if (!(SCHEDULER_NAMES as readonly string[]).includes(v)) {
+          throw new UsageError(`invalid value for --sched: '${v}' (expected one of ${SCHEDULER_NAMES.join(', ')})`);
+        }
+        o.sched = v;
+        break;
+      }
+      case '--mode': o.mode = mode(name, value()); break;
+      case '--persist': o.persist = intIn(name, value(), 1, 2678400); break;
+      case '--persist-mask': o.persistMask = addr(name, value()); break;
+      case '--ops': o.ops = true; break;
+      case '--iface': o.ifaces.push(value()); break;
+      case '--max-conns': o.maxConns = intIn(name, value(), 1, 1 << 24); break;
+      case '--checksum': {
+        const v = value();
+        if (v !== 'incremental' && v !== 'full') throw new UsageError(`invalid value for --checksum: '${v}' (expected incremental or full)`);
+        o.checksum = v;
+        break;
+      }
+      case '--trace-sched': o.traceSched = true; break;
+      case '--no-host-guard': o.hostGuard = false; break;
+      case '--pcap-dir': o.pcapDir = value(); break;
+      case '--fnat-addr': o.fnatAddrs.push(addr(name, value())); break;
+      case '--fnat-ports': {
+        const v = value();
+        const m = /^(\d+)-(\d+)$/.exec(v);
+        const lo = m ? Number(m[1]) : NaN, hi = m ? Number(m[2]) : NaN;
+        if (!m || lo < 1 || hi > 65535 || lo > hi) throw new UsageError(`invalid value for --fnat-ports: '${v}' (expected LO-HI within 1-65535)`);
+        o.fnatPorts = [lo, hi];
+        break;
+      }
+      case '--rules': o.rulesFile = value(); break;
+      case '--save-on-exit': o.saveOnExit = value(); break;
+      case '--config': o.config = value(); break;
+      case '--socket': o.socket = value(); break;
+      case '--help': case '-h': o.help = true; break;
+      default:
+        throw new UsageError(`unknown option '${arg}' (see lb --help)`);
+    }
+  }
+  if (o.ports.length === 0) o.ports.push(80);
+  if (o.help) return o;
+  if (o.vip === null && o.rulesFile === null && o.config === null) throw new UsageError('missing --vip (or --rules / --config)');
+  if (o.vip !== null && o.rs.length === 0 && o.rulesFile === null && o.config === null) throw new UsageError('missing --rs: give at least one real server');
+  if (o.ops && o.proto !== 'udp' && o.udpPorts.length === 0) throw new UsageError('--ops: One-Packet Scheduling is only for UDP virtual services');
+  if (o.persist === 0 && o.ports.includes(0)) throw new UsageError('--port 0: Zero port specified for non-persistent service');
+  const usesFnat = o.mode === FWD_FNAT || o.rs.some((r) => r.fwd === FWD_FNAT);
+  if (usesFnat && o.fnatAddrs.length === 0) throw new UsageError('full-NAT needs at least one --fnat-addr (a local address the real servers route back to)');
+  return o;
+}

@@ -1,0 +1,148 @@
+/**
+ * `lb [options]`: start the balancer on this host (or network namespace).
+ * Reads interfaces and routes from the kernel, builds the engine and its rules,
+ * opens one capture per interface, installs the host guard, and cleans up on exit.
+ */
+import { Engine } from '../engine/engine.js';
+import { Rules, RuleError, type ServiceSpec } from '../engine/rules.js';
+import { RoutingTable, type Route } from '../engine/routing.js';
+import { FWD_NAMES } from '../engine/model.js';
+import { DROP_REASONS } from '../engine/verdict.js';
+import { formatIPv4, formatMac } from '../packet/addr.js';
+import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
+import { STATE_NAMES } from '../table/tcp-state.js';
+import { CapPort } from '../io/cap-port.js';
+import { HostGuard } from '../io/host-guard.js';
+import { Runtime } from '../io/runtime.js';
+import { deviceFor, readInterfaces, readNeighbours, readRoutes, sysctl, type IfaceInfo } from '../io/sysinfo.js';
+import type { LbOptions } from './options.js';
+
+export class StartError extends Error {}
+
+function chooseInterfaces(o: LbOptions, all: IfaceInfo[]): IfaceInfo[] {
+  let names = o.ifaces;
+  if (names.length === 0) {
+    const targets = [o.vip, ...o.rs.map((r) => r.addr)].filter((a): a is number => a !== null);
+    names = [...new Set(targets.map((a) => deviceFor(formatIPv4(a))).filter((d): d is string => d !== null && d !== 'lo'))];
+    if (names.length === 0) throw new StartError('no interface reaches the VIP or the real servers; give --iface');
+  }
+  return names.map((n) => {
+    const i = all.find((x) => x.name === n);
+    if (!i) throw new StartError(`interface '${n}' does not exist here (have: ${all.map((x) => x.name).join(', ') || 'none'})`);
+    if (!i.up) throw new StartError(`interface '${n}' is down`);
+    return i;
+  });
+}
+
+export function serviceSpecs(o: LbOptions): ServiceSpec[] {
+  if (o.vip === null) return [];
+  const base = { addr: o.vip, scheduler: o.sched, persistent: o.persist, netmask: o.persistMask, schedFlags: 0 };
+  const specs: ServiceSpec[] = o.ports.map((port) => ({
+    ...base, proto: o.proto === 'udp' ? PROTO_UDP : PROTO_TCP, port, ops: o.ops && o.proto === 'udp',
+  }));
+  for (const port of o.udpPorts) specs.push({ ...base, proto: PROTO_UDP, port, ops: o.ops });
+  return specs;
+}
+
+export function startBalancer(o: LbOptions, log: (s: string) => void): { runtime: Runtime; rules: Rules; stop: () => void } {
+  const all = readInterfaces();
+  const ifaces = chooseInterfaces(o, all);
+  if (o.vip !== null) {
+    const owner = all.find((i) => i.ip === o.vip);
+    if (owner) {
+      throw new StartError(
+        `the VIP ${formatIPv4(o.vip)} is assigned to ${owner.name} on this host: the kernel would own its TCP flows ` +
+        `and reset them. Remove it (ip addr del ${formatIPv4(o.vip)}/${owner.prefixLen} dev ${owner.name}); the balancer answers ARP for the VIP itself.`,
+      );
+    }
+  }
+  const engine = new Engine({
+    ifaces: ifaces.map((i) => ({ name: i.name, mac: i.mac, mtu: i.mtu, ip: i.ip })),
+    maxConns: o.maxConns,
+    checksum: o.checksum,
+  });
+  if (o.fnatAddrs.length) engine.fnat.configure(o.fnatAddrs, o.fnatPorts[0], o.fnatPorts[1]);
+  const index = new Map(ifaces.map((i, n) => [i.name, n]));
+  const routes: Route[] = readRoutes()
+    .filter((r) => index.has(r.dev))
+    .map((r) => ({ dst: r.dst, prefixLen: r.prefixLen, iface: index.get(r.dev)!, gateway: r.gateway }));
+  const rules = new Rules(engine, new RoutingTable(routes));
+  for (const spec of serviceSpecs(o)) {
+    rules.addService(spec);
+    for (const rs of o.rs) {
+      rules.addDest(spec, {
+        addr: rs.addr, port: rs.port || spec.port, weight: rs.weight, fwd: rs.fwd ?? o.mode, uThreshold: 0, lThreshold: 0,
+      });
+    }
+  }
+  primeNeighbours(engine, ifaces);
+  if (o.traceSched) {
+    engine.trace = (svc, d, caddr, cport, inputs) =>
+      log(`sched ${svc.scheduler.name} ${formatIPv4(caddr)}:${cport} -> ${d ? `${formatIPv4(d.addr)}:${d.port}` : 'none'} | ${inputs}`);
+  }
+  const guard = o.hostGuard ? new HostGuard() : null;
+  const ports = ifaces.map((i) => new CapPort(i.name, i.mac, i.mtu, `not ether src ${formatMac(i.mac)} and arp`));
+  const runtime = new Runtime(engine, ports, { guard: guard ? (r) => guard.apply(r) : null });
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    runtime.stop();
+    guard?.remove();
+  };
+  process.on('exit', stop); // last resort: never leave nft rules behind
+  runtime.start();
+  summary(o, runtime, log, guard);
+  return { runtime, rules, stop };
+}
+
+function primeNeighbours(engine: Engine, ifaces: IfaceInfo[]): void {
+  const n = engine.neigh;
+  for (const k of readNeighbours()) {
+    const ifi = ifaces.findIndex((i) => i.name === k.dev);
+    const slot = ifi >= 0 ? n.find(k.ip, ifi) : -1;
+    if (slot >= 0) n.set(slot, k.mac, 0);
+  }
+}
+
+function summary(o: LbOptions, rt: Runtime, log: (s: string) => void, guard: HostGuard | null): void {
+  const e = rt.engine;
+  rt.ports.forEach((p, i) => log(`capture ${p.name} (${formatMac(p.mac)}, mtu ${p.mtu}, ip ${formatIPv4(e.ifaces[i]!.ip)})`));
+  for (const v of e.vipList()) {
+    const on = rt.ports.filter((_, i) => v.arpMask & (1 << i)).map((p) => p.name);
+    log(`VIP ${formatIPv4(v.addr)}: ARP answered on ${on.join(', ')}, gratuitous ARP sent`);
+  }
+  for (const s of e.services) {
+    log(`service ${s.proto === PROTO_UDP ? 'UDP' : 'TCP'} ${formatIPv4(s.addr)}:${s.port} ${s.scheduler.name}${s.timeoutS ? ` persistent ${s.timeoutS}` : ''}`);
+    for (const d of [...s.dests].reverse()) {
+      log(`  -> ${formatIPv4(d.addr)}:${d.port} ${FWD_NAMES[d.fwd]} weight ${d.weight} via ${rt.ports[d.iface]!.name}`);
+    }
+  }
+  if (guard) log(`host guard: nft table netdev ${guard.table} drops VIP and NAT reply frames after capture`);
+  else if (sysctl('net.ipv4.ip_forward') === '1') log('warning: ip_forward=1 and --no-host-guard: the kernel will also forward the VIP traffic');
+  if (o.checksum === 'incremental') log('checksums: incremental (RFC 1624); use --checksum full if senders leave partial checksums (veth tx offload)');
+}
+
+/** Human summary printed at shutdown: what happened to every packet. */
+export function finalReport(e: Engine): string {
+  const lines = [`frames: ${e.rxFrames} received, ${e.txFrames} sent, ${e.arpReplies} ARP replies, ${e.icmpSent} ICMP errors`];
+  for (const s of e.services) {
+    lines.push(`service ${s.proto === PROTO_UDP ? 'UDP' : 'TCP'} ${formatIPv4(s.addr)}:${s.port}: ${s.stats.conns} conns, ${s.stats.inPkts} in, ${s.stats.outPkts} out`);
+    for (const d of [...s.dests].sort((a, b) => a.addr - b.addr)) {
+      lines.push(`  -> ${formatIPv4(d.addr)}:${d.port} conns ${d.stats.conns} active ${d.activeConns} inactive ${d.inactConns} in ${d.stats.inPkts} out ${d.stats.outPkts}`);
+    }
+  }
+  const drops = DROP_REASONS.map((r, i) => [r, e.drops[i]!] as const).filter(([, n]) => n > 0);
+  lines.push(`drops: ${drops.length ? drops.map(([r, n]) => `${r}=${n}`).join(' ') : 'none'}`);
+  lines.push(`connections in table: ${e.table.count} (${countStates(e)})`);
+  return lines.join('\n');
+}
+
+function countStates(e: Engine): string {
+  const t = e.table;
+  const c = new Map<string, number>();
+  for (let i = 0; i < t.capacity; i++) if (t.live[i]) c.set(STATE_NAMES[t.state[i]!]!, (c.get(STATE_NAMES[t.state[i]!]!) ?? 0) + 1);
+  return [...c].map(([k, v]) => `${k} ${v}`).join(', ') || 'empty';
+}
+
+export { RuleError };

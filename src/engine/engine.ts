@@ -1,0 +1,671 @@
+/**
+ * The data plane: a pure function from (frame, ingress interface, now) to a verdict.
+ * No I/O, no timers of its own: time is passed in, and connection expiry runs from
+ * the timer wheel as time advances. It mirrors the IPVS per-packet flow:
+ * ip_vs_in (client side), ip_vs_out (NAT replies), ip_vs_in_icmp / ip_vs_out_icmp.
+ */
+import { equal6, readU16 } from '../packet/bytes.js';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV4, etherType, l3Offset, setMacs } from '../packet/ethernet.js';
+import * as arp from '../packet/arp.js';
+import * as ipv4 from '../packet/ipv4.js';
+import * as tcp from '../packet/tcp.js';
+import * as icmp from '../packet/icmp.js';
+import { checksum } from '../packet/checksum.js';
+import { ConnTable, CF_INACTIVE, CF_IN_REVERSE, CF_NOOUTPUT, CF_TEMPLATE, NONE } from '../table/conn-table.js';
+import {
+  DEFAULT_TIMEOUTS_S, DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, S_CLOSE, S_NONE, S_TIME_WAIT, S_UDP,
+  STATE_ACTIVE, nextTcpState,
+} from '../table/tcp-state.js';
+import { DEST_F_AVAILABLE, DEST_F_OVERLOAD, SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
+import { markAfterBind, markAfterUnbind } from '../sched/thresholds.js';
+import { DROP, DROP_REASONS, V_CONSUMED, V_DROP, V_EMIT } from './verdict.js';
+import { FWD_DR, FWD_FNAT, FWD_MASQ, RealServer, Stats, VirtualService } from './model.js';
+import { NeighTable } from './neigh.js';
+import { FnatPool } from './fnat-pool.js';
+import { rewriteEnd, rewriteQuoted } from './rewrite.js';
+import * as frames from './frames.js';
+
+export interface EngineIface {
+  name: string;
+  mac: Uint8Array;
+  mtu: number;
+  /** The interface's own IPv4 address (sender of our ARP requests), 0 if none. */
+  ip: number;
+}
+
+export interface EngineOptions {
+  ifaces: EngineIface[];
+  /** Hard connection table capacity; new connections beyond it are dropped and counted. */
+  maxConns?: number;
+  /** 'full' recomputes L4 checksums on every rewrite (senders with partial checksums). */
+  checksum?: 'incremental' | 'full';
+  tickMs?: number;
+  /** ICMP errors the engine may generate per second (the kernel rate-limits too). */
+  icmpPerSecond?: number;
+}
+
+/** Called for each new connection when --trace-sched is on (never per packet otherwise). */
+export type SchedTrace = (svc: VirtualService, dest: RealServer | null, caddr: number, cport: number, inputs: string) => void;
+
+const PERSIST_POSTPONE_MS = 60_000; // ip_vs_conn_expire: controlling entries wait in 60 s steps
+const NEW_CONN_TIMEOUT_MS = 3_000; // ip_vs_conn_new, replaced by the first state transition
+
+export class Engine {
+  readonly ifaces: EngineIface[];
+  readonly table: ConnTable;
+  readonly neigh = new NeighTable();
+  /** Live services (looked up per packet) and every service by id (entries keep their id). */
+  readonly services: VirtualService[] = [];
+  readonly svcById: VirtualService[] = [];
+  /** Real servers by id; an id stays taken while connections refer to the server. */
+  readonly dests: (RealServer | null)[] = [];
+  readonly stats = new Stats();
+  readonly drops = new Float64Array(DROP_REASONS.length);
+  /** Frames seen, frames emitted, ARP replies sent, ICMP errors sent. */
+  rxFrames = 0;
+  txFrames = 0;
+  arpReplies = 0;
+  icmpSent = 0;
+  /** Timeouts per state (ms); `ipvsadm --set tcp tcpfin udp` changes three of them. */
+  readonly timeoutsMs = Float64Array.from(DEFAULT_TIMEOUTS_S, (s) => s * 1000);
+  /** IPVS sysctls (defaults of §2.8). */
+  expireNodestConn = false;
+  expireQuiescentTemplate = false;
+  connReuseMode = 1;
+  readonly fullChecksum: boolean;
+  readonly fnat = new FnatPool();
+  trace: SchedTrace | null = null;
+
+  /** Verdict details, valid until the next call to process(). */
+  txIface = 0;
+  txBuf: Uint8Array;
+  txLen = 0;
+  dropReason = 0;
+  readonly scratch = new Uint8Array(2048);
+
+  /** VIPs and, per VIP, a bitmask of interfaces on which we answer ARP for it. */
+  private vips = new Uint32Array(0);
+  private vipArpMask = new Uint32Array(0);
+  private vipActive = new Uint8Array(0);
+  private now = 0;
+  private icmpBudget: number;
+  private icmpWindowStart = 0;
+  private readonly icmpPerSecond: number;
+  private readonly expireFn: (e: number) => void;
+
+  constructor(opts: EngineOptions) {
+    if (opts.ifaces.length === 0 || opts.ifaces.length > 32) throw new RangeError('the engine needs 1..32 interfaces');
+    this.ifaces = opts.ifaces;
+    this.table = new ConnTable(opts.maxConns ?? 1 << 20, opts.tickMs ?? 100);
+    this.fullChecksum = opts.checksum === 'full';
+    this.icmpPerSecond = opts.icmpPerSecond ?? 100;
+    this.icmpBudget = this.icmpPerSecond;
+    this.txBuf = this.scratch;
+    this.expireFn = (e) => this.expire(e);
+  }
+
+  // ---------------------------------------------------------------- entry point
+
+  /** Classify and rewrite one frame. The frame may be modified in place. */
+  process(b: Uint8Array, len: number, ifi: number, now: number): number {
+    this.rxFrames++;
+    this.now = now;
+    if (now >= this.table.timers.nextTickAt()) this.table.timers.advance(now, this.expireFn);
+    const l3 = l3Offset(b, len);
+    if (l3 < 0) return this.drop(DROP.runt_frame);
+    if (equal6(b, 6, this.ifaces[ifi]!.mac, 0)) return this.drop(DROP.own_frame);
+    const type = etherType(b, l3);
+    if (type === ETHERTYPE_IPV4) return this.ipv4(b, len, l3, ifi);
+    if (type === ETHERTYPE_ARP) return this.arp(b, len, l3, ifi);
+    return this.drop(DROP.unknown_ethertype);
+  }
+
+  /** Run expiry up to `now` without a packet (called from a timer by the I/O edge). */
+  tick(now: number): void {
+    this.now = now;
+    this.table.timers.advance(now, this.expireFn);
+  }
+
+  private drop(reason: number): number {
+    this.drops[reason]++;
+    this.dropReason = reason;
+    return V_DROP;
+  }
+
+  private emit(buf: Uint8Array, len: number, ifi: number): number {
+    this.txBuf = buf;
+    this.txLen = len;
+    this.txIface = ifi;
+    this.txFrames++;
+    return V_EMIT;
+  }
+
+  // ---------------------------------------------------------------- IPv4
+
+  private ipv4(b: Uint8Array, len: number, l3: number, ifi: number): number {
+    if (len - l3 < ipv4.IPV4_MIN_HLEN) return this.drop(DROP.ip_truncated);
+    if (b[l3]! >>> 4 !== 4) return this.drop(DROP.ip_bad_version);
+    const hlen = (b[l3]! & 0x0f) << 2;
+    if (hlen < ipv4.IPV4_MIN_HLEN) return this.drop(DROP.ip_bad_ihl);
+    const total = readU16(b, l3 + 2);
+    if (total < hlen) return this.drop(DROP.ip_bad_length);
+    // The capture may cut GSO frames to the ring slot without saying so (packet-io-notes 10).
+    if (l3 + total > len) return this.drop(DROP.ip_truncated);
+    if (!ipv4.verifyHeader(b, l3, hlen)) return this.drop(DROP.ip_bad_checksum);
+    // IPVS only ever sees reassembled datagrams (LOCAL_IN); we do not reassemble.
+    if ((readU16(b, l3 + 6) & 0x3fff) !== 0) return this.drop(DROP.ip_fragment);
+    const proto = b[l3 + 9]!;
+    const l4 = l3 + hlen;
+    const l4len = total - hlen;
+    if (proto === ipv4.PROTO_TCP) {
+      if (l4len < tcp.TCP_MIN_HLEN) return this.drop(DROP.l4_truncated);
+      const doff = (b[l4 + 12]! >>> 4) << 2;
+      if (doff < tcp.TCP_MIN_HLEN || doff > l4len) return this.drop(DROP.l4_bad_header);
+    } else if (proto === ipv4.PROTO_UDP) {
+      if (l4len < 8) return this.drop(DROP.l4_truncated);
+      const ulen = readU16(b, l4 + 4);
+      if (ulen < 8 || ulen > l4len) return this.drop(DROP.l4_bad_header);
+    } else if (proto === ipv4.PROTO_ICMP) {
+      return this.icmp(b, l3, l4, total, ifi);
+    } else {
+      return this.drop(DROP.unsupported_protocol);
+    }
+    const saddr = ipv4.src(b, l3);
+    const daddr = ipv4.dst(b, l3);
+    const sport = readU16(b, l4);
+    const dport = readU16(b, l4 + 2);
+    const svc = this.findService(proto, daddr, dport);
+    if (svc !== null) {
+      if (!this.vipActive[svc.vipIndex]) return this.drop(DROP.vip_passive);
+      return this.inbound(b, l3, l4, total, ifi, svc, proto, saddr, sport, daddr, dport);
+    }
+    if (this.vipIndex(daddr) >= 0) return this.drop(DROP.no_service);
+    return this.outbound(b, l3, l4, total, proto, saddr, sport, daddr, dport);
+  }
+
+  /** Client -> VIP (ip_vs_in). */
+  private inbound(
+    b: Uint8Array, l3: number, l4: number, total: number, ifi: number, svc: VirtualService,
+    proto: number, saddr: number, sport: number, daddr: number, dport: number,
+  ): number {
+    const t = this.table;
+    const tflags = proto === ipv4.PROTO_TCP ? b[l4 + tcp.OFF_FLAGS]! : 0;
+    const isSyn = (tflags & (tcp.SYN | tcp.RST)) === tcp.SYN;
+    let e = t.findForward(proto, saddr, sport, daddr, dport, false);
+    if (e !== NONE && isSyn && t.control[e] === NONE && this.mayReschedule(e)) {
+      if (t.nControl[e] === 0) this.unbindAndFree(e);
+      e = NONE;
+    }
+    if (e !== NONE && !(this.dests[t.dest[e]!]!.flags & DEST_F_AVAILABLE)) {
+      if (!this.expireNodestConn) return this.drop(DROP.dest_unavailable); // timer not refreshed
+      if (t.nControl[e] === 0) this.unbindAndFree(e);
+      e = NONE;
+    }
+    if (e === NONE) {
+      if (proto === ipv4.PROTO_TCP && !isSyn) return this.drop(DROP.tcp_no_conn); // tcp_conn_schedule
+      e = this.schedule(b, l3, ifi, svc, proto, saddr, sport, daddr, dport);
+      if (e < 0) return this.scheduleFailed(e, b, l3, ifi, daddr);
+      if (e >= t.capacity) return this.onePacket(b, l3, l4, total, svc, e - t.capacity, proto);
+    }
+    const d = this.dests[t.dest[e]!]!;
+    this.statsIn(d, svc, total);
+    if (proto === ipv4.PROTO_TCP) {
+      this.setTcpState(e, d, t.flags[e]! & CF_NOOUTPUT ? DIR_INPUT_ONLY : DIR_INPUT, tflags);
+    } else {
+      t.timeoutMs[e] = this.timeoutsMs[S_UDP]!;
+    }
+    t.inPkts[e]++;
+    t.timers.arm(e, this.now + t.timeoutMs[e]!);
+    return this.transmit(b, l3, l4, total, e, d, proto, ifi);
+  }
+
+  /** Real server -> client through the director (ip_vs_out, NAT and full-NAT only). */
+  private outbound(
+    b: Uint8Array, l3: number, l4: number, total: number,
+    proto: number, saddr: number, sport: number, daddr: number, dport: number,
+  ): number {
+    const t = this.table;
+    const e = t.findReverse(proto, saddr, sport, daddr, dport);
+    if (e === NONE) return this.drop(DROP.not_ours);
+    const d = this.dests[t.dest[e]!]!;
+    if (d.flags & DEST_F_AVAILABLE) {
+      d.stats.outPkts++;
+      d.stats.outBytes += total;
+      this.svcById[t.svc[e]!]!.stats.outPkts++;
+      this.svcById[t.svc[e]!]!.stats.outBytes += total;
+      this.stats.outPkts++;
+      this.stats.outBytes += total;
+    }
+    if (proto === ipv4.PROTO_TCP) {
+      t.flags[e] = t.flags[e]! & ~CF_NOOUTPUT;
+      this.setTcpState(e, d, DIR_OUTPUT, b[l4 + tcp.OFF_FLAGS]!);
+    } else {
+      t.timeoutMs[e] = this.timeoutsMs[S_UDP]!;
+    }
+    t.timers.arm(e, this.now + t.timeoutMs[e]!);
+    if (b[l3 + ipv4.OFF_TTL]! <= 1) return this.drop(DROP.ttl_exceeded);
+    const out = t.ciface[e]!;
+    if (total > this.ifaces[out]!.mtu) return this.drop(DROP.oversize);
+    const isUdp = proto === ipv4.PROTO_UDP;
+    rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_SRC, t.vaddr[e]!, 0, t.vport[e]!, this.fullChecksum);
+    if (t.fwd[e] === FWD_FNAT) rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_DST, t.caddr[e]!, 2, t.cport[e]!, this.fullChecksum);
+    ipv4.decrementTtl(b, l3);
+    setMacs(b, t.cmac, e * 6, this.ifaces[out]!.mac);
+    return this.emit(b, l3 + total, out);
+  }
+
+  /** The forwarding method's transmitter (ip_vs_nat_xmit / ip_vs_dr_xmit). */
+  private transmit(
+    b: Uint8Array, l3: number, l4: number, total: number, e: number, d: RealServer, proto: number, ifi: number,
+  ): number {
+    const t = this.table;
+    const fwd = t.fwd[e]!;
+    if (b[l3 + ipv4.OFF_TTL]! <= 1) {
+      // decrement_ttl: ICMP time exceeded back to the client.
+      return this.icmpToSender(b, l3, ifi, icmp.TIME_EXCEEDED, 0, 0, DROP.ttl_exceeded);
+    }
+    const out = d.iface;
+    const mtu = this.ifaces[out]!.mtu;
+    if (total > mtu) {
+      // ensure_mtu_is_adequate: DF set -> "fragmentation needed" with the next-hop MTU.
+      if (readU16(b, l3 + 6) & ipv4.FLAG_DF) return this.icmpToSender(b, l3, ifi, icmp.DEST_UNREACH, icmp.CODE_FRAG_NEEDED, mtu, DROP.oversize);
+      return this.drop(DROP.oversize);
+    }
+    const n = d.neigh;
+    if (n < 0 || !this.neigh.valid[n]) return this.resolve(n);
+    if (fwd !== FWD_DR) {
+      const isUdp = proto === ipv4.PROTO_UDP;
+      rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_DST, t.daddr[e]!, 2, t.dport[e]!, this.fullChecksum);
+      if (fwd === FWD_FNAT) rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_SRC, t.laddr[e]!, 0, t.lport[e]!, this.fullChecksum);
+    }
+    ipv4.decrementTtl(b, l3);
+    setMacs(b, this.neigh.mac, n * 6, this.ifaces[out]!.mac);
+    return this.emit(b, l3 + total, out);
+  }
+
+  /** Next hop unknown: send (at most once a second) an ARP request instead, drop the packet. */
+  private resolve(n: number): number {
+    this.drops[DROP.neigh_unresolved]++;
+    this.dropReason = DROP.neigh_unresolved;
+    if (n < 0 || this.now - this.neigh.lastRequest[n]! < 1000) return V_DROP;
+    this.neigh.lastRequest[n] = this.now;
+    const ifi = this.neigh.iface[n]!;
+    const iface = this.ifaces[ifi]!;
+    const len = frames.arpRequest(this.scratch, iface.mac, iface.ip, this.neigh.ip[n]!);
+    return this.emit(this.scratch, len, ifi);
+  }
+
+  /** Build an ARP request for neighbour slot n (start-up and refresh; control plane). */
+  arpRequestFor(n: number): { frame: Uint8Array; iface: number } {
+    const ifi = this.neigh.iface[n]!;
+    const iface = this.ifaces[ifi]!;
+    const len = frames.arpRequest(this.scratch, iface.mac, iface.ip, this.neigh.ip[n]!);
+    this.neigh.lastRequest[n] = this.now;
+    return { frame: this.scratch.slice(0, len), iface: ifi };
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  /** is_new_conn_expected (conn_reuse_mode), and expire_nodest_conn for quiesced servers. */
+  private mayReschedule(e: number): boolean {
+    const t = this.table;
+    if (this.expireNodestConn && this.dests[t.dest[e]!]!.weight === 0) return true;
+    if (this.connReuseMode === 0) return false;
+    const st = t.state[e]!;
+    if (st === S_TIME_WAIT || st === S_CLOSE) return true;
+    return (this.connReuseMode & 2) !== 0 && st === 4 /* FIN_WAIT */ && (t.flags[e]! & CF_NOOUTPUT) !== 0;
+  }
+
+  /**
+   * ip_vs_schedule / ip_vs_sched_persist. Returns the new entry; -1 = no destination,
+   * -2 = table full, -3 = full-NAT ports exhausted; capacity + dest id = one-packet
+   * scheduling (no entry is created).
+   */
+  private schedule(
+    b: Uint8Array, l3: number, ifi: number, svc: VirtualService,
+    proto: number, caddr: number, cport: number, vaddr: number, vport: number,
+  ): number {
+    const t = this.table;
+    let tmpl = NONE;
+    let d: RealServer | null;
+    if (svc.flags & SVC_F_PERSISTENT) {
+      const snet = (caddr & svc.netmask) >>> 0;
+      const tvport = svc.port === 21 ? 0 : vport;
+      tmpl = t.findForward(proto, snet, 0, vaddr, tvport, true);
+      if (tmpl !== NONE && !this.templateValid(tmpl)) {
+        this.invalidateTemplate(tmpl);
+        tmpl = NONE;
+      }
+      if (tmpl === NONE) {
+        d = this.pick(svc, caddr, cport);
+        if (d === null) return -1;
+        tmpl = t.insert(proto, snet, 0, vaddr, tvport, d.addr, svc.port === 21 ? 0 : d.port, snet, 0, CF_TEMPLATE);
+        if (tmpl === NONE) return -2;
+        t.fwd[tmpl] = d.fwd;
+        t.dest[tmpl] = d.id;
+        t.svc[tmpl] = svc.id;
+        t.state[tmpl] = S_NONE;
+        t.timeoutMs[tmpl] = svc.timeoutS * 1000;
+        d.persistConns++;
+      } else {
+        d = this.dests[t.dest[tmpl]!]!;
+      }
+      t.timers.arm(tmpl, this.now + t.timeoutMs[tmpl]!); // conn_put(ct) restarts the template timer
+    } else {
+      d = this.pick(svc, caddr, cport);
+      if (d === null) return -1;
+    }
+    if ((svc.flags & SVC_F_ONEPACKET) && proto === ipv4.PROTO_UDP) return t.capacity + d.id;
+    return this.newConn(b, ifi, svc, d, tmpl, proto, caddr, cport, vaddr, vport);
+  }
+
+  private pick(svc: VirtualService, caddr: number, cport: number): RealServer | null {
+    if (this.trace === null) return svc.scheduler.schedule(svc, caddr, cport);
+    const inputs = svc.scheduler.explain(svc, caddr, cport);
+    const d = svc.scheduler.schedule(svc, caddr, cport);
+    this.trace(svc, d, caddr, cport, inputs);
+    return d;
+  }
+
+  /** ip_vs_conn_new + ip_vs_bind_dest. */
+  private newConn(
+    b: Uint8Array, ifi: number, svc: VirtualService, d: RealServer, tmpl: number,
+    proto: number, caddr: number, cport: number, vaddr: number, vport: number,
+  ): number {
+    const t = this.table;
+    const dport = d.port !== 0 ? d.port : vport;
+    let laddr = caddr;
+    let lport = cport;
+    let flags = CF_INACTIVE;
+    if (d.fwd === FWD_DR) flags |= CF_NOOUTPUT;
+    else flags |= CF_IN_REVERSE;
+    if (d.fwd === FWD_FNAT) {
+      if (!this.fnat.allocate(t, proto, d.addr, dport)) return -3;
+      laddr = this.fnat.addr;
+      lport = this.fnat.port;
+    }
+    const e = t.insert(proto, caddr, cport, vaddr, vport, d.addr, dport, laddr, lport, flags);
+    if (e === NONE) return -2;
+    t.fwd[e] = d.fwd;
+    t.dest[e] = d.id;
+    t.svc[e] = svc.id;
+    t.state[e] = proto === ipv4.PROTO_TCP ? S_NONE : S_UDP;
+    t.timeoutMs[e] = NEW_CONN_TIMEOUT_MS;
+    for (let i = 0; i < 6; i++) t.cmac[e * 6 + i] = b[6 + i]!;
+    t.ciface[e] = ifi;
+    if (tmpl !== NONE) {
+      t.control[e] = tmpl;
+      t.nControl[tmpl]++;
+    }
+    d.inactConns++;
+    markAfterBind(d);
+    d.stats.conns++;
+    svc.stats.conns++;
+    this.stats.conns++;
+    return e;
+  }
+
+  private scheduleFailed(code: number, b: Uint8Array, l3: number, ifi: number, vip: number): number {
+    if (code === -2) return this.drop(DROP.table_full);
+    if (code === -3) return this.drop(DROP.fnat_ports_exhausted);
+    // ip_vs_leave: ICMP port unreachable to the client, never a TCP RST.
+    return this.icmpToSender(b, l3, ifi, icmp.DEST_UNREACH, icmp.CODE_PORT_UNREACH, 0, DROP.no_destination, vip);
+  }
+
+  /** One-packet scheduling (-o): the datagram goes out, no entry is kept (ip_vs_conn_put). */
+  private onePacket(b: Uint8Array, l3: number, l4: number, total: number, svc: VirtualService, id: number, proto: number): number {
+    const d = this.dests[id]!;
+    d.stats.conns++;
+    svc.stats.conns++;
+    this.stats.conns++;
+    this.statsIn(d, svc, total);
+    if (b[l3 + ipv4.OFF_TTL]! <= 1) return this.drop(DROP.ttl_exceeded);
+    const out = d.iface;
+    if (total > this.ifaces[out]!.mtu) return this.drop(DROP.oversize);
+    const n = d.neigh;
+    if (n < 0 || !this.neigh.valid[n]) return this.resolve(n);
+    if (d.fwd !== FWD_DR) {
+      rewriteEnd(b, l3, l4, proto === ipv4.PROTO_UDP, ipv4.OFF_DST, d.addr, 2, d.port !== 0 ? d.port : readU16(b, l4 + 2), this.fullChecksum);
+    }
+    ipv4.decrementTtl(b, l3);
+    setMacs(b, this.neigh.mac, n * 6, this.ifaces[out]!.mac);
+    return this.emit(b, l3 + total, out);
+  }
+
+  private statsIn(d: RealServer, svc: VirtualService, total: number): void {
+    if (!(d.flags & DEST_F_AVAILABLE)) return;
+    d.stats.inPkts++;
+    d.stats.inBytes += total;
+    svc.stats.inPkts++;
+    svc.stats.inBytes += total;
+    this.stats.inPkts++;
+    this.stats.inBytes += total;
+  }
+
+  /** set_tcp_state: move between ActiveConn and InActConn as the state's activity changes. */
+  private setTcpState(e: number, d: RealServer, dir: number, tflags: number): void {
+    const t = this.table;
+    const ns = nextTcpState(dir, t.state[e]!, tflags);
+    if (ns !== t.state[e]) {
+      const inactive = (t.flags[e]! & CF_INACTIVE) !== 0;
+      if (!inactive && !STATE_ACTIVE[ns]) {
+        d.activeConns--;
+        d.inactConns++;
+        t.flags[e] = t.flags[e]! | CF_INACTIVE;
+      } else if (inactive && STATE_ACTIVE[ns]) {
+        d.activeConns++;
+        d.inactConns--;
+        t.flags[e] = t.flags[e]! & ~CF_INACTIVE;
+      }
+      t.state[e] = ns;
+    }
+    t.timeoutMs[e] = this.timeoutsMs[ns]!;
+  }
+
+  /** ip_vs_check_template. */
+  private templateValid(tmpl: number): boolean {
+    const d = this.dests[this.table.dest[tmpl]!];
+    if (!d || !(d.flags & DEST_F_AVAILABLE)) return false;
+    return !(this.expireQuiescentTemplate && d.weight === 0);
+  }
+
+  /** An invalid template stops matching (the kernel rehashes it with vport 0xffff) and dies. */
+  private invalidateTemplate(tmpl: number): void {
+    if (this.table.nControl[tmpl] === 0) this.unbindAndFree(tmpl);
+    else this.table.rekeyForward(tmpl, 0, 0xffff);
+  }
+
+  /** Timer expiry (ip_vs_conn_expire). */
+  private expire(e: number): void {
+    const t = this.table;
+    if (t.nControl[e]! > 0) {
+      t.timeoutMs[e] = PERSIST_POSTPONE_MS;
+      t.timers.arm(e, this.now + PERSIST_POSTPONE_MS);
+      return;
+    }
+    this.unbindAndFree(e);
+  }
+
+  /** ip_vs_unbind_dest + free; drops a deleted server once nothing refers to it. */
+  unbindAndFree(e: number): void {
+    const t = this.table;
+    const d = this.dests[t.dest[e]!]!;
+    if (t.flags[e]! & CF_TEMPLATE) d.persistConns--;
+    else if (t.flags[e]! & CF_INACTIVE) d.inactConns--;
+    else d.activeConns--;
+    if (!(t.flags[e]! & CF_TEMPLATE)) markAfterUnbind(d);
+    const ctl = t.control[e]!;
+    if (ctl !== NONE) t.nControl[ctl]--;
+    t.remove(e);
+    if (d.svc === null && d.refs() === 0) this.dests[d.id] = null;
+  }
+
+  // ---------------------------------------------------------------- ICMP
+
+  private icmp(b: Uint8Array, l3: number, l4: number, total: number, ifi: number): number {
+    const l4len = total - (l4 - l3);
+    if (l4len < icmp.ICMP_HLEN) return this.drop(DROP.l4_truncated);
+    const type = b[l4]!;
+    const daddr = ipv4.dst(b, l3);
+    const vi = this.vipIndex(daddr);
+    if (type === icmp.ECHO_REQUEST && vi >= 0 && this.vipActive[vi]) {
+      if (checksum(b, l4, l4len) !== 0) return this.drop(DROP.icmp_bad_checksum);
+      return this.emit(b, frames.echoReplyInPlace(b, l3, l4, this.ifaces[ifi]!.mac), ifi);
+    }
+    if (!icmp.isRelatedError(type)) return this.drop(DROP.icmp_unrelated);
+    // The quoted header and the first 8 bytes of its L4 header must be present.
+    const inner = l4 + icmp.ICMP_HLEN;
+    if (l4len < icmp.ICMP_HLEN + ipv4.IPV4_MIN_HLEN || b[inner]! >>> 4 !== 4) return this.drop(DROP.l4_truncated);
+    const ihl = (b[inner]! & 0x0f) << 2;
+    if (ihl < ipv4.IPV4_MIN_HLEN || l4len < icmp.ICMP_HLEN + ihl + 8) return this.drop(DROP.l4_truncated);
+    const proto = b[inner + 9]!;
+    if (proto !== ipv4.PROTO_TCP && proto !== ipv4.PROTO_UDP) return this.drop(DROP.icmp_unrelated);
+    if (checksum(b, l4, l4len) !== 0) return this.drop(DROP.icmp_bad_checksum);
+    const isrc = ipv4.src(b, inner), idst = ipv4.dst(b, inner);
+    const isport = readU16(b, inner + ihl), idport = readU16(b, inner + ihl + 2);
+    const t = this.table;
+    if (vi >= 0) {
+      // ip_vs_in_icmp: about a reply we sent as VIP:vport -> client.
+      const e = t.findForward(proto, idst, idport, isrc, isport, false);
+      if (e === NONE) return this.drop(DROP.not_ours);
+      const d = this.dests[t.dest[e]!]!;
+      this.statsIn(d, this.svcById[t.svc[e]!]!, total);
+      if (t.fwd[e] !== FWD_DR) {
+        ipv4.setDst(b, l3, t.daddr[e]!);
+        rewriteQuoted(b, inner, ipv4.OFF_SRC, t.daddr[e]!, 0, t.dport[e]!);
+        if (t.fwd[e] === FWD_FNAT) {
+          ipv4.setSrc(b, l3, t.laddr[e]!);
+          rewriteQuoted(b, inner, ipv4.OFF_DST, t.laddr[e]!, 2, t.lport[e]!);
+        }
+        this.fillIcmpChecksum(b, l4, l4len);
+      }
+      const n = d.neigh;
+      if (n < 0 || !this.neigh.valid[n]) return this.resolve(n);
+      if (b[l3 + ipv4.OFF_TTL]! <= 1) return this.drop(DROP.ttl_exceeded);
+      ipv4.decrementTtl(b, l3);
+      setMacs(b, this.neigh.mac, n * 6, this.ifaces[d.iface]!.mac);
+      return this.emit(b, l3 + total, d.iface);
+    }
+    // ip_vs_out_icmp: a real server reports on a packet client -> RIP:dport it received.
+    const e = t.findReverse(proto, idst, idport, isrc, isport);
+    if (e === NONE) return this.drop(DROP.not_ours);
+    const d = this.dests[t.dest[e]!]!;
+    if (d.flags & DEST_F_AVAILABLE) {
+      d.stats.outPkts++;
+      d.stats.outBytes += total;
+    }
+    ipv4.setSrc(b, l3, t.vaddr[e]!);
+    rewriteQuoted(b, inner, ipv4.OFF_DST, t.vaddr[e]!, 2, t.vport[e]!);
+    if (t.fwd[e] === FWD_FNAT) {
+      ipv4.setDst(b, l3, t.caddr[e]!);
+      rewriteQuoted(b, inner, ipv4.OFF_SRC, t.caddr[e]!, 0, t.cport[e]!);
+    }
+    this.fillIcmpChecksum(b, l4, l4len);
+    if (b[l3 + ipv4.OFF_TTL]! <= 1) return this.drop(DROP.ttl_exceeded);
+    ipv4.decrementTtl(b, l3);
+    const out = t.ciface[e]!;
+    setMacs(b, t.cmac, e * 6, this.ifaces[out]!.mac);
+    return this.emit(b, l3 + total, out);
+  }
+
+  private fillIcmpChecksum(b: Uint8Array, l4: number, l4len: number): void {
+    b[l4 + 2] = 0;
+    b[l4 + 3] = 0;
+    const c = checksum(b, l4, l4len);
+    b[l4 + 2] = c >>> 8;
+    b[l4 + 3] = c & 0xff;
+  }
+
+  /** Send an ICMP error back to the packet's sender (rate limited), count `reason`. */
+  private icmpToSender(
+    b: Uint8Array, l3: number, ifi: number, type: number, code: number, rest: number, reason: number, from = 0,
+  ): number {
+    this.drops[reason]++;
+    this.dropReason = reason;
+    if (this.now - this.icmpWindowStart >= 1000) {
+      this.icmpWindowStart = this.now;
+      this.icmpBudget = this.icmpPerSecond;
+    }
+    if (this.icmpBudget <= 0) {
+      this.drops[DROP.icmp_rate_limited]++;
+      return V_DROP;
+    }
+    this.icmpBudget--;
+    this.icmpSent++;
+    const iface = this.ifaces[ifi]!;
+    const src = from !== 0 ? from : iface.ip !== 0 ? iface.ip : ipv4.dst(b, l3);
+    return this.emit(this.scratch, frames.icmpError(this.scratch, b, l3, iface.mac, src, type, code, rest), ifi);
+  }
+
+  // ---------------------------------------------------------------- ARP
+
+  private arp(b: Uint8Array, len: number, l3: number, ifi: number): number {
+    if (len - l3 < arp.ARP_LEN || !arp.isEthernetIPv4(b, l3)) return this.drop(DROP.arp_malformed);
+    const spa = arp.senderIp(b, l3);
+    const tpa = arp.targetIp(b, l3);
+    const n = this.neigh.find(spa, ifi);
+    if (n >= 0 && spa !== 0) this.neigh.learn(n, b, l3 + arp.OFF_SHA, this.now);
+    if (arp.op(b, l3) === arp.ARP_REQUEST && spa !== tpa) {
+      const vi = this.vipIndex(tpa);
+      if (vi >= 0 && this.vipActive[vi] && (this.vipArpMask[vi]! & (1 << ifi)) !== 0) {
+        this.arpReplies++;
+        return this.emit(b, frames.arpReplyInPlace(b, l3, this.ifaces[ifi]!.mac), ifi);
+      }
+    }
+    if (n >= 0) return V_CONSUMED;
+    return this.drop(DROP.arp_ignored);
+  }
+
+  /** A gratuitous ARP for a VIP on an interface (start-up, VRRP takeover). */
+  gratuitousArp(vip: number, ifi: number): Uint8Array {
+    return this.scratch.slice(0, frames.gratuitousArp(this.scratch, this.ifaces[ifi]!.mac, vip));
+  }
+
+  // ---------------------------------------------------------------- services (read side)
+
+  findService(proto: number, addr: number, port: number): VirtualService | null {
+    const s = this.services;
+    for (let i = 0; i < s.length; i++) {
+      const v = s[i]!;
+      if (v.port === port && v.addr === addr && v.proto === proto) return v;
+    }
+    return null;
+  }
+
+  vipIndex(addr: number): number {
+    const v = this.vips;
+    for (let i = 0; i < v.length; i++) if (v[i] === addr) return i;
+    return -1;
+  }
+
+  /** Rebuild the VIP list after a service change (control plane). */
+  setVips(list: readonly { addr: number; arpMask: number }[]): void {
+    const old = this.vips, oldActive = this.vipActive;
+    this.vips = Uint32Array.from(list, (v) => v.addr);
+    this.vipArpMask = Uint32Array.from(list, (v) => v.arpMask);
+    this.vipActive = Uint8Array.from(list, (v) => {
+      const i = old.indexOf(v.addr);
+      return i >= 0 ? oldActive[i]! : 1;
+    });
+    for (const s of this.services) s.vipIndex = this.vipIndex(s.addr);
+  }
+
+  vipList(): { addr: number; arpMask: number; active: boolean }[] {
+    return Array.from(this.vips, (addr, i) => ({ addr, arpMask: this.vipArpMask[i]!, active: this.vipActive[i] === 1 }));
+  }
+
+  /** VRRP: a backup director keeps a VIP passive (no balancing, no ARP answers). */
+  setVipActive(addr: number, active: boolean): void {
+    const i = this.vipIndex(addr);
+    if (i >= 0) this.vipActive[i] = active ? 1 : 0;
+  }
+
+  isOverloaded(d: RealServer): boolean {
+    return (d.flags & DEST_F_OVERLOAD) !== 0;
+  }
+
+  /** For tests and listings: is this a NAT-family method that needs the reverse index. */
+  static needsReverse(fwd: number): boolean {
+    return fwd === FWD_MASQ || fwd === FWD_FNAT;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Virtual services and real servers, shaped like IPVS's ip_vs_service / ip_vs_dest.
+ * Plain classes with numeric fields so the per-packet path reads them monomorphically.
+ */
+import type { Scheduler, SchedDest, SchedService } from '../sched/types.js';
+import { DEST_F_AVAILABLE } from '../sched/types.js';
+
+/** Forwarding methods (ipvsadm -m / -g, and our full-NAT extension). */
+export const FWD_MASQ = 0;
+export const FWD_DR = 1;
+export const FWD_FNAT = 2;
+export const FWD_NAMES = ['Masq', 'Route', 'FNAT'] as const;
+
+export class Stats {
+  conns = 0;
+  inPkts = 0;
+  outPkts = 0;
+  inBytes = 0;
+  outBytes = 0;
+}
+
+export class RealServer implements SchedDest {
+  /** Engine-wide id, index into Engine.dests and the value stored in connection entries. */
+  id = -1;
+  addr: number;
+  port: number;
+  weight: number;
+  lastWeight: number;
+  flags = DEST_F_AVAILABLE;
+  fwd: number;
+  uThreshold = 0;
+  lThreshold = 0;
+  activeConns = 0;
+  inactConns = 0;
+  persistConns = 0;
+  readonly stats = new Stats();
+  /** Index of the engine interface that reaches it and of its next hop in the neighbour table. */
+  iface = 0;
+  neigh = -1;
+  /** Id of the service it was added to (kept while in the trash, for re-adding). */
+  svcId = -1;
+  /** Set while this dest is in a service's list. */
+  svc: VirtualService | null = null;
+
+  constructor(addr: number, port: number, weight: number, fwd: number) {
+    this.addr = addr;
+    this.port = port;
+    this.weight = weight;
+    this.lastWeight = weight;
+    this.fwd = fwd;
+  }
+
+  /** Connections still referring to this dest (keeps it alive in the "trash" after deletion). */
+  refs(): number {
+    return this.activeConns + this.inactConns + this.persistConns;
+  }
+}
+
+export class VirtualService implements SchedService<RealServer> {
+  id = -1;
+  proto: number;
+  addr: number;
+  port: number;
+  /** Kernel list order: index 0 = most recently added (see sched/types.ts). */
+  dests: RealServer[] = [];
+  flags = 0;
+  scheduler: Scheduler<RealServer>;
+  /** Persistence timeout in seconds (SVC_F_PERSISTENT) and netmask. */
+  timeoutS = 0;
+  netmask = 0xffffffff;
+  /** Index of this service's VIP in the engine's VIP list. */
+  vipIndex = -1;
+  readonly stats = new Stats();
+
+  constructor(proto: number, addr: number, port: number, scheduler: Scheduler<RealServer>) {
+    this.proto = proto;
+    this.addr = addr;
+    this.port = port;
+    this.scheduler = scheduler;
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Control-plane edits of the engine's services and real servers, with the kernel's
+ * semantics and ipvsadm's error texts (ip_vs_ctl.c: ip_vs_add_service, ip_vs_edit_service,
+ * ip_vs_del_service, ip_vs_add_dest, ip_vs_edit_dest, ip_vs_del_dest, ip_vs_zero_all,
+ * ip_vs_set_timeout). Never on the per-packet path.
+ */
+import { createScheduler } from '../sched/index.js';
+import { SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
+import { addDest as listAdd, checkDestSettings, editDest as listEdit, findDest, removeDest } from '../sched/dest-list.js';
+import * as E from '../control/ipvsadm/strerror.js';
+import { S_ESTABLISHED, S_FIN_WAIT, S_UDP } from '../table/tcp-state.js';
+import { formatIPv4 } from '../packet/addr.js';
+import { FWD_DR, RealServer, Stats, VirtualService } from './model.js';
+import type { Engine } from './engine.js';
+import type { RoutingTable } from './routing.js';
+
+export class RuleError extends Error {}
+
+export interface ServiceKey {
+  proto: number;
+  addr: number;
+  port: number;
+}
+
+export interface ServiceSpec extends ServiceKey {
+  scheduler: string;
+  /** Persistence timeout in seconds, 0 = not persistent. */
+  persistent: number;
+  netmask: number;
+  ops: boolean;
+  /** Scheduler flags (sh-fallback, sh-port, ...). */
+  schedFlags: number;
+}
+
+export interface DestSpec {
+  addr: number;
+  port: number;
+  weight: number;
+  fwd: number;
+  uThreshold: number;
+  lThreshold: number;
+}
+
+const SVC_SCHED_FLAG_MASK = 0x38;
+
+export class Rules {
+  readonly engine: Engine;
+  private readonly routing: RoutingTable;
+
+  constructor(engine: Engine, routing: RoutingTable) {
+    this.engine = engine;
+    this.routing = routing;
+  }
+
+  findService(k: ServiceKey): VirtualService | null {
+    return this.engine.findService(k.proto, k.addr, k.port);
+  }
+
+  private mustFind(k: ServiceKey, missing: string): VirtualService {
+    const s = this.findService(k);
+    if (s === null) throw new RuleError(missing);
+    return s;
+  }
+
+  addService(spec: ServiceSpec): VirtualService {
+    if (this.findService(spec)) throw new RuleError(E.SERVICE_EXISTS);
+    if (spec.port === 0 && spec.persistent === 0) throw new RuleError(E.ZERO_PORT_NON_PERSISTENT);
+    const sched = createScheduler<RealServer>(spec.scheduler);
+    if (!sched) throw new RuleError(E.SCHED_NOT_FOUND);
+    const svc = new VirtualService(spec.proto, spec.addr, spec.port, sched);
+    this.applyServiceSpec(svc, spec);
+    svc.id = this.engine.svcById.length;
+    this.engine.svcById.push(svc);
+    this.engine.services.push(svc);
+    sched.init(svc);
+    this.refreshVips();
+    return svc;
+  }
+
+  editService(spec: ServiceSpec): void {
+    const svc = this.mustFind(spec, E.NO_SUCH_SERVICE);
+    if (spec.scheduler !== svc.scheduler.name) {
+      const sched = createScheduler<RealServer>(spec.scheduler);
+      if (!sched) throw new RuleError(E.SCHED_NOT_FOUND);
+      svc.scheduler = sched;
+      this.applyServiceSpec(svc, spec);
+      sched.init(svc);
+    } else {
+      this.applyServiceSpec(svc, spec);
+    }
+  }
+
+  private applyServiceSpec(svc: VirtualService, spec: ServiceSpec): void {
+    let flags = svc.flags & ~(SVC_F_PERSISTENT | SVC_F_ONEPACKET | SVC_SCHED_FLAG_MASK);
+    if (spec.persistent > 0) flags |= SVC_F_PERSISTENT;
+    if (spec.ops) flags |= SVC_F_ONEPACKET;
+    flags |= spec.schedFlags & SVC_SCHED_FLAG_MASK;
+    svc.flags = flags;
+    svc.timeoutS = spec.persistent;
+    svc.netmask = spec.netmask >>> 0;
+  }
+
+  delService(k: ServiceKey): void {
+    const svc = this.mustFind(k, E.NO_SUCH_SERVICE);
+    // Unlink every dest like __ip_vs_del_service; their connections drain or are dropped.
+    for (const d of [...svc.dests]) this.unlinkDest(svc, d);
+    const e = this.engine;
+    e.services.splice(e.services.indexOf(svc), 1);
+    this.refreshVips();
+  }
+
+  clear(): void {
+    for (const s of [...this.engine.services]) this.delService(s);
+  }
+
+  addDest(k: ServiceKey, spec: DestSpec): RealServer {
+    const svc = this.mustFind(k, E.SERVICE_NOT_DEFINED);
+    const port = spec.fwd === FWD_DR ? svc.port : spec.port; // ipvsadm forces the port for -g
+    if (findDest(svc, spec.addr, port)) throw new RuleError(E.DEST_EXISTS);
+    this.checkSettings(spec);
+    // ip_vs_trash_get_dest: a deleted dest still referenced by connections comes back as it was.
+    let d = this.engine.dests.find((x) => x !== null && x.svc === null && x.addr === spec.addr && x.port === port && x.svcId === svc.id) ?? null;
+    if (d === null) {
+      d = new RealServer(spec.addr, port, spec.weight, spec.fwd);
+      d.svcId = svc.id;
+      d.id = this.allocDestId();
+      this.engine.dests[d.id] = d;
+    }
+    d.fwd = spec.fwd;
+    this.route(d);
+    d.svc = svc;
+    listAdd(svc, svc.scheduler, d, spec);
+    return d;
+  }
+
+  editDest(k: ServiceKey, spec: DestSpec): void {
+    const svc = this.mustFind(k, E.SERVICE_NOT_DEFINED);
+    const port = spec.fwd === FWD_DR ? svc.port : spec.port;
+    const d = findDest(svc, spec.addr, port);
+    if (!d) throw new RuleError(E.NO_SUCH_DEST);
+    this.checkSettings(spec);
+    d.fwd = spec.fwd;
+    listEdit(svc, svc.scheduler, d, spec);
+  }
+
+  delDest(k: ServiceKey, addr: number, port: number): void {
+    const svc = this.mustFind(k, E.SERVICE_NOT_DEFINED);
+    const d = findDest(svc, addr, port) ?? findDest(svc, addr, svc.port);
+    if (!d) throw new RuleError(E.NO_SUCH_DEST);
+    this.unlinkDest(svc, d);
+  }
+
+  /** __ip_vs_unlink_dest + __ip_vs_del_dest: the dest goes to the "trash" until unreferenced. */
+  private unlinkDest(svc: VirtualService, d: RealServer): void {
+    removeDest(svc, svc.scheduler, d);
+    d.svc = null;
+    if (d.refs() === 0) this.engine.dests[d.id] = null;
+  }
+
+  private checkSettings(spec: DestSpec): void {
+    const err = checkDestSettings(spec);
+    if (err === 'weight-out-of-range') throw new RuleError(`weight ${spec.weight} out of range 0..65535`);
+    if (err) throw new RuleError(E.INVALID_OPERATION);
+  }
+
+  private allocDestId(): number {
+    const i = this.engine.dests.indexOf(null);
+    return i >= 0 ? i : this.engine.dests.length;
+  }
+
+  /** Interface and next hop that reach the server; the neighbour slot to resolve. */
+  private route(d: RealServer): void {
+    const hop = this.routing.lookup(d.addr);
+    if (hop === null) throw new RuleError(`no route to real server ${formatIPv4(d.addr)} from the engine's interfaces`);
+    d.iface = hop.iface;
+    d.neigh = this.engine.neigh.ensure(hop.nextHop, hop.iface);
+  }
+
+  /** ip_vs_zero_all / ip_vs_zero_service. */
+  zero(k?: ServiceKey): void {
+    const svcs = k ? [this.mustFind(k, E.NO_SUCH_SERVICE)] : this.engine.services;
+    for (const s of svcs) {
+      resetStats(s.stats);
+      for (const d of s.dests) resetStats(d.stats);
+    }
+    if (!k) resetStats(this.engine.stats);
+  }
+
+  /** ipvsadm --set tcp tcpfin udp (ip_vs_set_timeout): 0 leaves a value unchanged. */
+  setTimeouts(tcpS: number, tcpfinS: number, udpS: number): void {
+    const t = this.engine.timeoutsMs;
+    if (tcpS > 0) t[S_ESTABLISHED] = tcpS * 1000;
+    if (tcpfinS > 0) t[S_FIN_WAIT] = tcpfinS * 1000;
+    if (udpS > 0) t[S_UDP] = udpS * 1000;
+  }
+
+  timeouts(): { tcp: number; tcpfin: number; udp: number } {
+    const t = this.engine.timeoutsMs;
+    return { tcp: t[S_ESTABLISHED]! / 1000, tcpfin: t[S_FIN_WAIT]! / 1000, udp: t[S_UDP]! / 1000 };
+  }
+
+  /** The VIP list and where to answer ARP for each (on-link interfaces, else all). */
+  private refreshVips(): void {
+    const all = (1 << this.engine.ifaces.length) - 1;
+    const seen = new Map<number, number>();
+    for (const s of this.engine.services) {
+      if (!seen.has(s.addr)) seen.set(s.addr, this.routing.onLinkMask(s.addr) || all);
+    }
+    this.engine.setVips([...seen].map(([addr, arpMask]) => ({ addr, arpMask })));
+  }
+}
+
+function resetStats(s: Stats): void {
+  s.conns = s.inPkts = s.outPkts = s.inBytes = s.outBytes = 0;
+}

@@ -1,0 +1,51 @@
+/**
+ * What the engine says about a frame, and why it dropped one.
+ * The verdict is a small integer; details (interface, buffer, length, reason) are
+ * fields on the engine, so nothing is allocated per packet.
+ */
+export const V_DROP = 0;
+/** Emit engine.txBuf[0, txLen) on interface engine.txIface. */
+export const V_EMIT = 1;
+/** The frame was used (e.g. an ARP reply was learnt) and nothing is sent. */
+export const V_CONSUMED = 2;
+
+/** Drop reasons: index into Engine.drops; names are what the counters print. */
+export const DROP_REASONS = [
+  'runt_frame', // shorter than an Ethernet header
+  'unknown_ethertype',
+  'own_frame', // sent by this engine (loop guard)
+  'ip_truncated', // IP header or total length beyond the captured bytes
+  'ip_bad_version',
+  'ip_bad_ihl',
+  'ip_bad_length',
+  'ip_bad_checksum',
+  'ip_fragment',
+  'l4_truncated',
+  'l4_bad_header',
+  'unsupported_protocol',
+  'not_ours', // neither a service nor return traffic of a known connection
+  'no_service', // VIP but no service on that port
+  'tcp_no_conn', // non-SYN segment without a connection (tcp_conn_schedule)
+  'no_destination', // scheduler found no server (ICMP unreachable sent, ip_vs_leave)
+  'dest_unavailable', // server deleted; expire_nodest_conn=0 drops silently
+  'table_full',
+  'ttl_exceeded',
+  'oversize', // larger than the egress MTU (GSO/GRO super-frame or no DF to fragment)
+  'neigh_unresolved', // next hop MAC not known yet; an ARP request was sent
+  'icmp_bad_checksum',
+  'icmp_unrelated',
+  'icmp_rate_limited',
+  'arp_malformed',
+  'arp_ignored',
+  'vip_passive', // VIP owned by another director (VRRP backup)
+  'fnat_ports_exhausted',
+] as const;
+
+export type DropReason = (typeof DROP_REASONS)[number];
+
+function reasonIndex(): Record<DropReason, number> {
+  const o = {} as Record<DropReason, number>;
+  DROP_REASONS.forEach((r, i) => (o[r] = i));
+  return o;
+}
+export const DROP = reasonIndex();

@@ -1,0 +1,17 @@
+/**
+ * The I/O edge of the engine: one port per network interface. Frames are delivered
+ * synchronously and are valid only during the callback (the capture buffer is reused).
+ */
+export interface PacketPort {
+  readonly name: string;
+  readonly mac: Uint8Array;
+  readonly mtu: number;
+  /** Register the single frame handler. */
+  onFrame(handler: (frame: Buffer, len: number) => void): void;
+  /** Send a frame; false (and a counted error) when the kernel refuses it. */
+  send(frame: Uint8Array, len: number): boolean;
+  /** Replace the capture filter (rules changed). */
+  setFilter(filter: string): void;
+  close(): void;
+  readonly txErrors: number;
+}

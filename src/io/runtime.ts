@@ -1,0 +1,137 @@
+/**
+ * Wires ports to the engine: each captured frame goes through Engine.process and the
+ * verdict is acted on at once (the capture buffer is only valid during the callback).
+ * Also owns the periodic work: connection expiry ticks, ARP resolution of next hops,
+ * gratuitous ARP at start, and keeping capture filters and host-guard rules in step
+ * with the services.
+ */
+import { performance } from 'node:perf_hooks';
+import { Engine } from '../engine/engine.js';
+import { V_EMIT } from '../engine/verdict.js';
+import { FWD_DR, FWD_FNAT } from '../engine/model.js';
+import type { PacketPort } from './port.js';
+import { buildFilter, type FilterInput } from './bpf.js';
+import type { GuardRules } from './host-guard.js';
+
+export interface RuntimeHooks {
+  /** Called with the new host-guard rules whenever services change (null = no guard). */
+  guard?: ((r: GuardRules) => void) | null;
+  /** Frames seen and sent, per interface, for --pcap-dir. */
+  tap?: ((ifi: number, dir: 'in' | 'out', frame: Uint8Array, len: number) => void) | null;
+}
+
+export class Runtime {
+  readonly engine: Engine;
+  readonly ports: PacketPort[];
+  private readonly hooks: RuntimeHooks;
+  private timer: NodeJS.Timeout | null = null;
+  private garpTimer: NodeJS.Timeout | null = null;
+  private lastFilter: string[] = [];
+
+  constructor(engine: Engine, ports: PacketPort[], hooks: RuntimeHooks = {}) {
+    this.engine = engine;
+    this.ports = ports;
+    this.hooks = hooks;
+  }
+
+  start(): void {
+    this.ports.forEach((port, i) => port.onFrame((frame, len) => this.onFrame(i, frame, len)));
+    this.rulesChanged();
+    this.resolveNeighbours();
+    this.announceVips(3);
+    this.timer = setInterval(() => this.periodic(), 100);
+  }
+
+  private onFrame(ifi: number, frame: Buffer, len: number): void {
+    const tap = this.hooks.tap;
+    if (tap) tap(ifi, 'in', frame, len);
+    const e = this.engine;
+    if (e.process(frame, len, ifi, performance.now()) === V_EMIT) {
+      if (tap) tap(e.txIface, 'out', e.txBuf, e.txLen);
+      this.ports[e.txIface]!.send(e.txBuf, e.txLen);
+    }
+  }
+
+  private periodicCount = 0;
+
+  private periodic(): void {
+    this.engine.tick(performance.now());
+    if (++this.periodicCount % 10 === 0) this.resolveNeighbours();
+  }
+
+  /** ARP for next hops we do not know yet (every second), and refresh known ones every 60 s. */
+  resolveNeighbours(): void {
+    const n = this.engine.neigh;
+    const now = performance.now();
+    for (let i = 0; i < n.size; i++) {
+      const stale = n.valid[i] && now - n.learntAt[i]! > 60_000;
+      if ((n.valid[i] && !stale) || now - n.lastRequest[i]! < 1000) continue;
+      const { frame, iface } = this.engine.arpRequestFor(i);
+      n.lastRequest[i] = now;
+      this.ports[iface]!.send(frame, frame.length);
+    }
+  }
+
+  /** Gratuitous ARP for every active VIP on the interfaces that answer for it, `times` times 1 s apart. */
+  announceVips(times: number): void {
+    const send = () => {
+      for (const svcVip of this.vipInterfaces()) {
+        const f = this.engine.gratuitousArp(svcVip.vip, svcVip.iface);
+        this.ports[svcVip.iface]!.send(f, f.length);
+      }
+    };
+    send();
+    let left = times - 1;
+    if (left > 0) {
+      this.garpTimer = setInterval(() => {
+        send();
+        if (--left <= 0 && this.garpTimer) clearInterval(this.garpTimer);
+      }, 1000);
+    }
+  }
+
+  private vipInterfaces(): { vip: number; iface: number }[] {
+    const out: { vip: number; iface: number }[] = [];
+    const vips = this.engine.vipList();
+    for (const v of vips) for (let i = 0; i < this.ports.length; i++) if (v.arpMask & (1 << i) && v.active) out.push({ vip: v.addr, iface: i });
+    return out;
+  }
+
+  /** Services or servers changed: new capture filters and host-guard rules, new neighbours. */
+  rulesChanged(): void {
+    const input = this.filterInput();
+    this.ports.forEach((p, i) => {
+      const f = buildFilter({ ...input, mac: p.mac });
+      if (this.lastFilter[i] !== f) {
+        p.setFilter(f);
+        this.lastFilter[i] = f;
+      }
+    });
+    this.hooks.guard?.({
+      devices: this.ports.map((p) => p.name),
+      vips: input.vips,
+      natServers: input.natServers,
+      localAddrs: input.localAddrs,
+    });
+  }
+
+  filterInput(): Omit<FilterInput, 'mac'> {
+    const vips = [...new Set(this.engine.services.map((s) => s.addr))];
+    const natServers: FilterInput['natServers'] = [];
+    for (const s of this.engine.services) {
+      for (const d of s.dests) {
+        if (d.fwd === FWD_DR) continue;
+        natServers.push({ proto: s.proto === 17 ? 'udp' : 'tcp', addr: d.addr, port: d.port || s.port });
+      }
+    }
+    const localAddrs = this.engine.services.some((s) => s.dests.some((d) => d.fwd === FWD_FNAT)) ? [...this.engine.fnat.addrs] : [];
+    return { vips, natServers, localAddrs };
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.garpTimer) clearInterval(this.garpTimer);
+    this.timer = this.garpTimer = null;
+    for (const p of this.ports) p.close();
+  }
+}

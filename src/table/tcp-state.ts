@@ -1,0 +1,71 @@
+/**
+ * IPVS TCP connection states, timeouts and transition tables
+ * (net/netfilter/ipvs/ip_vs_proto_tcp.c: tcp_states[], tcp_timeouts[], tcp_state_active_table[],
+ * tcp_state_idx, set_tcp_state). Current mainline table (ack in NONE -> ESTABLISHED).
+ */
+import * as tcp from '../packet/tcp.js';
+
+export const S_NONE = 0;
+export const S_ESTABLISHED = 1;
+export const S_SYN_SENT = 2;
+export const S_SYN_RECV = 3;
+export const S_FIN_WAIT = 4;
+export const S_TIME_WAIT = 5;
+export const S_CLOSE = 6;
+export const S_CLOSE_WAIT = 7;
+export const S_LAST_ACK = 8;
+export const S_LISTEN = 9;
+export const S_SYNACK = 10;
+/** UDP has one state (ip_vs_proto_udp.c, IP_VS_UDP_S_NORMAL); we number it after TCP's. */
+export const S_UDP = 11;
+
+export const STATE_NAMES: readonly string[] = [
+  'NONE', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT', 'TIME_WAIT',
+  'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'SYNACK', 'UDP',
+];
+
+/** Default timeouts in seconds (tcp_timeouts[], udp_timeouts[]). */
+export const DEFAULT_TIMEOUTS_S: readonly number[] = [2, 900, 120, 60, 120, 120, 10, 60, 30, 120, 120, 300];
+
+/** States counted in ActiveConn ("ipvs: count pre-established TCP states as active"). */
+export const STATE_ACTIVE = Uint8Array.from([0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0]);
+
+/** Which table row set: client->server, server->client, or client only (DR/TUN: NOOUTPUT). */
+export const DIR_INPUT = 0;
+export const DIR_OUTPUT = 1;
+export const DIR_INPUT_ONLY = 2;
+
+const NO = S_NONE, ES = S_ESTABLISHED, SS = S_SYN_SENT, SR = S_SYN_RECV, FW = S_FIN_WAIT, TW = S_TIME_WAIT;
+const CL = S_CLOSE, CW = S_CLOSE_WAIT, LA = S_LAST_ACK, LI = S_LISTEN, SA = S_SYNACK;
+
+/* Rows: [direction*4 + event], columns: current state (NO ES SS SR FW TW CL CW LA LI SA). */
+const TABLE = Uint8Array.from([
+  /* INPUT syn */ SR, ES, ES, SR, SR, SR, SR, SR, SR, SR, SR,
+  /* INPUT fin */ CL, CW, SS, TW, TW, TW, CL, CW, LA, LI, TW,
+  /* INPUT ack */ ES, ES, SS, ES, FW, TW, CL, CW, CL, LI, ES,
+  /* INPUT rst */ CL, CL, CL, SR, CL, CL, CL, CL, LA, LI, SR,
+  /* OUTPUT syn */ SS, ES, SS, SR, SS, SS, SS, SS, SS, LI, SR,
+  /* OUTPUT fin */ TW, FW, SS, TW, FW, TW, CL, TW, LA, LI, TW,
+  /* OUTPUT ack */ ES, ES, SS, ES, FW, TW, CL, CW, LA, ES, ES,
+  /* OUTPUT rst */ CL, CL, SS, CL, CL, TW, CL, CL, CL, CL, CL,
+  /* IN-ONLY syn */ SR, ES, ES, SR, SR, SR, SR, SR, SR, SR, SR,
+  /* IN-ONLY fin */ CL, FW, SS, TW, FW, TW, CL, CW, LA, LI, TW,
+  /* IN-ONLY ack */ ES, ES, SS, ES, FW, TW, CL, CW, CL, LI, ES,
+  /* IN-ONLY rst */ CL, CL, CL, SR, CL, CL, CL, CL, LA, LI, CL,
+]);
+
+const EV_SYN = 0, EV_FIN = 1, EV_ACK = 2, EV_RST = 3;
+
+/**
+ * Next TCP state for a segment with these flags (tcp_state_idx: rst, else syn, else fin,
+ * else ack; a segment with none of them leads to CLOSE, as set_tcp_state defaults).
+ */
+export function nextTcpState(dir: number, state: number, flags: number): number {
+  let ev: number;
+  if (flags & tcp.RST) ev = EV_RST;
+  else if (flags & tcp.SYN) ev = EV_SYN;
+  else if (flags & tcp.FIN) ev = EV_FIN;
+  else if (flags & tcp.ACK) ev = EV_ACK;
+  else return S_CLOSE;
+  return TABLE[(dir * 4 + ev) * 11 + state]!;
+}
