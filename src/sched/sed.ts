@@ -1,0 +1,62 @@
+/**
+ * sed: shortest expected delay, mirroring net/netfilter/ipvs/ip_vs_sed.c.
+ *
+ *   overhead(d) = activeconns(d) + 1           # ip_vs_sed_dest_overhead; inactive ignored
+ *   least = first d in list order with !OVERLOAD(d) and weight(d) > 0   (none -> NULL)
+ *   for each d after least:
+ *       if OVERLOAD(d): continue
+ *       if loh * weight(d) > overhead(d) * weight(least): least = d; loh = overhead(d)
+ *   return least
+ *
+ * Same shape as wlc; the +1 counts the incoming job (Weinrib & Shenker, INFOCOM'88).
+ */
+import { DEST_F_OVERLOAD, type SchedDest, type SchedService, type Scheduler } from './types.js';
+import { explainTable } from './lc.js';
+
+/** ip_vs_sed_dest_overhead / ip_vs_nq_dest_overhead. */
+export function expectedDelayOverhead(d: SchedDest): number {
+  return d.activeConns + 1;
+}
+
+export class SedScheduler<D extends SchedDest = SchedDest> implements Scheduler<D> {
+  readonly name = 'sed';
+  init(_svc: SchedService<D>): void {}
+  addDest(_svc: SchedService<D>, _dest: D): void {}
+  delDest(_svc: SchedService<D>, _dest: D, _formerIndex: number): void {}
+  updDest(_svc: SchedService<D>, _dest: D): void {}
+
+  schedule(svc: SchedService<D>, _caddr: number, _cport: number): D | null {
+    const dests = svc.dests;
+    const n = dests.length;
+    let i = 0;
+    let least: D | null = null;
+    for (; i < n; i++) {
+      const d = dests[i]!;
+      if ((d.flags & DEST_F_OVERLOAD) === 0 && d.weight > 0) {
+        least = d;
+        break;
+      }
+    }
+    if (least === null) return null;
+    let loh = expectedDelayOverhead(least);
+    for (i++; i < n; i++) {
+      const d = dests[i]!;
+      if ((d.flags & DEST_F_OVERLOAD) !== 0) continue;
+      const doh = expectedDelayOverhead(d);
+      if (loh * d.weight > doh * least.weight) {
+        least = d;
+        loh = doh;
+      }
+    }
+    return least;
+  }
+
+  explain(svc: SchedService<D>, caddr: number, cport: number): string {
+    const pick = this.schedule(svc, caddr, cport);
+    return explainTable('sed', '(active+1)/weight, smallest wins, ties to the earliest', svc, pick, expectedDelayOverhead);
+  }
+}
+
+export function createSedScheduler<D extends SchedDest = SchedDest>(): SedScheduler<D> {
+  return new SedScheduler<D>();
+}
