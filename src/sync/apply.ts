@@ -1,0 +1,147 @@
+/**
+ * Backup side of connection sync, pure: validate a received datagram and hand each usable entry to
+ * the connection table through the SyncTarget interface (the lead's table implements it).
+ * Mirrors ip_vs_process_message, ip_vs_proc_sync_conn and ip_vs_proc_conn (ip_vs_sync.c).
+ *
+ * Safety: the whole datagram is decoded and checked before anything is applied, so a malformed
+ * datagram changes nothing (the kernel stops at the first bad entry but keeps the entries before it;
+ * we are stricter). A lost datagram is harmless by design: every entry is a full, idempotent
+ * snapshot of one connection, and the master re-sends active connections every `period` packets.
+ */
+import {
+  CONN_F_BACKUP_MASK,
+  CONN_F_BACKUP_UPD_MASK,
+  CONN_F_FULLNAT,
+  CONN_F_FWD_MASK,
+  CONN_F_SYNC,
+  CONN_F_TEMPLATE,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  TCP_S_LAST,
+  UDP_S_LAST,
+} from './constants.js';
+import { decode, type DecodedSyncEntry, type SeqAdjust } from './message.js';
+
+/** A checked entry, ready for the table. */
+export interface SyncUpdate {
+  protocol: number;
+  /** Masked with CONN_F_BACKUP_MASK and with CONN_F_SYNC set (ip_vs_proc_sync_conn). */
+  flags: number;
+  isTemplate: boolean;
+  state: number;
+  caddr: number;
+  cport: number;
+  vaddr: number;
+  vport: number;
+  daddr: number;
+  dport: number;
+  fwmark: number;
+  /** Seconds; null = use the protocol's timeout for `state` (or 180 s for a template), as the kernel does for 0. */
+  timeoutSec: number | null;
+  seq?: { in: SeqAdjust; out: SeqAdjust };
+  peData?: Uint8Array;
+  peName?: string;
+  fullnat?: { laddr: number; lport: number };
+}
+
+/**
+ * What the connection table must offer. Expected semantics, from ip_vs_proc_conn:
+ *  - look up the connection by (protocol, caddr, cport, vaddr, vport) (templates: the template table);
+ *  - if a non-template exists with another (daddr, dport): when the update is INACTIVE it is the
+ *    expiry notice of a connection already replaced, so ignore it; otherwise expire the old one and
+ *    create anew;
+ *  - on an existing entry only CONN_F_BACKUP_UPD_MASK bits change (see mergeSyncFlags), moving the
+ *    dest's active/inactive counters when INACTIVE flips;
+ *  - a new entry is bound to the local dest with the same (vaddr, vport, daddr, dport, protocol,
+ *    fwmark) if there is one, else kept unbound;
+ *  - state, timeout and sequence data are always taken from the update; set in_pkts to the sync threshold.
+ */
+export interface SyncTarget {
+  upsert(update: SyncUpdate): void;
+}
+
+export interface ApplyOptions {
+  /** Backup syncid; 0 accepts any. */
+  syncid: number;
+  /** Protocols the table supports; default TCP and UDP. */
+  protocols?: readonly number[];
+}
+
+export interface ApplyReport {
+  /** 'ok': entries applied; 'ignored': other syncid; 'malformed': nothing applied. */
+  status: 'ok' | 'ignored' | 'malformed';
+  error?: string;
+  applied: number;
+  skipped: { index: number; reason: string }[];
+}
+
+/** Number of states per protocol (pp->num_states). */
+function numStates(protocol: number): number | undefined {
+  if (protocol === IPPROTO_TCP) return TCP_S_LAST;
+  if (protocol === IPPROTO_UDP) return UDP_S_LAST;
+  return undefined;
+}
+
+/** Flags of an existing entry after an update (ip_vs_proc_conn): only INACTIVE and SEQ bits move. */
+export function mergeSyncFlags(existing: number, incoming: number): number {
+  return ((incoming & CONN_F_BACKUP_UPD_MASK) | (existing & ~CONN_F_BACKUP_UPD_MASK)) >>> 0;
+}
+
+/** Check one decoded entry; returns the update or the reason to skip it. */
+export function validateSyncEntry(e: DecodedSyncEntry, protocols: readonly number[] = [IPPROTO_TCP, IPPROTO_UDP]): SyncUpdate | string {
+  if (e.unsupported) return e.unsupported;
+  const flags = ((e.flags & CONN_F_BACKUP_MASK) | CONN_F_SYNC) >>> 0;
+  const isTemplate = (flags & CONN_F_TEMPLATE) !== 0;
+  if (!isTemplate) {
+    // ip_vs_proc_sync_conn: unknown protocol or out-of-range state skips the entry.
+    const n = numStates(e.protocol);
+    if (n === undefined || !protocols.includes(e.protocol)) return `unsupported protocol ${e.protocol}`;
+    if (e.state >= n) return `invalid state ${e.state} for protocol ${e.protocol}`;
+  }
+  // Our additions: values no table should ever hold.
+  if (e.vaddr === 0 || e.daddr === 0) return 'zero virtual or real-server address';
+  if ((flags & CONN_F_FWD_MASK) === CONN_F_FULLNAT && !e.fullnat) return 'full-NAT entry without its local address';
+  const u: SyncUpdate = {
+    protocol: e.protocol,
+    flags,
+    isTemplate,
+    state: e.state,
+    caddr: e.caddr,
+    cport: e.cport,
+    vaddr: e.vaddr,
+    vport: e.vport,
+    daddr: e.daddr,
+    dport: e.dport,
+    fwmark: e.fwmark,
+    timeoutSec: e.timeout === 0 ? null : e.timeout,
+  };
+  if (e.seq) u.seq = e.seq;
+  if (e.peData) u.peData = e.peData;
+  if (e.peName !== undefined) u.peName = e.peName;
+  if (e.fullnat) u.fullnat = e.fullnat;
+  return u;
+}
+
+/** Validate a received datagram and apply its entries to `target`. Never throws on bad input. */
+export function applySyncDatagram(datagram: Uint8Array, target: SyncTarget, opts: ApplyOptions): ApplyReport {
+  const report: ApplyReport = { status: 'ok', applied: 0, skipped: [] };
+  let msg;
+  try {
+    msg = decode(datagram, 0, datagram.length);
+  } catch (err) {
+    return { ...report, status: 'malformed', error: (err as Error).message };
+  }
+  // A backup with syncid 0 accepts any syncid (ip_vs_process_message).
+  if (opts.syncid !== 0 && msg.syncid !== opts.syncid) return { ...report, status: 'ignored', error: `syncid ${msg.syncid}` };
+  const updates: SyncUpdate[] = [];
+  msg.conns.forEach((e, index) => {
+    const r = validateSyncEntry(e, opts.protocols);
+    if (typeof r === 'string') report.skipped.push({ index, reason: r });
+    else updates.push(r);
+  });
+  for (const u of updates) {
+    target.upsert(u);
+    report.applied++;
+  }
+  return report;
+}
