@@ -84,7 +84,7 @@ export class Engine {
   readonly scratch = new Uint8Array(2048);
 
   /** VIPs and, per VIP, a bitmask of interfaces on which we answer ARP for it. */
-  private vips = new Uint32Array(0);
+  private vips = new Int32Array(0);
   private vipArpMask = new Uint32Array(0);
   private vipActive = new Uint8Array(0);
   private now = 0;
@@ -329,7 +329,7 @@ export class Engine {
     let tmpl = NONE;
     let d: RealServer | null;
     if (svc.flags & SVC_F_PERSISTENT) {
-      const snet = (caddr & svc.netmask) >>> 0;
+      const snet = caddr & svc.netmask;
       const tvport = svc.port === 21 ? 0 : vport;
       tmpl = t.findForward(proto, snet, 0, vaddr, tvport, true);
       if (tmpl !== NONE && !this.templateValid(tmpl)) {
@@ -623,7 +623,9 @@ export class Engine {
 
   // ---------------------------------------------------------------- services (read side)
 
+  /** addr may be given unsigned (control plane) or int32 (packets). */
   findService(proto: number, addr: number, port: number): VirtualService | null {
+    addr |= 0;
     const s = this.services;
     for (let i = 0; i < s.length; i++) {
       const v = s[i]!;
@@ -633,6 +635,7 @@ export class Engine {
   }
 
   vipIndex(addr: number): number {
+    addr |= 0;
     const v = this.vips;
     for (let i = 0; i < v.length; i++) if (v[i] === addr) return i;
     return -1;
@@ -641,17 +644,17 @@ export class Engine {
   /** Rebuild the VIP list after a service change (control plane). */
   setVips(list: readonly { addr: number; arpMask: number }[]): void {
     const old = this.vips, oldActive = this.vipActive;
-    this.vips = Uint32Array.from(list, (v) => v.addr);
+    this.vips = Int32Array.from(list, (v) => v.addr | 0);
     this.vipArpMask = Uint32Array.from(list, (v) => v.arpMask);
     this.vipActive = Uint8Array.from(list, (v) => {
-      const i = old.indexOf(v.addr);
+      const i = old.indexOf(v.addr | 0);
       return i >= 0 ? oldActive[i]! : 1;
     });
     for (const s of this.services) s.vipIndex = this.vipIndex(s.addr);
   }
 
   vipList(): { addr: number; arpMask: number; active: boolean }[] {
-    return Array.from(this.vips, (addr, i) => ({ addr, arpMask: this.vipArpMask[i]!, active: this.vipActive[i] === 1 }));
+    return Array.from(this.vips, (addr, i) => ({ addr: addr >>> 0, arpMask: this.vipArpMask[i]!, active: this.vipActive[i] === 1 }));
   }
 
   /** VRRP: a backup director keeps a VIP passive (no balancing, no ARP answers). */

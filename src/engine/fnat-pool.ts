@@ -10,7 +10,7 @@ import { ConnTable, NONE } from '../table/conn-table.js';
 const MAX_PROBES = 4096;
 
 export class FnatPool {
-  addrs = new Uint32Array(0);
+  addrs = new Int32Array(0);
   portMin = 1024;
   portMax = 65535;
   /** Result of the last successful allocate(). */
@@ -20,7 +20,7 @@ export class FnatPool {
 
   configure(addrs: readonly number[], portMin = 1024, portMax = 65535): void {
     if (portMin < 1 || portMax > 65535 || portMin > portMax) throw new RangeError(`bad full-NAT port range ${portMin}-${portMax}`);
-    this.addrs = Uint32Array.from(addrs);
+    this.addrs = Int32Array.from(addrs, (a) => a | 0);
     this.portMin = portMin;
     this.portMax = portMax;
     this.cursor = 0;

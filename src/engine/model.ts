@@ -1,6 +1,7 @@
 /**
  * Virtual services and real servers, shaped like IPVS's ip_vs_service / ip_vs_dest.
  * Plain classes with numeric fields so the per-packet path reads them monomorphically.
+ * Addresses are stored as int32 (`addr | 0`), like every address on the data plane.
  */
 import type { Scheduler, SchedDest, SchedService } from '../sched/types.js';
 import { DEST_F_AVAILABLE } from '../sched/types.js';
@@ -43,7 +44,7 @@ export class RealServer implements SchedDest {
   svc: VirtualService | null = null;
 
   constructor(addr: number, port: number, weight: number, fwd: number) {
-    this.addr = addr;
+    this.addr = addr | 0;
     this.port = port;
     this.weight = weight;
     this.lastWeight = weight;
@@ -67,14 +68,14 @@ export class VirtualService implements SchedService<RealServer> {
   scheduler: Scheduler<RealServer>;
   /** Persistence timeout in seconds (SVC_F_PERSISTENT) and netmask. */
   timeoutS = 0;
-  netmask = 0xffffffff;
+  netmask = -1;
   /** Index of this service's VIP in the engine's VIP list. */
   vipIndex = -1;
   readonly stats = new Stats();
 
   constructor(proto: number, addr: number, port: number, scheduler: Scheduler<RealServer>) {
     this.proto = proto;
-    this.addr = addr;
+    this.addr = addr | 0;
     this.port = port;
     this.scheduler = scheduler;
   }

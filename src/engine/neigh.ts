@@ -9,7 +9,8 @@ import { copy6 } from '../packet/bytes.js';
 export class NeighTable {
   readonly capacity: number;
   size = 0;
-  readonly ip: Uint32Array;
+  /** int32 addresses, as the data plane carries them. */
+  readonly ip: Int32Array;
   readonly iface: Uint8Array;
   readonly mac: Uint8Array;
   readonly valid: Uint8Array;
@@ -19,7 +20,7 @@ export class NeighTable {
 
   constructor(capacity = 4096) {
     this.capacity = capacity;
-    this.ip = new Uint32Array(capacity);
+    this.ip = new Int32Array(capacity);
     this.iface = new Uint8Array(capacity);
     this.mac = new Uint8Array(capacity * 6);
     this.valid = new Uint8Array(capacity);
@@ -28,6 +29,7 @@ export class NeighTable {
   }
 
   find(ip: number, iface: number): number {
+    ip |= 0;
     for (let i = 0; i < this.size; i++) if (this.ip[i] === ip && this.iface[i] === iface) return i;
     return -1;
   }

@@ -4,7 +4,7 @@
  * *_snat_handler). Checksums: RFC 1624 incremental updates, or a full recomputation in
  * `full` mode (for senders whose frames carry partial checksums, e.g. veth offload).
  */
-import { readU16, readU32, writeU16, writeU32 } from '../packet/bytes.js';
+import { readI32, readU16, writeU16, writeU32 } from '../packet/bytes.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as l4 from '../packet/l4.js';
 
@@ -16,7 +16,7 @@ export function rewriteEnd(
   b: Uint8Array, l3: number, l4o: number, isUdp: boolean,
   addrOff: number, newAddr: number, portOff: number, newPort: number, fullChecksum: boolean,
 ): void {
-  const oldAddr = readU32(b, l3 + addrOff);
+  const oldAddr = readI32(b, l3 + addrOff);
   const oldPort = readU16(b, l4o + portOff);
   if (addrOff === ipv4.OFF_SRC) ipv4.setSrc(b, l3, newAddr);
   else ipv4.setDst(b, l3, newAddr);

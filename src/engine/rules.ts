@@ -97,7 +97,7 @@ export class Rules {
     flags |= spec.schedFlags & SVC_SCHED_FLAG_MASK;
     svc.flags = flags;
     svc.timeoutS = spec.persistent;
-    svc.netmask = spec.netmask >>> 0;
+    svc.netmask = spec.netmask | 0;
   }
 
   delService(k: ServiceKey): void {
@@ -116,10 +116,10 @@ export class Rules {
   addDest(k: ServiceKey, spec: DestSpec): RealServer {
     const svc = this.mustFind(k, E.SERVICE_NOT_DEFINED);
     const port = spec.fwd === FWD_DR ? svc.port : spec.port; // ipvsadm forces the port for -g
-    if (findDest(svc, spec.addr, port)) throw new RuleError(E.DEST_EXISTS);
+    if (findDest(svc, spec.addr | 0, port)) throw new RuleError(E.DEST_EXISTS);
     this.checkSettings(spec);
     // ip_vs_trash_get_dest: a deleted dest still referenced by connections comes back as it was.
-    let d = this.engine.dests.find((x) => x !== null && x.svc === null && x.addr === spec.addr && x.port === port && x.svcId === svc.id) ?? null;
+    let d = this.engine.dests.find((x) => x !== null && x.svc === null && x.addr === (spec.addr | 0) && x.port === port && x.svcId === svc.id) ?? null;
     if (d === null) {
       d = new RealServer(spec.addr, port, spec.weight, spec.fwd);
       d.svcId = svc.id;
@@ -136,7 +136,7 @@ export class Rules {
   editDest(k: ServiceKey, spec: DestSpec): void {
     const svc = this.mustFind(k, E.SERVICE_NOT_DEFINED);
     const port = spec.fwd === FWD_DR ? svc.port : spec.port;
-    const d = findDest(svc, spec.addr, port);
+    const d = findDest(svc, spec.addr | 0, port);
     if (!d) throw new RuleError(E.NO_SUCH_DEST);
     this.checkSettings(spec);
     d.fwd = spec.fwd;
@@ -145,7 +145,7 @@ export class Rules {
 
   delDest(k: ServiceKey, addr: number, port: number): void {
     const svc = this.mustFind(k, E.SERVICE_NOT_DEFINED);
-    const d = findDest(svc, addr, port) ?? findDest(svc, addr, svc.port);
+    const d = findDest(svc, addr | 0, port) ?? findDest(svc, addr | 0, svc.port);
     if (!d) throw new RuleError(E.NO_SUCH_DEST);
     this.unlinkDest(svc, d);
   }

@@ -1,5 +1,5 @@
 /** ARP for IPv4 over Ethernet (RFC 826). Offsets are relative to the ARP header. */
-import { copy6, readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { copy6, readI32, readU16, writeU16, writeU32 } from './bytes.js';
 import { formatIPv4, formatMac } from './addr.js';
 
 export const ARP_LEN = 28;
@@ -21,10 +21,10 @@ export function op(b: Uint8Array, a: number): number {
   return readU16(b, a + OFF_OP);
 }
 export function senderIp(b: Uint8Array, a: number): number {
-  return readU32(b, a + OFF_SPA);
+  return readI32(b, a + OFF_SPA);
 }
 export function targetIp(b: Uint8Array, a: number): number {
-  return readU32(b, a + OFF_TPA);
+  return readI32(b, a + OFF_TPA);
 }
 
 /** Write a complete ARP header (Ethernet/IPv4) at `a`. */

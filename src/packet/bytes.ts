@@ -11,9 +11,18 @@ export function writeU16(b: Uint8Array, o: number, v: number): void {
   b[o + 1] = v;
 }
 
-/** Unsigned 32-bit read (IPv4 addresses are kept as host-order unsigned numbers). */
+/** Unsigned 32-bit read. */
 export function readU32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
+/**
+ * Signed 32-bit read: how the data plane carries IPv4 addresses. V8 keeps int32 values
+ * unboxed (Smi) across calls, while an unsigned value >= 2^31 (every address from
+ * 128.0.0.0 up) becomes a heap number: an allocation per packet.
+ */
+export function readI32(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
 }
 
 export function writeU32(b: Uint8Array, o: number, v: number): void {

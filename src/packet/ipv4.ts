@@ -1,8 +1,8 @@
 /**
  * IPv4 header (RFC 791). Offsets are relative to the IP header start `o`.
- * Addresses are unsigned 32-bit numbers in host order.
+ * Addresses are signed 32-bit numbers (int32) in the data plane, see bytes.readI32.
  */
-import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { readI32, readU16, writeU16, writeU32 } from './bytes.js';
 import { checksum, csumReplace16, csumReplace32 } from './checksum.js';
 import { formatIPv4, parseIPv4 } from './addr.js';
 
@@ -48,10 +48,10 @@ export function ttl(b: Uint8Array, o: number): number {
   return b[o + OFF_TTL]!;
 }
 export function src(b: Uint8Array, o: number): number {
-  return readU32(b, o + OFF_SRC);
+  return readI32(b, o + OFF_SRC);
 }
 export function dst(b: Uint8Array, o: number): number {
-  return readU32(b, o + OFF_DST);
+  return readI32(b, o + OFF_DST);
 }
 
 /** Header checksum over IHL*4 bytes; 0 when a received header is intact. */
@@ -75,14 +75,14 @@ export function decrementTtl(b: Uint8Array, o: number): void {
 
 /** Replace the source address and patch the header checksum. */
 export function setSrc(b: Uint8Array, o: number, addr: number): void {
-  const old = readU32(b, o + OFF_SRC);
+  const old = readI32(b, o + OFF_SRC);
   writeU32(b, o + OFF_SRC, addr);
   writeU16(b, o + OFF_CHECK, csumReplace32(readU16(b, o + OFF_CHECK), old, addr));
 }
 
 /** Replace the destination address and patch the header checksum. */
 export function setDst(b: Uint8Array, o: number, addr: number): void {
-  const old = readU32(b, o + OFF_DST);
+  const old = readI32(b, o + OFF_DST);
   writeU32(b, o + OFF_DST, addr);
   writeU16(b, o + OFF_CHECK, csumReplace32(readU16(b, o + OFF_CHECK), old, addr));
 }

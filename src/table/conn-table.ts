@@ -8,6 +8,7 @@
  *   server (ip_vs_conn_out_get). laddr:lport is the client for NAT and the director's
  *   local address for full-NAT.
  * Linear probing with backward-shift deletion: no tombstones, lookups stay short.
+ * Addresses are int32 (see packet/bytes.readI32); callers pass `addr | 0`.
  */
 import { hashTuple } from './hash.js';
 import { TimerWheel } from './timer-wheel.js';
@@ -35,10 +36,10 @@ export class ConnTable {
   readonly state: Uint8Array;
   readonly fwd: Uint8Array;
   readonly flags: Uint8Array;
-  readonly caddr: Uint32Array;
-  readonly vaddr: Uint32Array;
-  readonly daddr: Uint32Array;
-  readonly laddr: Uint32Array;
+  readonly caddr: Int32Array;
+  readonly vaddr: Int32Array;
+  readonly daddr: Int32Array;
+  readonly laddr: Int32Array;
   readonly cport: Uint16Array;
   readonly vport: Uint16Array;
   readonly dport: Uint16Array;
@@ -73,10 +74,10 @@ export class ConnTable {
     this.state = new Uint8Array(capacity);
     this.fwd = new Uint8Array(capacity);
     this.flags = new Uint8Array(capacity);
-    this.caddr = new Uint32Array(capacity);
-    this.vaddr = new Uint32Array(capacity);
-    this.daddr = new Uint32Array(capacity);
-    this.laddr = new Uint32Array(capacity);
+    this.caddr = new Int32Array(capacity);
+    this.vaddr = new Int32Array(capacity);
+    this.daddr = new Int32Array(capacity);
+    this.laddr = new Int32Array(capacity);
     this.cport = new Uint16Array(capacity);
     this.vport = new Uint16Array(capacity);
     this.dport = new Uint16Array(capacity);
