@@ -1,0 +1,72 @@
+/**
+ * ipvsadm 1.31's popt option table (parse_options in ipvsadm.c), plus our
+ * `--fnat` forwarding method. Tags are the long names.
+ */
+import type { PoptOption } from './popt.js';
+
+const opt = <T extends string>(long: T, short: string | null, arg: PoptOption['arg'] = 'none'): PoptOption<T> =>
+  ({ long, short, arg, tag: long });
+
+export const IPVSADM_OPTIONS = [
+  opt('add-service', 'A'),
+  opt('edit-service', 'E'),
+  opt('delete-service', 'D'),
+  opt('clear', 'C'),
+  opt('list', 'L'),
+  opt('list', 'l'),
+  opt('zero', 'Z'),
+  opt('add-server', 'a'),
+  opt('edit-server', 'e'),
+  opt('delete-server', 'd'),
+  opt('set', null),
+  opt('help', 'h'),
+  opt('version', 'v'),
+  opt('restore', 'R'),
+  opt('save', 'S'),
+  opt('start-daemon', null, 'required'),
+  opt('stop-daemon', null, 'required'),
+  opt('tcp-service', 't', 'required'),
+  opt('udp-service', 'u', 'required'),
+  opt('sctp-service', null, 'required'),
+  opt('fwmark-service', 'f', 'required'),
+  opt('scheduler', 's', 'required'),
+  opt('persistent', 'p', 'optional'),
+  opt('netmask', 'M', 'required'),
+  opt('real-server', 'r', 'required'),
+  opt('masquerading', 'm'),
+  opt('ipip', 'i'),
+  opt('gatewaying', 'g'),
+  opt('fnat', null),
+  opt('weight', 'w', 'required'),
+  opt('u-threshold', 'x', 'required'),
+  opt('l-threshold', 'y', 'required'),
+  opt('numeric', 'n'),
+  opt('connection', 'c'),
+  opt('mcast-interface', null, 'required'),
+  opt('syncid', null, 'required'),
+  opt('timeout', null),
+  opt('daemon', null),
+  opt('stats', null),
+  opt('rate', null),
+  opt('thresholds', null),
+  opt('persistent-conn', null),
+  opt('nosort', null),
+  opt('sort', null),
+  opt('exact', 'X'),
+  opt('ipv6', '6'),
+  opt('ops', 'o'),
+  opt('pe', null, 'required'),
+  opt('sched-flags', 'b', 'required'),
+  opt('mcast-group', null, 'required'),
+  opt('mcast-port', null, 'required'),
+  opt('mcast-ttl', null, 'required'),
+  opt('sync-maxlen', null, 'required'),
+  opt('tun-info', null),
+  opt('tun-type', null, 'required'),
+  opt('tun-port', null, 'required'),
+  opt('tun-nocsum', null),
+  opt('tun-csum', null),
+  opt('tun-remcsum', null),
+] as const;
+
+export type OptionTag = (typeof IPVSADM_OPTIONS)[number]['tag'];
