@@ -17,11 +17,13 @@ export class CapPort implements PacketPort {
   readonly mtu: number;
   txErrors = 0;
   lastTxError = '';
-  private readonly cap = new Cap();
+  private cap: InstanceType<typeof Cap> | null = null;
   /** Must stay referenced for the handle's whole life: the addon does not hold it. */
-  private readonly buffer = Buffer.alloc(65535);
+  private buffer = Buffer.alloc(65535);
+  /** Closed handles and their buffers, kept referenced (see above); bounded. */
+  private readonly retired: [InstanceType<typeof Cap>, Buffer][] = [];
   private readonly ringBytes: number;
-  private open = false;
+  private handler: ((frame: Buffer, len: number) => void) | null = null;
 
   constructor(name: string, mac: Uint8Array, mtu: number, filter: string, ringBytes = DEFAULT_RING_BYTES) {
     this.name = name;
@@ -32,15 +34,20 @@ export class CapPort implements PacketPort {
   }
 
   onFrame(handler: (frame: Buffer, len: number) => void): void {
-    const buf = this.buffer;
+    this.handler = handler;
+    this.listen(this.cap!, this.buffer);
+  }
+
+  private listen(cap: InstanceType<typeof Cap>, buf: Buffer): void {
+    const handler = this.handler;
     // `truncated` is not reliable (packet-io-notes 10): the engine checks lengths itself.
-    this.cap.on('packet', (nbytes: number) => handler(buf, nbytes));
+    if (handler) cap.on('packet', (nbytes: number) => handler(buf, nbytes));
   }
 
   send(frame: Uint8Array, len: number): boolean {
     const b = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, len);
     try {
-      this.cap.send(b, len);
+      this.cap!.send(b, len);
       return true;
     } catch (err) {
       this.txErrors++;
@@ -49,14 +56,31 @@ export class CapPort implements PacketPort {
     }
   }
 
-  /** cap re-opens the handle with the new filter (open() closes the old one first). */
+  /**
+   * A new filter means a new handle: re-opening a cap handle in place stops its
+   * capture (observed: no packet after the second open()) and crashed the process.
+   * The new handle is open before the old one closes, so no frame is lost between.
+   */
   setFilter(filter: string): void {
-    this.cap.open(this.name, filter, this.ringBytes, this.buffer);
-    this.open = true;
+    const cap = new Cap();
+    const buf = Buffer.alloc(65535);
+    cap.open(this.name, filter, this.ringBytes, buf);
+    this.listen(cap, buf);
+    const old = this.cap;
+    if (old) {
+      old.removeAllListeners('packet');
+      old.close();
+      this.retired.push([old, this.buffer]);
+      if (this.retired.length > 8) this.retired.shift();
+    }
+    this.cap = cap;
+    this.buffer = buf;
   }
 
   close(): void {
-    if (this.open) this.cap.close();
-    this.open = false;
+    this.cap?.removeAllListeners('packet');
+    this.cap?.close();
+    if (this.cap) this.retired.push([this.cap, this.buffer]);
+    this.cap = null;
   }
 }
