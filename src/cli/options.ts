@@ -52,7 +52,7 @@ Service:
   --vip ADDR              virtual IP (not assigned to any interface; the balancer answers ARP for it)
   --port N                service port (default 80; repeat for several services)
   --proto tcp|udp         protocol of the --port services (default tcp)
-  --udp-port N            also a UDP service on VIP:N with the same real servers (repeatable)
+  --udp-port N            also a UDP service on VIP:N with the same real servers on port N (repeatable)
   --rs IP[:PORT][@W][/M]  real server, weight W (default 1), method M nat|dr|fnat; repeat, in ipvsadm -a order
   --sched NAME            ${SCHEDULER_NAMES.join(' | ')} (default ${DEFAULT_SCHEDULER})
   --mode nat|dr|fnat      default forwarding method (default nat, ipvsadm -m)

@@ -67,11 +67,14 @@ export function startBalancer(o: LbOptions, log: (s: string) => void): { runtime
     .filter((r) => index.has(r.dev))
     .map((r) => ({ dst: r.dst, prefixLen: r.prefixLen, iface: index.get(r.dev)!, gateway: r.gateway }));
   const rules = new Rules(engine, new RoutingTable(routes));
-  for (const spec of serviceSpecs(o)) {
+  const specs = serviceSpecs(o);
+  for (const spec of specs) {
     rules.addService(spec);
+    // A --rs port applies to the --port service(s); --udp-port services use their own port.
+    const own = spec.proto === PROTO_UDP && o.udpPorts.includes(spec.port) && o.proto !== 'udp';
     for (const rs of o.rs) {
       rules.addDest(spec, {
-        addr: rs.addr, port: rs.port || spec.port, weight: rs.weight, fwd: rs.fwd ?? o.mode, uThreshold: 0, lThreshold: 0,
+        addr: rs.addr, port: own || !rs.port ? spec.port : rs.port, weight: rs.weight, fwd: rs.fwd ?? o.mode, uThreshold: 0, lThreshold: 0,
       });
     }
   }

@@ -228,14 +228,7 @@ export class Engine {
     const e = t.findReverse(proto, saddr, sport, daddr, dport);
     if (e === NONE) return this.drop(DROP.not_ours);
     const d = this.dests[t.dest[e]!]!;
-    if (d.flags & DEST_F_AVAILABLE) {
-      d.stats.outPkts++;
-      d.stats.outBytes += total;
-      this.svcById[t.svc[e]!]!.stats.outPkts++;
-      this.svcById[t.svc[e]!]!.stats.outBytes += total;
-      this.stats.outPkts++;
-      this.stats.outBytes += total;
-    }
+    this.statsOut(d, this.svcById[t.svc[e]!]!, total);
     if (proto === ipv4.PROTO_TCP) {
       t.flags[e] = t.flags[e]! & ~CF_NOOUTPUT;
       this.setTcpState(e, d, DIR_OUTPUT, b[l4 + tcp.OFF_FLAGS]!);
@@ -442,6 +435,17 @@ export class Engine {
     this.stats.inBytes += total;
   }
 
+  /** ip_vs_out_stats: counted only while the server is still configured. */
+  private statsOut(d: RealServer, svc: VirtualService, total: number): void {
+    if (!(d.flags & DEST_F_AVAILABLE)) return;
+    d.stats.outPkts++;
+    d.stats.outBytes += total;
+    svc.stats.outPkts++;
+    svc.stats.outBytes += total;
+    this.stats.outPkts++;
+    this.stats.outBytes += total;
+  }
+
   /** set_tcp_state: move between ActiveConn and InActConn as the state's activity changes. */
   private setTcpState(e: number, d: RealServer, dir: number, tflags: number): void {
     const t = this.table;
@@ -549,11 +553,7 @@ export class Engine {
     // ip_vs_out_icmp: a real server reports on a packet client -> RIP:dport it received.
     const e = t.findReverse(proto, idst, idport, isrc, isport);
     if (e === NONE) return this.drop(DROP.not_ours);
-    const d = this.dests[t.dest[e]!]!;
-    if (d.flags & DEST_F_AVAILABLE) {
-      d.stats.outPkts++;
-      d.stats.outBytes += total;
-    }
+    this.statsOut(this.dests[t.dest[e]!]!, this.svcById[t.svc[e]!]!, total);
     ipv4.setSrc(b, l3, t.vaddr[e]!);
     rewriteQuoted(b, inner, ipv4.OFF_DST, t.vaddr[e]!, 2, t.vport[e]!);
     if (t.fwd[e] === FWD_FNAT) {
