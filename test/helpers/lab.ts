@@ -1,0 +1,115 @@
+/**
+ * End-to-end lab harness for tap tests: builds a topology with scripts/lab (network
+ * namespaces only, unique prefix per run), starts dist/lb.js in the director namespace,
+ * runs real clients, and tears everything down in t.teardown, also when a test fails.
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const run = promisify(execFile);
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const LAB = path.join(REPO, 'scripts/lab');
+const LB = path.join(REPO, 'dist/lb.js');
+
+export type Role = 'client' | 'router' | 'director' | 'rs1' | 'rs2' | 'switch';
+
+export interface LabState {
+  [key: string]: string;
+}
+
+/** Why lab tests cannot run here, or null. */
+export function labUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'lab tests need root (network namespaces)';
+  if (!existsSync(LB)) return 'dist/lb.js is missing: run the build first';
+  return null;
+}
+
+export class Lab {
+  readonly state: LabState;
+  readonly prefix: string;
+  private lbProc: ChildProcess | null = null;
+  lbLog = '';
+
+  private constructor(state: LabState) {
+    this.state = state;
+    this.prefix = state.LAB_PREFIX!;
+  }
+
+  static async up(topo: 'onearm' | 'twoarm', extra: string[] = []): Promise<Lab> {
+    const prefix = `tt${randomBytes(2).toString('hex')}`;
+    const { stdout } = await run(LAB, ['up', topo, ...extra], {
+      env: { ...process.env, LAB_PREFIX: prefix },
+      maxBuffer: 1 << 22,
+    });
+    const m = /LAB_STATE=(\S+)/.exec(stdout);
+    if (!m) throw new Error(`lab up printed no state file:\n${stdout}`);
+    const state: LabState = {};
+    for (const line of readFileSync(m[1]!, 'utf8').split('\n')) {
+      const kv = /^(LAB_\w+)="(.*)"$/.exec(line);
+      if (kv) state[kv[1]!] = kv[2]!;
+    }
+    return new Lab(state);
+  }
+
+  ns(role: Role): string {
+    const key = { client: 'CLIENT', router: 'ROUTER', director: 'DIRECTOR', rs1: 'RS1', rs2: 'RS2', switch: 'SWITCH' }[role];
+    const ns = this.state[`LAB_NS_${key}`];
+    if (!ns) throw new Error(`no namespace for role ${role}`);
+    return ns;
+  }
+
+  /** Run a command in a role's namespace; resolves with stdout (rejects on failure). */
+  async exec(role: Role, cmd: string[], timeoutMs = 30_000): Promise<string> {
+    const { stdout } = await run('ip', ['netns', 'exec', this.ns(role), ...cmd], { timeout: timeoutMs, maxBuffer: 1 << 26, encoding: 'buffer' });
+    return stdout.toString('latin1');
+  }
+
+  async execBuffer(role: Role, cmd: string[], timeoutMs = 60_000): Promise<Buffer> {
+    const { stdout } = await run('ip', ['netns', 'exec', this.ns(role), ...cmd], { timeout: timeoutMs, maxBuffer: 1 << 26, encoding: 'buffer' });
+    return stdout;
+  }
+
+  /** Start the balancer in the director namespace; resolves once it says it is running. */
+  async startLb(args: string[]): Promise<void> {
+    const p = spawn('ip', ['netns', 'exec', this.ns('director'), process.execPath, LB, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.lbProc = p;
+    p.stdout!.on('data', (d: Buffer) => (this.lbLog += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (this.lbLog += d.toString()));
+    const deadline = Date.now() + 15_000;
+    while (!this.lbLog.includes('running;')) {
+      if (p.exitCode !== null) throw new Error(`lb exited with ${p.exitCode}:\n${this.lbLog}`);
+      if (Date.now() > deadline) throw new Error(`lb did not start:\n${this.lbLog}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stop the balancer (SIGINT) and return its exit code. */
+  async stopLb(): Promise<number | null> {
+    const p = this.lbProc;
+    if (!p || p.exitCode !== null) return p?.exitCode ?? null;
+    const done = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    p.kill('SIGINT');
+    const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
+    const code = await done;
+    clearTimeout(timer);
+    return code;
+  }
+
+  async curl(url: string, extra: string[] = []): Promise<string> {
+    return this.exec('client', ['curl', '-s', '--max-time', '5', ...extra, url]);
+  }
+
+  async down(): Promise<void> {
+    await this.stopLb().catch(() => undefined);
+    await run(LAB, ['down', this.prefix]).catch(() => undefined);
+  }
+
+  namespacesLeft(): string[] {
+    const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    return out.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`${this.prefix}-`));
+  }
+}
