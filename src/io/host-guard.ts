@@ -14,6 +14,8 @@ export interface GuardRules {
   vips: number[];
   natServers: { proto: 'tcp' | 'udp'; addr: number; port: number }[];
   localAddrs: number[];
+  /** This host's own addresses: replies to them (health checks, admin) must pass. */
+  hostAddrs: number[];
 }
 
 export class HostGuard {
@@ -26,7 +28,8 @@ export class HostGuard {
     r.devices.forEach((dev, i) => {
       lines.push(`  chain ingress_${i} {`, `    type filter hook ingress device "${dev}" priority 0; policy accept;`);
       for (const v of [...r.vips, ...r.localAddrs]) lines.push(`    ip daddr ${formatIPv4(v)} counter drop`);
-      for (const s of r.natServers) lines.push(`    ip saddr ${formatIPv4(s.addr)} ${s.proto} sport ${s.port} counter drop`);
+      const mine = r.hostAddrs.length ? `ip daddr != { ${r.hostAddrs.map(formatIPv4).join(', ')} } ` : '';
+      for (const s of r.natServers) lines.push(`    ${mine}ip saddr ${formatIPv4(s.addr)} ${s.proto} sport ${s.port} counter drop`);
       lines.push('  }');
     });
     lines.push('}');

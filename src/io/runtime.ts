@@ -112,6 +112,7 @@ export class Runtime {
       vips: input.vips,
       natServers: input.natServers,
       localAddrs: input.localAddrs,
+      hostAddrs: input.hostAddrs,
     });
   }
 
@@ -125,7 +126,8 @@ export class Runtime {
       }
     }
     const localAddrs = this.engine.services.some((s) => s.dests.some((d) => d.fwd === FWD_FNAT)) ? [...this.engine.fnat.addrs] : [];
-    return { vips, natServers, localAddrs };
+    const hostAddrs = this.engine.ifaces.map((i) => i.ip >>> 0).filter((a) => a !== 0);
+    return { vips, natServers, localAddrs, hostAddrs };
   }
 
   stop(): void {

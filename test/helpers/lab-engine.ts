@@ -22,7 +22,7 @@ export const IP = { vip: '10.0.0.127', lb: '10.0.0.2', router: '10.0.0.1', rs1: 
 export function ip(s: string): number {
   const n = parseIPv4(s);
   if (n === null) throw new Error(`bad ip ${s}`);
-  return n;
+  return n | 0; // the data plane's int32 form (see packet/bytes.readI32)
 }
 
 export function svcSpec(over: Partial<ServiceSpec> = {}): ServiceSpec {
