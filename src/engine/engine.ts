@@ -76,6 +76,18 @@ export class Engine {
   readonly fnat = new FnatPool();
   trace: SchedTrace | null = null;
 
+  /**
+   * Diagnostics for the control plane: another host answering ARP for one of our VIPs
+   * (a DR real server without arp_ignore/arp_announce, or a second director), and frames
+   * refused by the loop guard. The last offender's MAC and address are kept.
+   */
+  vipArpConflicts = 0;
+  readonly conflictMac = new Uint8Array(6);
+  conflictIp = 0;
+  conflictIface = 0;
+  loopGuardHits = 0;
+  readonly loopMac = new Uint8Array(6);
+
   /** Verdict details, valid until the next call to process(). */
   txIface = 0;
   txBuf: Uint8Array;
@@ -203,6 +215,7 @@ export class Engine {
     }
     if (e === NONE) {
       if (proto === ipv4.PROTO_TCP && !isSyn) return this.drop(DROP.tcp_no_conn); // tcp_conn_schedule
+      if (this.fromDrDest(svc, b)) return this.drop(DROP.loop_guard);
       e = this.schedule(b, l3, ifi, svc, proto, saddr, sport, daddr, dport);
       if (e < 0) return this.scheduleFailed(e, b, l3, ifi, daddr);
       if (e >= t.capacity) return this.onePacket(b, l3, l4, total, svc, e - t.capacity, proto);
@@ -274,6 +287,25 @@ export class Engine {
     ipv4.decrementTtl(b, l3);
     setMacs(b, this.neigh.mac, n * 6, this.ifaces[out]!.mac);
     return this.emit(b, l3 + total, out);
+  }
+
+  /**
+   * Loop guard (seed 004): a new flow whose frame comes from the MAC of one of this
+   * service's DR real servers was sent by a director on that host; balancing it again
+   * would bounce it between directors. Checked only for new connections.
+   */
+  private fromDrDest(svc: VirtualService, b: Uint8Array): boolean {
+    const ds = svc.dests;
+    for (let i = 0; i < ds.length; i++) {
+      const d = ds[i]!;
+      if (d.fwd !== FWD_DR || d.neigh < 0 || !this.neigh.valid[d.neigh]) continue;
+      if (equal6(b, 6, this.neigh.mac, d.neigh * 6)) {
+        this.loopGuardHits++;
+        for (let k = 0; k < 6; k++) this.loopMac[k] = b[6 + k]!;
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Next hop unknown: send (at most once a second) an ARP request instead, drop the packet. */
@@ -605,6 +637,13 @@ export class Engine {
     const tpa = arp.targetIp(b, l3);
     const n = this.neigh.find(spa, ifi);
     if (n >= 0 && spa !== 0) this.neigh.learn(n, b, l3 + arp.OFF_SHA, this.now);
+    if (spa !== 0 && this.vipIndex(spa) >= 0) {
+      // Someone else speaks for our VIP (we never see our own frames here).
+      this.vipArpConflicts++;
+      for (let k = 0; k < 6; k++) this.conflictMac[k] = b[l3 + arp.OFF_SHA + k]!;
+      this.conflictIp = spa;
+      this.conflictIface = ifi;
+    }
     if (arp.op(b, l3) === arp.ARP_REQUEST && spa !== tpa) {
       const vi = this.vipIndex(tpa);
       if (vi >= 0 && this.vipActive[vi] && (this.vipArpMask[vi]! & (1 << ifi)) !== 0) {

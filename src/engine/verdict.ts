@@ -39,6 +39,7 @@ export const DROP_REASONS = [
   'arp_ignored',
   'vip_passive', // VIP owned by another director (VRRP backup)
   'fnat_ports_exhausted',
+  'loop_guard', // sent by one of this service's DR real servers: another director (seed 004)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
