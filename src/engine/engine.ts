@@ -191,7 +191,6 @@ export class Engine {
       if (!this.vipActive[svc.vipIndex]) return this.drop(DROP.vip_passive);
       return this.inbound(b, l3, l4, total, ifi, svc, proto, saddr, sport, daddr, dport);
     }
-    if (this.vipIndex(daddr) >= 0) return this.drop(DROP.no_service);
     return this.outbound(b, l3, l4, total, proto, saddr, sport, daddr, dport);
   }
 
@@ -239,7 +238,7 @@ export class Engine {
   ): number {
     const t = this.table;
     const e = t.findReverse(proto, saddr, sport, daddr, dport);
-    if (e === NONE) return this.drop(DROP.not_ours);
+    if (e === NONE) return this.drop(this.vipIndex(daddr) >= 0 ? DROP.no_service : DROP.not_ours);
     const d = this.dests[t.dest[e]!]!;
     this.statsOut(d, this.svcById[t.svc[e]!]!, total);
     if (proto === ipv4.PROTO_TCP) {
@@ -560,10 +559,11 @@ export class Engine {
     const isrc = ipv4.src(b, inner), idst = ipv4.dst(b, inner);
     const isport = readU16(b, inner + ihl), idport = readU16(b, inner + ihl + 2);
     const t = this.table;
-    if (vi >= 0) {
-      // ip_vs_in_icmp: about a reply we sent as VIP:vport -> client.
-      const e = t.findForward(proto, idst, idport, isrc, isport, false);
-      if (e === NONE) return this.drop(DROP.not_ours);
+    // ip_vs_in_icmp: about a reply we sent as VIP:vport -> client. (A full-NAT local
+    // address is in the VIP list too; its ICMP errors are the outgoing case below.)
+    const ein = vi >= 0 ? t.findForward(proto, idst, idport, isrc, isport, false) : NONE;
+    if (ein !== NONE) {
+      const e = ein;
       const d = this.dests[t.dest[e]!]!;
       this.statsIn(d, this.svcById[t.svc[e]!]!, total);
       if (t.fwd[e] !== FWD_DR) {

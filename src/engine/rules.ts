@@ -200,12 +200,14 @@ export class Rules {
   }
 
   /** The VIP list and where to answer ARP for each (on-link interfaces, else all). */
-  private refreshVips(): void {
+  refreshVips(): void {
     const all = (1 << this.engine.ifaces.length) - 1;
     const seen = new Map<number, number>();
     for (const s of this.engine.services) {
       if (!seen.has(s.addr)) seen.set(s.addr, this.routing.onLinkMask(s.addr) || all);
     }
+    // Full-NAT local addresses are ours too: replies come back to them, we answer ARP.
+    for (const a of this.engine.fnat.addrs) if (!seen.has(a)) seen.set(a, this.routing.onLinkMask(a) || all);
     this.engine.setVips([...seen].map(([addr, arpMask]) => ({ addr, arpMask })));
   }
 }
