@@ -35,6 +35,8 @@ export interface LbOptions {
   traceSched: boolean;
   hostGuard: boolean;
   pcapDir: string | null;
+  /** Path diagnostics (src/diag): NAT return path, DR real servers, loop guard. */
+  doctor: boolean;
   fnatAddrs: number[];
   fnatPorts: [number, number];
   rulesFile: string | null;
@@ -72,6 +74,8 @@ Packet path:
   --fnat-ports LO-HI      full-NAT local port range (default 1024-65535)
   --no-host-guard         do not install the nftables netdev drop rules
   --pcap-dir DIR          write what the engine received and sent, per interface, as pcap
+                          (DIR/IF.in.pcap, DIR/IF.out.pcap, DIR/IF.pcap = both; tcpdump -r reads them)
+  --no-doctor             no path diagnostics (NAT return path, DR real servers, loop guard)
   --trace-sched           log each scheduling decision with its inputs
   --help`;
 
@@ -112,7 +116,7 @@ export function parseOptions(argv: string[]): LbOptions {
   const o: LbOptions = {
     vip: null, ports: [], proto: 'tcp', udpPorts: [], rs: [], sched: DEFAULT_SCHEDULER, mode: FWD_MASQ,
     persist: 0, persistMask: 0xffffffff, ops: false, ifaces: [], maxConns: 1 << 20, checksum: 'incremental',
-    traceSched: false, hostGuard: true, pcapDir: null, fnatAddrs: [], fnatPorts: [1024, 65535],
+    traceSched: false, hostGuard: true, pcapDir: null, doctor: true, fnatAddrs: [], fnatPorts: [1024, 65535],
     rulesFile: null, saveOnExit: null, config: null, socket: '/run/tslb.sock', help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -160,6 +164,7 @@ export function parseOptions(argv: string[]): LbOptions {
       case '--trace-sched': o.traceSched = true; break;
       case '--no-host-guard': o.hostGuard = false; break;
       case '--pcap-dir': o.pcapDir = value(); break;
+      case '--no-doctor': o.doctor = false; break;
       case '--fnat-addr': o.fnatAddrs.push(addr(name, value())); break;
       case '--fnat-ports': {
         const v = value();

@@ -14,14 +14,22 @@ import { STATE_NAMES } from '../table/tcp-state.js';
 import { CapPort } from '../io/cap-port.js';
 import { HostGuard } from '../io/host-guard.js';
 import { Runtime } from '../io/runtime.js';
+import { PcapTap } from '../io/pcap-tap.js';
+import { DoctorRunner } from '../diag/runner.js';
 import { deviceFor, readInterfaces, readNeighbours, readRoutes, sysctl, type IfaceInfo } from '../io/sysinfo.js';
 import type { LbOptions } from './options.js';
+import { ControlPlane, StartupError } from '../control/plane.js';
+import { ConfigError } from '../config/errors.js';
 
 export class StartError extends Error {}
 
 function chooseInterfaces(o: LbOptions, all: IfaceInfo[]): IfaceInfo[] {
   let names = o.ifaces;
-  if (names.length === 0) {
+  if (names.length === 0 && o.vip === null) {
+    // Rules come from --rules/--config: every interface that is up and has an address.
+    names = all.filter((i) => i.up && i.ip !== 0).map((i) => i.name);
+    if (names.length === 0) throw new StartError('no interface with an IPv4 address is up; give --iface');
+  } else if (names.length === 0) {
     const targets = [o.vip, ...o.rs.map((r) => r.addr)].filter((a): a is number => a !== null);
     names = [...new Set(targets.map((a) => deviceFor(formatIPv4(a))).filter((d): d is string => d !== null && d !== 'lo'))];
     if (names.length === 0) throw new StartError('no interface reaches the VIP or the real servers; give --iface');
@@ -44,7 +52,14 @@ export function serviceSpecs(o: LbOptions): ServiceSpec[] {
   return specs;
 }
 
-export function startBalancer(o: LbOptions, log: (s: string) => void): { runtime: Runtime; rules: Rules; stop: () => void } {
+export interface Balancer {
+  runtime: Runtime;
+  rules: Rules;
+  plane: ControlPlane;
+  stop: () => void;
+}
+
+export async function startBalancer(o: LbOptions, log: (s: string) => void): Promise<Balancer> {
   const all = readInterfaces();
   const ifaces = chooseInterfaces(o, all);
   if (o.vip !== null) {
@@ -85,18 +100,37 @@ export function startBalancer(o: LbOptions, log: (s: string) => void): { runtime
   }
   const guard = o.hostGuard ? new HostGuard() : null;
   const ports = ifaces.map((i) => new CapPort(i.name, i.mac, i.mtu, `not ether src ${formatMac(i.mac)} and arp`));
-  const runtime = new Runtime(engine, ports, { guard: guard ? (r) => guard.apply(r) : null });
+  const pcap = o.pcapDir !== null ? new PcapTap(o.pcapDir, ifaces.map((i) => i.name)) : null;
+  let doctor: DoctorRunner | null = null;
+  const runtime = new Runtime(engine, ports, { guard: guard ? (r) => guard.apply(r) : null, tap: pcap ? pcap.tap : null });
   let stopped = false;
+  const plane = new ControlPlane(rules, { rulesFile: o.rulesFile, saveOnExit: o.saveOnExit, config: o.config, socket: o.socket }, () => runtime.rulesChanged(), log);
   const stop = () => {
     if (stopped) return;
     stopped = true;
-    runtime.stop();
-    guard?.remove();
+    try {
+      plane.stop();
+    } finally {
+      runtime.stop();
+      guard?.remove();
+      doctor?.stop();
+      pcap?.close();
+    }
   };
   process.on('exit', stop); // last resort: never leave nft rules behind
+  try {
+    await plane.start();
+  } catch (err) {
+    stop();
+    if (err instanceof StartupError || err instanceof RuleError) throw new StartError(err.message);
+    if (err instanceof ConfigError) throw err;
+    throw err;
+  }
   runtime.start();
+  if (o.doctor) doctor = new DoctorRunner(runtime, log).start();
   summary(o, runtime, log, guard);
-  return { runtime, rules, stop };
+  if (pcap) log(`pcap: writing ${pcap.files.join(', ')}`);
+  return { runtime, rules, plane, stop };
 }
 
 function primeNeighbours(engine: Engine, ifaces: IfaceInfo[]): void {

@@ -97,8 +97,17 @@ export class Runtime {
     return out;
   }
 
+  private announced = new Set<number>();
+
   /** Services or servers changed: new capture filters and host-guard rules, new neighbours. */
   rulesChanged(): void {
+    if (this.timer) {
+      // New VIPs are announced as at start; next hops of new servers are resolved now.
+      const fresh = this.engine.vipList().filter((v) => !this.announced.has(v.addr));
+      if (fresh.length) this.announceVips(1);
+      this.resolveNeighbours();
+    }
+    for (const v of this.engine.vipList()) this.announced.add(v.addr);
     const input = this.filterInput();
     this.ports.forEach((p, i) => {
       const f = buildFilter({ ...input, mac: p.mac });

@@ -74,8 +74,14 @@ export class Lab {
   }
 
   /** Start the balancer in the director namespace; resolves once it says it is running. */
+  /** The control socket of this lab's balancer (a file: unique per run, /run is shared by namespaces). */
+  get socket(): string {
+    return `/tmp/tslb-${this.prefix}.sock`;
+  }
+
   async startLb(args: string[]): Promise<void> {
-    const p = spawn('ip', ['netns', 'exec', this.ns('director'), process.execPath, LB, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const withSocket = args.includes('--socket') ? args : [...args, '--socket', this.socket];
+    const p = spawn('ip', ['netns', 'exec', this.ns('director'), process.execPath, LB, ...withSocket], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.lbProc = p;
     p.stdout!.on('data', (d: Buffer) => (this.lbLog += d.toString()));
     p.stderr!.on('data', (d: Buffer) => (this.lbLog += d.toString()));
@@ -97,6 +103,18 @@ export class Lab {
     const code = await done;
     clearTimeout(timer);
     return code;
+  }
+
+  /** `lb ipvsadm ARGS` against this lab's balancer: stdout, stderr and exit status. */
+  ipvsadm(args: string[], stdin = ''): Promise<{ stdout: string; stderr: string; status: number }> {
+    return new Promise((resolve) => {
+      const p = spawn(process.execPath, [LB, '--socket', this.socket, 'ipvsadm', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '', stderr = '';
+      p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('close', (code) => resolve({ stdout, stderr, status: code ?? -1 }));
+      p.stdin!.end(stdin);
+    });
   }
 
   async curl(url: string, extra: string[] = []): Promise<string> {

@@ -1,0 +1,67 @@
+/**
+ * The engine's state as ipvsadm sees it (the Snapshot the formatters print).
+ * Control plane only: allocates freely, scans the connection table for -c.
+ */
+import type { Engine } from '../engine/engine.js';
+import { FWD_DR, FWD_FNAT, type RealServer, type Stats, type VirtualService } from '../engine/model.js';
+import { formatIPv4 } from '../packet/addr.js';
+import { PROTO_UDP } from '../packet/ipv4.js';
+import { CF_TEMPLATE } from '../table/conn-table.js';
+import { STATE_NAMES } from '../table/tcp-state.js';
+import type { RateEstimator } from './estimator.js';
+import type { ConnSnapshot, DestSnapshot, ForwardMethod, ServiceSnapshot, Snapshot, StatsSnapshot } from './snapshot.js';
+import { DEFAULT_CONN_TABLE_SIZE } from './snapshot.js';
+
+function stats(s: Stats): StatsSnapshot {
+  return { conns: s.conns, inpkts: s.inPkts, outpkts: s.outPkts, inbytes: s.inBytes, outbytes: s.outBytes };
+}
+
+export function forwardName(fwd: number): ForwardMethod {
+  return fwd === FWD_DR ? 'Route' : fwd === FWD_FNAT ? 'FNAT' : 'Masq';
+}
+
+function dest(d: RealServer, est: RateEstimator): DestSnapshot {
+  return {
+    addr: formatIPv4(d.addr), port: d.port, fwd: forwardName(d.fwd), weight: d.weight,
+    uThreshold: d.uThreshold, lThreshold: d.lThreshold,
+    activeConns: d.activeConns, inactConns: d.inactConns, persistConns: d.persistConns,
+    stats: stats(d.stats), rates: est.rates(d.stats),
+  };
+}
+
+function service(s: VirtualService, est: RateEstimator): ServiceSnapshot {
+  return {
+    proto: s.proto === PROTO_UDP ? 'UDP' : 'TCP', addr: formatIPv4(s.addr), port: s.port, fwmark: 0,
+    scheduler: s.scheduler.name, flags: s.flags, timeout: s.timeoutS, netmask: s.netmask >>> 0, pe: '',
+    dests: s.dests.map((d) => dest(d, est)), stats: stats(s.stats), rates: est.rates(s.stats),
+  };
+}
+
+/** Connection entries as /proc/net/ip_vs_conn lists them (templates: client port 0, state ASSURED as on 6.1). */
+export function connections(e: Engine, now: number): ConnSnapshot[] {
+  const t = e.table;
+  const out: ConnSnapshot[] = [];
+  for (let i = 0; i < t.capacity; i++) {
+    if (!t.live[i]) continue;
+    const template = (t.flags[i]! & CF_TEMPLATE) !== 0;
+    out.push({
+      proto: t.proto[i] === PROTO_UDP ? 'UDP' : 'TCP',
+      expires: Math.max(0, Math.round((t.timers.expiresAt[i]! - now) / 1000)),
+      state: template ? 'ASSURED' : STATE_NAMES[t.state[i]!]!,
+      clientAddr: formatIPv4(t.caddr[i]!), clientPort: t.cport[i]!,
+      virtualAddr: formatIPv4(t.vaddr[i]!), virtualPort: t.vport[i]!,
+      destAddr: formatIPv4(t.daddr[i]!), destPort: t.dport[i]!,
+    });
+  }
+  return out;
+}
+
+export function engineSnapshot(e: Engine, est: RateEstimator, now: number, withConns: boolean): Snapshot {
+  return {
+    services: e.services.map((s) => service(s, est)),
+    conns: withConns ? connections(e, now) : [],
+    timeouts: { tcp: e.timeoutsMs[1]! / 1000, tcpfin: e.timeoutsMs[4]! / 1000, udp: e.timeoutsMs[11]! / 1000 },
+    connTableSize: DEFAULT_CONN_TABLE_SIZE,
+    daemons: [],
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * From a parsed keepalived.conf to what the balancer runs: the IPVS services and real
+ * servers (as keepalived's ipvswrapper would add them) and the health-check specs
+ * (times converted from seconds to ms). Pure; errors name file, line and keyword.
+ */
+import type { KeepalivedConfig, Checker, RealServer as KaRealServer, VirtualServer } from '../config/keepalived/schema.js';
+import { ConfigError } from '../config/errors.js';
+import { isSchedulerName } from '../sched/index.js';
+import { SVC_F_ONEPACKET, SVC_F_SCHED_SH_FALLBACK, SVC_F_SCHED_SH_PORT } from '../sched/types.js';
+import { parseIPv4, prefixToMask } from '../packet/addr.js';
+import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
+import { FWD_DR, FWD_MASQ } from '../engine/model.js';
+import type { DestSpec, ServiceSpec } from '../engine/rules.js';
+import type { CheckerSpec, HealthRealServerSpec, HealthServiceSpec } from '../health/types.js';
+
+export interface PlannedDest {
+  key: string;
+  spec: DestSpec;
+}
+
+export interface PlannedService {
+  key: string;
+  spec: ServiceSpec;
+  dests: PlannedDest[];
+}
+
+export interface KeepalivedPlan {
+  services: PlannedService[];
+  health: HealthServiceSpec[];
+  warnings: string[];
+}
+
+const ms = (s: number) => Math.round(s * 1000);
+
+function fail(src: { file: string; line: number }, keyword: string, detail: string): never {
+  throw new ConfigError(src.file, src.line, keyword, detail);
+}
+
+export function serviceKey(proto: number, addr: string, port: number): string {
+  return `${proto === PROTO_UDP ? 'UDP' : 'TCP'} ${addr}:${port}`;
+}
+
+function method(vs: VirtualServer, m: string, src: { file: string; line: number }): number {
+  if (m === 'NAT') return FWD_MASQ;
+  if (m === 'DR') return FWD_DR;
+  return fail(src, 'lvs_method', `TUN is not supported yet by this balancer (use NAT or DR) in virtual_server ${vs.name}`);
+}
+
+function checker(c: Checker, rs: KaRealServer, warnings: string[]): CheckerSpec | null {
+  const common = { retry: c.retry, delayLoopMs: ms(c.delayLoop), delayBeforeRetryMs: ms(c.delayBeforeRetry), warmupMs: ms(c.warmup), alpha: c.alpha };
+  switch (c.type) {
+    case 'TCP_CHECK':
+      return { ...common, type: 'TCP', target: target(c), connectTimeoutMs: ms(c.connectTimeout) };
+    case 'HTTP_GET':
+      return {
+        ...common, type: 'HTTP', target: target(c), connectTimeoutMs: ms(c.connectTimeout), protocol: c.httpProtocol,
+        ...(c.virtualhost !== undefined ? { virtualhost: c.virtualhost } : {}),
+        urls: c.urls.map((u) => ({
+          path: u.path, statusCodes: u.statusCodes.map(([a, b]) => [a, b] as [number, number]),
+          ...(u.digest !== undefined ? { digest: u.digest } : {}), ...(u.virtualhost !== undefined ? { virtualhost: u.virtualhost } : {}),
+        })),
+      };
+    case 'DNS_CHECK':
+      return { ...common, type: 'DNS', target: target(c), connectTimeoutMs: ms(c.connectTimeout), queryType: c.queryType, name: c.name };
+    case 'MISC_CHECK':
+      return { ...common, type: 'MISC', path: c.path, timeoutMs: ms(c.timeout), dynamic: c.dynamic };
+    default:
+      warnings.push(`${c.source.file}:${c.source.line}: ${c.type} for ${rs.address} is not supported yet; the server is treated as healthy by that checker`);
+      return null;
+  }
+}
+
+function target(c: { connectIp: string; connectPort: number; bindTo?: string; bindPort?: number }) {
+  return {
+    host: c.connectIp, port: c.connectPort,
+    ...(c.bindTo !== undefined ? { bindAddress: c.bindTo } : {}), ...(c.bindPort !== undefined ? { bindPort: c.bindPort } : {}),
+  };
+}
+
+export function planFromKeepalived(cfg: KeepalivedConfig): KeepalivedPlan {
+  const warnings: string[] = [];
+  const services: PlannedService[] = [];
+  const health: HealthServiceSpec[] = [];
+  for (const inst of cfg.vrrpInstances) warnings.push(`vrrp_instance ${inst.name}: VRRP is parsed but not yet supported; this balancer owns the VIP alone`);
+  for (const vs of cfg.virtualServers) {
+    const src = vs.source;
+    if (vs.kind !== 'address' || vs.address === undefined || vs.port === undefined) {
+      warnings.push(`${src.file}:${src.line}: virtual_server ${vs.name}: fwmark and group virtual servers are not supported yet; skipped`);
+      continue;
+    }
+    const addr = parseIPv4(vs.address);
+    if (addr === null) fail(src, 'virtual_server', `an IPv4 address (IPv6 is not supported yet), got ${vs.address}`);
+    if (vs.protocol === 'SCTP') fail(src, 'protocol', 'TCP or UDP (SCTP is not supported)');
+    if (!isSchedulerName(vs.scheduler)) fail(src, 'lvs_sched', `one of rr wrr lc wlc sh sed nq mh (this balancer has no '${vs.scheduler}')`);
+    const proto = vs.protocol === 'TCP' ? PROTO_TCP : PROTO_UDP;
+    let netmask = -1;
+    if (vs.persistenceGranularity !== undefined) {
+      const g = vs.persistenceGranularity;
+      const m = /^\d+$/.test(g) ? prefixToMask(Number(g)) : parseIPv4(g);
+      if (m === null) fail(src, 'persistence_granularity', `a netmask, got ${g}`);
+      netmask = m | 0;
+    }
+    let schedFlags = 0;
+    if (vs.flags.ops) schedFlags |= SVC_F_ONEPACKET;
+    if (vs.flags.shFallback || vs.flags.mhFallback || vs.flags.flag1) schedFlags |= SVC_F_SCHED_SH_FALLBACK;
+    if (vs.flags.shPort || vs.flags.mhPort || vs.flags.flag2) schedFlags |= SVC_F_SCHED_SH_PORT;
+    const key = serviceKey(proto, vs.address, vs.port);
+    const spec: ServiceSpec = {
+      proto, addr, port: vs.port, scheduler: vs.scheduler, persistent: vs.persistenceTimeout, netmask,
+      ops: vs.flags.ops, schedFlags: schedFlags & ~SVC_F_ONEPACKET,
+    };
+    const dests: PlannedDest[] = [];
+    const rsSpecs: HealthRealServerSpec[] = [];
+    for (const rs of vs.realServers) {
+      const ra = parseIPv4(rs.address);
+      if (ra === null) fail(rs.source, 'real_server', `an IPv4 address, got ${rs.address}`);
+      const rkey = `${rs.address}:${rs.port}`;
+      dests.push({
+        key: rkey,
+        spec: {
+          addr: ra, port: rs.port, weight: rs.weight, fwd: method(vs, rs.forwarding.method, rs.source),
+          uThreshold: rs.uThreshold ?? 0, lThreshold: rs.lThreshold ?? 0,
+        },
+      });
+      const checkers = rs.checkers.map((c) => checker(c, rs, warnings)).filter((c): c is CheckerSpec => c !== null);
+      rsSpecs.push({
+        key: rkey, address: rs.address, port: rs.port, weight: rs.weight, inhibitOnFailure: rs.inhibitOnFailure, checkers,
+        ...(rs.notifyUp ? { notifyUp: rs.notifyUp.command } : {}), ...(rs.notifyDown ? { notifyDown: rs.notifyDown.command } : {}),
+      });
+    }
+    const sorry = vs.sorryServer;
+    if (sorry) {
+      const sa = parseIPv4(sorry.address);
+      if (sa === null) fail(sorry.source, 'sorry_server', `an IPv4 address, got ${sorry.address}`);
+      dests.push({
+        key: `${sorry.address}:${sorry.port}`,
+        spec: { addr: sa, port: sorry.port, weight: 1, fwd: method(vs, sorry.forwarding.method, sorry.source), uThreshold: 0, lThreshold: 0 },
+      });
+    }
+    services.push({ key, spec, dests });
+    health.push({
+      key, quorum: vs.quorum, hysteresis: vs.hysteresis, realServers: rsSpecs,
+      ...(vs.quorumUp ? { quorumUp: vs.quorumUp.command } : {}), ...(vs.quorumDown ? { quorumDown: vs.quorumDown.command } : {}),
+      ...(sorry ? { sorryServer: { key: `${sorry.address}:${sorry.port}`, address: sorry.address, port: sorry.port, inhibit: sorry.inhibit } } : {}),
+    });
+  }
+  return { services, health, warnings };
+}

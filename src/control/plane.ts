@@ -1,0 +1,259 @@
+/**
+ * The control plane of a running balancer: ipvsadm commands over the control socket,
+ * rules loaded from an ipvsadm-save file, keepalived.conf virtual servers with their
+ * health checks, the 2-second rate estimator, reload (SIGHUP / `lb reload`) applying
+ * only the difference, and --save-on-exit. Never on the per-packet path.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { Rules, ServiceKey } from '../engine/rules.js';
+import { RuleError } from '../engine/rules.js';
+import { loadKeepalivedConfig } from '../config/keepalived/index.js';
+import { formatWarning } from '../config/keepalived/index.js';
+import { HealthRunner } from '../health/runner.js';
+import { execNotify } from '../health/notify.js';
+import type { DestRef, HealthActions } from '../health/types.js';
+import { formatIPv4 } from '../packet/addr.js';
+import { planRestore, describeRestoreError } from './ipvsadm/restore.js';
+import type { Command } from './ipvsadm/command.js';
+import { loadServicesSync } from './ipvsadm/services-file.js';
+import { ControlSession, type SessionEnv } from './session.js';
+import { ESTIMATOR_INTERVAL_MS, RateEstimator } from './estimator.js';
+import { ControlServer, type ControlRequest } from './server.js';
+import { planFromKeepalived, type KeepalivedPlan, type PlannedDest } from './keepalived-plan.js';
+import { readHosts } from './hosts.js';
+import type { Output } from './ipvsadm/format-other.js';
+
+export class StartupError extends Error {}
+
+export interface PlaneOptions {
+  rulesFile: string | null;
+  saveOnExit: string | null;
+  config: string | null;
+  socket: string | null;
+}
+
+export class ControlPlane {
+  readonly session: ControlSession;
+  readonly est = new RateEstimator();
+  private readonly sessionEnv: SessionEnv;
+  private readonly rules: Rules;
+  private readonly opts: PlaneOptions;
+  private readonly changed: () => void;
+  private readonly log: (s: string) => void;
+  private server: ControlServer | null = null;
+  private health: HealthRunner | null = null;
+  private plan: KeepalivedPlan | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  /** Servers removed by a reload, kept at weight 0 until their connections are gone. */
+  private readonly draining = new Map<string, { svc: ServiceKey; addr: number; port: number }>();
+
+  constructor(rules: Rules, opts: PlaneOptions, changed: () => void, log: (s: string) => void) {
+    this.rules = rules;
+    this.opts = opts;
+    this.changed = changed;
+    this.log = log;
+    const hosts = readHosts();
+    this.sessionEnv = { services: loadServicesSync(), hostByAddr: (a) => hosts.byAddr.get(a), lookupHost: (n) => hosts.byName.get(n) };
+    this.session = new ControlSession(rules, this.est, this.sessionEnv, changed, () => performance.now());
+  }
+
+  /** Load --rules and --config, start health checks, open the control socket. */
+  async start(): Promise<void> {
+    if (this.opts.rulesFile) this.loadRulesFile(this.opts.rulesFile);
+    if (this.opts.config) {
+      this.plan = this.loadConfig(this.opts.config);
+      this.applyPlan(this.plan, true);
+    }
+    this.timer = setInterval(() => this.periodic(), ESTIMATOR_INTERVAL_MS);
+    this.timer.unref();
+    if (this.opts.socket) {
+      this.server = await ControlServer.listen(this.opts.socket, (req) => this.handle(req));
+      this.log(`control socket ${this.opts.socket} (mode 0600): node dist/lb.js ipvsadm -L -n`);
+    }
+  }
+
+  private handle(req: ControlRequest): Output {
+    if (req.reload) return this.reload();
+    return this.session.run(req.argv ?? [], req.stdin ?? '');
+  }
+
+  /** An ipvsadm-save file: an empty or unreadable one is an error naming it, never an empty configuration. */
+  loadRulesFile(path: string): void {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new StartupError(`--rules ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    if (text.trim() === '') throw new StartupError(`--rules ${path}: the file is empty; refusing to start with no rules (seed 003's lost rules)`);
+    const out = this.session.restore(text);
+    if (out.status !== 0) throw new StartupError(`--rules ${path}: ${out.stderr.trim() || `restore failed with status ${out.status}`}`);
+    this.log(`rules loaded from ${path}: ${this.rules.engine.services.length} service(s)`);
+  }
+
+  private loadConfig(path: string): KeepalivedPlan {
+    const { config, warnings } = loadKeepalivedConfig(path);
+    for (const w of warnings) this.log(`warning: ${formatWarning(w)}`);
+    const plan = planFromKeepalived(config);
+    for (const w of plan.warnings) this.log(`warning: ${w}`);
+    return plan;
+  }
+
+  /** Services from the plan; real servers are added by the health runner's start-up (init_service_rs). */
+  private applyPlan(plan: KeepalivedPlan, initial: boolean): void {
+    for (const s of plan.services) {
+      const cur = this.rules.findService(s.spec);
+      if (!cur) this.rules.addService(s.spec);
+      else if (!initial) this.rules.editService(s.spec);
+    }
+    this.health?.stop();
+    this.health = new HealthRunner(plan.health, this.healthActions(plan));
+    this.health.start();
+    this.changed();
+  }
+
+  private healthActions(plan: KeepalivedPlan): HealthActions {
+    const find = (ref: DestRef): { svc: ServiceKey; d: PlannedDest } | null => {
+      const s = plan.services.find((x) => x.key === ref.svcKey);
+      const d = s?.dests.find((x) => x.key === ref.rsKey);
+      return s && d ? { svc: s.spec, d } : null;
+    };
+    const guard = (what: string, fn: () => void) => {
+      try {
+        fn();
+        this.changed();
+      } catch (err) {
+        if (err instanceof RuleError) this.log(`health: ${what}: ${err.message}`);
+        else throw err;
+      }
+    };
+    return {
+      addDest: (ref, weight) => {
+        const f = find(ref);
+        if (!f) return;
+        this.draining.delete(`${ref.svcKey} ${ref.rsKey}`);
+        const spec = { ...f.d.spec, weight };
+        guard(`add ${ref.rsKey}`, () => {
+          if (this.rules.findService(f.svc)?.dests.some((x) => x.addr === (spec.addr | 0) && x.port === spec.port)) this.rules.editDest(f.svc, spec);
+          else this.rules.addDest(f.svc, spec);
+        });
+      },
+      editDest: (ref, weight) => {
+        const f = find(ref);
+        if (f) guard(`edit ${ref.rsKey}`, () => this.rules.editDest(f.svc, { ...f.d.spec, weight }));
+      },
+      delDest: (ref) => {
+        const f = find(ref);
+        if (f) guard(`delete ${ref.rsKey}`, () => this.rules.delDest(f.svc, f.d.spec.addr, f.d.spec.port));
+      },
+      runNotify: (script, event) => execNotify(script, event),
+      log: (msg) => this.log(`health: ${msg}`),
+    };
+  }
+
+  /**
+   * Re-read the configuration and apply only the difference. Servers that stay keep
+   * their connections; removed servers get weight 0 (no new connections) and are
+   * deleted once their connections have ended; removed services likewise.
+   */
+  reload(): Output {
+    try {
+      if (this.opts.config) {
+        const next = this.loadConfig(this.opts.config);
+        this.drainRemoved(this.plan, next);
+        this.plan = next;
+        this.applyPlan(next, false);
+      } else if (this.opts.rulesFile) {
+        this.reloadRules(this.opts.rulesFile);
+      } else {
+        return { stdout: '', stderr: 'lb: nothing to reload (no --config or --rules)\n', status: 1 };
+      }
+      return { stdout: 'reloaded\n', stderr: '', status: 0 };
+    } catch (err) {
+      return { stdout: '', stderr: `lb: reload failed, configuration unchanged: ${(err as Error).message}\n`, status: 1 };
+    }
+  }
+
+  private drainRemoved(prev: KeepalivedPlan | null, next: KeepalivedPlan): void {
+    for (const s of prev?.services ?? []) {
+      const ns = next.services.find((x) => x.key === s.key);
+      for (const d of s.dests) {
+        if (ns?.dests.some((x) => x.key === d.key)) continue;
+        this.drain(s.spec, d.spec.addr, d.spec.port, `${s.key} ${d.key}`);
+      }
+    }
+  }
+
+  /** --rules reload: servers not in the file drain; services and servers in it are added or edited. */
+  private reloadRules(path: string): void {
+    const text = readFileSync(path, 'utf8');
+    if (text.trim() === '') throw new Error(`${path} is empty`);
+    const plan = planRestore(text, this.sessionEnv);
+    const bad = plan.lines.find((l) => !l.result.ok);
+    if (bad || plan.stop) throw new Error(`${path}: ${bad ? describeRestoreError(bad) : `line ${plan.stop!.lineNumber}`}`);
+    const cmds = plan.lines.map((l) => (l.result.ok ? l.result.command : null)).filter((c): c is Command => c !== null);
+    const wanted = new Set<string>();
+    for (const c of cmds) if (c.cmd === 'add-server') wanted.add(`${c.service.proto} ${c.service.addr}:${c.service.port} ${c.dest.addr}:${c.dest.port}`);
+    for (const svc of this.rules.engine.services) {
+      const proto = svc.proto === 17 ? 'UDP' : 'TCP';
+      for (const d of svc.dests) {
+        const key = `${proto} ${formatIPv4(svc.addr)}:${svc.port} ${formatIPv4(d.addr)}:${d.port}`;
+        if (!wanted.has(key)) this.drain({ proto: svc.proto, addr: svc.addr, port: svc.port }, d.addr, d.port, key);
+      }
+    }
+    for (const c of cmds) {
+      let out = this.session.apply(c);
+      if (out.status !== 0 && (c.cmd === 'add-service' || c.cmd === 'add-server') && /already exists/.test(out.stderr)) {
+        out = this.session.apply({ ...c, cmd: c.cmd === 'add-service' ? 'edit-service' : 'edit-server' } as Command);
+      }
+      if (out.status !== 0) this.log(`reload: ${out.stderr.trim()}`);
+    }
+    this.changed();
+  }
+
+  private drain(svc: ServiceKey, addr: number, port: number, key: string): void {
+    const s = this.rules.findService(svc);
+    const d = s?.dests.find((x) => x.addr === (addr | 0) && x.port === port);
+    if (!s || !d) return;
+    this.rules.editDest(svc, { addr, port, weight: 0, fwd: d.fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold });
+    this.draining.set(key, { svc, addr, port });
+    this.log(`draining ${key}: weight 0 until its ${d.activeConns + d.inactConns} connection(s) end`);
+  }
+
+  private periodic(): void {
+    for (const s of this.rules.engine.services) {
+      this.est.sample(s.stats);
+      for (const d of s.dests) this.est.sample(d.stats);
+    }
+    for (const [key, x] of this.draining) {
+      const s = this.rules.findService(x.svc);
+      const d = s?.dests.find((y) => y.addr === (x.addr | 0) && y.port === x.port);
+      if (!d || d.weight !== 0) {
+        this.draining.delete(key);
+        continue;
+      }
+      if (d.activeConns + d.inactConns === 0) {
+        this.rules.delDest(x.svc, x.addr, x.port);
+        this.draining.delete(key);
+        this.log(`drained and removed ${key}`);
+        this.changed();
+      }
+    }
+  }
+
+  /** Shutdown: stop checks, close the socket, write --save-on-exit atomically (temp file + rename). */
+  stop(): void {
+    this.health?.stop();
+    if (this.timer) clearInterval(this.timer);
+    this.server?.close();
+    const path = this.opts.saveOnExit;
+    if (path) {
+      const out = this.session.run(['-S', '-n']);
+      const tmp = `${path}.tmp-${process.pid}`;
+      writeFileSync(tmp, out.stdout, { mode: 0o600 });
+      renameSync(tmp, path);
+      this.log(`rules saved to ${path}`);
+    }
+  }
+}
