@@ -77,11 +77,10 @@ export class PathDoctor {
   }
 
   private vipArp(o: Observation, out: Finding[]): void {
-    const first = this.lastArpConflicts < 0;
+    // The first tick starts from -1, so conflicts counted before the doctor started count too.
     const changed = o.vipArpConflicts !== this.lastArpConflicts;
     this.lastArpConflicts = o.vipArpConflicts;
-    // Conflicts counted before the doctor started are reported too (first tick).
-    if (!changed || o.vipArpConflicts === 0 || (first && o.vipArpConflicts === 0)) return;
+    if (!changed || o.vipArpConflicts === 0) return;
     if (this.arpMacs.has(o.conflictMac)) return;
     this.arpMacs.add(o.conflictMac);
     const d = o.dests.find((x) => x.mac === o.conflictMac) ?? null;

@@ -64,13 +64,15 @@ export class DoctorRunner {
     this.doctor = new PathDoctor(opts.config);
     this.opts = {
       intervalMs: opts.intervalMs ?? 1000,
-      arpProbeEveryMs: opts.arpProbeEveryMs ?? 10_000,
+      arpProbeEveryMs: opts.arpProbeEveryMs ?? 5000,
       probeTimeoutMs: opts.probeTimeoutMs ?? 1000,
       probe: opts.probe ?? tcpProbe,
     };
   }
 
   start(): this {
+    // A first sample now: traffic right after start-up must fall inside the first window.
+    this.tick(performance.now());
     this.timer = setInterval(() => this.tick(performance.now()), this.opts.intervalMs);
     this.timer.unref();
     return this;
@@ -88,7 +90,7 @@ export class DoctorRunner {
     const dests = observeDests(e);
     const scan = this.doctor.wantsHandshakeScan(dests);
     const findings = this.doctor.observe(observe(e, now, dests, scan));
-    for (const f of findings) this.report(f, dests.find((d) => f.kind !== 'vip-arp' && f.kind !== 'loop' && d.id === f.dest.id)?.mac ?? null);
+    for (const f of findings) this.report(f, f.kind === 'nat-no-replies' ? (dests.find((d) => d.id === f.dest.id)?.mac ?? null) : null);
     if (this.opts.arpProbeEveryMs > 0 && now - this.lastArpProbe >= this.opts.arpProbeEveryMs) {
       this.lastArpProbe = now;
       this.probeVipArp();

@@ -11,7 +11,7 @@ import * as ipv4 from '../packet/ipv4.js';
 import * as tcp from '../packet/tcp.js';
 import * as icmp from '../packet/icmp.js';
 import { checksum } from '../packet/checksum.js';
-import { ConnTable, CF_INACTIVE, CF_IN_REVERSE, CF_NOOUTPUT, CF_TEMPLATE, NONE } from '../table/conn-table.js';
+import { ConnTable, CF_INACTIVE, CF_IN_REVERSE, CF_NOOUTPUT, CF_SYNCED, CF_TEMPLATE, NONE } from '../table/conn-table.js';
 import {
   DEFAULT_TIMEOUTS_S, DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, S_CLOSE, S_NONE, S_TIME_WAIT, S_UDP,
   STATE_ACTIVE, nextTcpState,
@@ -42,6 +42,22 @@ export interface EngineOptions {
   tickMs?: number;
   /** ICMP errors the engine may generate per second (the kernel rate-limits too). */
   icmpPerSecond?: number;
+}
+
+/** A connection as the sync protocol carries it (addresses unsigned or int32). */
+export interface SyncedConn {
+  proto: number;
+  caddr: number;
+  cport: number;
+  vaddr: number;
+  vport: number;
+  daddr: number;
+  dport: number;
+  state: number;
+  template: boolean;
+  timeoutMs: number;
+  laddr?: number;
+  lport?: number;
 }
 
 /** Called for each new connection when --trace-sched is on (never per packet otherwise). */
@@ -75,6 +91,8 @@ export class Engine {
   readonly fullChecksum: boolean;
   readonly fnat = new FnatPool();
   trace: SchedTrace | null = null;
+  /** Connection sync (master): called with the entry after each client packet (ip_vs_sync_conn). */
+  syncHook: ((e: number) => void) | null = null;
 
   /**
    * Diagnostics for the control plane: another host answering ARP for one of our VIPs
@@ -228,6 +246,8 @@ export class Engine {
     }
     t.inPkts[e]++;
     t.timers.arm(e, this.now + t.timeoutMs[e]!);
+    if (t.flags[e]! & CF_SYNCED) this.learnClientMac(e, b, ifi);
+    if (this.syncHook !== null) this.syncHook(e);
     return this.transmit(b, l3, l4, total, e, d, proto, ifi);
   }
 
@@ -249,6 +269,8 @@ export class Engine {
     }
     t.timers.arm(e, this.now + t.timeoutMs[e]!);
     if (b[l3 + ipv4.OFF_TTL]! <= 1) return this.drop(DROP.ttl_exceeded);
+    // A connection received by sync has not seen its client's next hop yet.
+    if (t.flags[e]! & CF_SYNCED) return this.drop(DROP.client_mac_unknown);
     const out = t.ciface[e]!;
     if (total > this.ifaces[out]!.mtu) return this.drop(DROP.oversize);
     const isUdp = proto === ipv4.PROTO_UDP;
@@ -495,6 +517,52 @@ export class Engine {
       t.state[e] = ns;
     }
     t.timeoutMs[e] = this.timeoutsMs[ns]!;
+  }
+
+  private learnClientMac(e: number, b: Uint8Array, ifi: number): void {
+    const t = this.table;
+    for (let i = 0; i < 6; i++) t.cmac[e * 6 + i] = b[6 + i]!;
+    t.ciface[e] = ifi;
+    t.flags[e] = t.flags[e]! & ~CF_SYNCED;
+  }
+
+  /**
+   * Install or refresh a connection received from the master director (ip_vs_proc_conn):
+   * bound to the local server with the same (proto, vaddr, vport, daddr, dport), with the
+   * synced state and timeout. Returns false when no such service/server exists here.
+   * Control plane (sync receiver), not per packet.
+   */
+  syncConn(c: SyncedConn, now: number): boolean {
+    this.now = now;
+    const t = this.table;
+    const svc = this.findService(c.proto, c.vaddr, c.vport);
+    if (svc === null) return false;
+    const d = svc.dests.find((x) => x.addr === (c.daddr | 0) && (x.port === c.dport || c.template));
+    if (!d) return false;
+    let e = t.findForward(c.proto, c.caddr | 0, c.cport, c.vaddr | 0, c.vport, c.template);
+    if (e === NONE) {
+      const rev = d.fwd === FWD_DR || c.template ? 0 : CF_IN_REVERSE;
+      const laddr = c.laddr !== undefined ? c.laddr | 0 : c.caddr | 0;
+      const lport = c.lport ?? c.cport;
+      e = t.insert(c.proto, c.caddr | 0, c.cport, c.vaddr | 0, c.vport, d.addr, c.dport, laddr, lport,
+        (c.template ? CF_TEMPLATE : CF_INACTIVE | CF_SYNCED) | rev | (d.fwd === FWD_DR ? CF_NOOUTPUT : 0));
+      if (e === NONE) return false;
+      t.fwd[e] = d.fwd;
+      t.dest[e] = d.id;
+      t.svc[e] = svc.id;
+      t.state[e] = c.template ? S_NONE : c.proto === ipv4.PROTO_TCP ? S_NONE : S_UDP;
+      if (c.template) d.persistConns++;
+      else d.inactConns++;
+    }
+    if (!c.template && c.proto === ipv4.PROTO_TCP && c.state !== t.state[e]) {
+      const inactive = (t.flags[e]! & CF_INACTIVE) !== 0;
+      if (!inactive && !STATE_ACTIVE[c.state]) { d.activeConns--; d.inactConns++; t.flags[e] = t.flags[e]! | CF_INACTIVE; }
+      else if (inactive && STATE_ACTIVE[c.state]) { d.activeConns++; d.inactConns--; t.flags[e] = t.flags[e]! & ~CF_INACTIVE; }
+      t.state[e] = c.state;
+    }
+    t.timeoutMs[e] = c.timeoutMs;
+    t.timers.arm(e, now + c.timeoutMs);
+    return true;
   }
 
   /** ip_vs_check_template. */

@@ -40,6 +40,7 @@ export const DROP_REASONS = [
   'vip_passive', // VIP owned by another director (VRRP backup)
   'fnat_ports_exhausted',
   'loop_guard', // sent by one of this service's DR real servers: another director (seed 004)
+  'client_mac_unknown', // reply on a synced connection before its client sent through us
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

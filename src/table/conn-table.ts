@@ -18,6 +18,7 @@ export const CF_INACTIVE = 0x01;
 export const CF_NOOUTPUT = 0x02;
 export const CF_TEMPLATE = 0x04;
 export const CF_IN_REVERSE = 0x08;
+/** Received by connection sync: the client-side next hop is not known yet. */
 export const CF_SYNCED = 0x10;
 
 export const NONE = -1;
