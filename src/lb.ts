@@ -9,6 +9,7 @@ import { parseOptions, UsageError, USAGE } from './cli/options.js';
 import { finalReport, startBalancer, StartError, RuleError } from './cli/run.js';
 import { ConfigError } from './config/errors.js';
 import { request } from './control/server.js';
+import { supervise } from './cli/supervisor.js';
 
 const DEFAULT_SOCKET = '/run/tslb.sock';
 
@@ -54,6 +55,10 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const log = (s: string) => process.stdout.write(`${s}\n`);
+  if (opts.workers > 1 && opts.worker === null) {
+    supervise(argv, opts.workers, opts.socket, log);
+    return;
+  }
   let lb;
   try {
     lb = await startBalancer(opts, log);

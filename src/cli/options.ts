@@ -43,6 +43,10 @@ export interface LbOptions {
   saveOnExit: string | null;
   config: string | null;
   socket: string;
+  /** Multi-process: this process is worker k of n (capture filters split the flows). */
+  worker: { k: number; n: number } | null;
+  workers: number;
+  shardBy: 'port' | 'addr' | null;
   help: boolean;
 }
 
@@ -77,6 +81,9 @@ Packet path:
                           (DIR/IF.in.pcap, DIR/IF.out.pcap, DIR/IF.pcap = both; tcpdump -r reads them)
   --no-doctor             no path diagnostics (NAT return path, DR real servers, loop guard)
   --trace-sched           log each scheduling decision with its inputs
+  --workers N             run N engine processes (one per core), flows split by capture filters
+  --shard-by port|addr    how workers split flows (default: addr with --persist or sh, else port)
+  --worker K/N            (internal) run as worker K of N
   --help`;
 
 function intIn(name: string, v: string, lo: number, hi: number): number {
@@ -117,7 +124,7 @@ export function parseOptions(argv: string[]): LbOptions {
     vip: null, ports: [], proto: 'tcp', udpPorts: [], rs: [], sched: DEFAULT_SCHEDULER, mode: FWD_MASQ,
     persist: 0, persistMask: 0xffffffff, ops: false, ifaces: [], maxConns: 1 << 20, checksum: 'incremental',
     traceSched: false, hostGuard: true, pcapDir: null, doctor: true, fnatAddrs: [], fnatPorts: [1024, 65535],
-    rulesFile: null, saveOnExit: null, config: null, socket: '/run/tslb.sock', help: false,
+    rulesFile: null, saveOnExit: null, config: null, socket: '/run/tslb.sock', worker: null, workers: 1, shardBy: null, help: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -178,6 +185,20 @@ export function parseOptions(argv: string[]): LbOptions {
       case '--save-on-exit': o.saveOnExit = value(); break;
       case '--config': o.config = value(); break;
       case '--socket': o.socket = value(); break;
+      case '--workers': o.workers = intIn(name, value(), 1, 64); break;
+      case '--worker': {
+        const v = value();
+        const m = /^(\d+)\/(\d+)$/.exec(v);
+        if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`invalid value for --worker: '${v}' (expected K/N with 0 <= K < N)`);
+        o.worker = { k: Number(m[1]), n: Number(m[2]) };
+        break;
+      }
+      case '--shard-by': {
+        const v = value();
+        if (v !== 'port' && v !== 'addr') throw new UsageError(`invalid value for --shard-by: '${v}' (expected port or addr)`);
+        o.shardBy = v;
+        break;
+      }
       case '--help': case '-h': o.help = true; break;
       default:
         throw new UsageError(`unknown option '${arg}' (see lb --help)`);

@@ -76,12 +76,16 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void): Pro
     maxConns: o.maxConns,
     checksum: o.checksum,
   });
-  if (o.fnatAddrs.length) engine.fnat.configure(o.fnatAddrs, o.fnatPorts[0], o.fnatPorts[1]);
+  const shard = o.worker && o.worker.n > 1
+    ? { k: o.worker.k, n: o.worker.n, by: o.shardBy ?? (o.persist > 0 || o.sched === 'sh' ? 'addr' as const : 'port' as const) }
+    : null;
+  if (o.fnatAddrs.length) engine.fnat.configure(o.fnatAddrs, o.fnatPorts[0], o.fnatPorts[1], shard?.k ?? 0, shard?.n ?? 1);
   const index = new Map(ifaces.map((i, n) => [i.name, n]));
   const routes: Route[] = readRoutes()
     .filter((r) => index.has(r.dev))
     .map((r) => ({ dst: r.dst, prefixLen: r.prefixLen, iface: index.get(r.dev)!, gateway: r.gateway }));
   const rules = new Rules(engine, new RoutingTable(routes));
+  rules.answerArp = shard === null || shard.k === 0;
   const specs = serviceSpecs(o);
   for (const spec of specs) {
     rules.addService(spec);
@@ -102,7 +106,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void): Pro
   const ports = ifaces.map((i) => new CapPort(i.name, i.mac, i.mtu, `not ether src ${formatMac(i.mac)} and arp`));
   const pcap = o.pcapDir !== null ? new PcapTap(o.pcapDir, ifaces.map((i) => i.name)) : null;
   let doctor: DoctorRunner | null = null;
-  const runtime = new Runtime(engine, ports, { guard: guard ? (r) => guard.apply(r) : null, tap: pcap ? pcap.tap : null });
+  const runtime = new Runtime(engine, ports, { guard: guard ? (r) => guard.apply(r) : null, tap: pcap ? pcap.tap : null, shard });
   let stopped = false;
   const plane = new ControlPlane(rules, { rulesFile: o.rulesFile, saveOnExit: o.saveOnExit, config: o.config, socket: o.socket }, () => runtime.rulesChanged(), log);
   const stop = () => {

@@ -17,12 +17,17 @@ export class FnatPool {
   addr = 0;
   port = 0;
   private cursor = 0;
+  /** Worker k of n (multi-process): only ports p with (p >> 1) % n = k, so replies reach this worker. */
+  private shardK = 0;
+  private shardN = 1;
 
-  configure(addrs: readonly number[], portMin = 1024, portMax = 65535): void {
+  configure(addrs: readonly number[], portMin = 1024, portMax = 65535, shardK = 0, shardN = 1): void {
     if (portMin < 1 || portMax > 65535 || portMin > portMax) throw new RangeError(`bad full-NAT port range ${portMin}-${portMax}`);
     this.addrs = Int32Array.from(addrs, (a) => a | 0);
     this.portMin = portMin;
     this.portMax = portMax;
+    this.shardK = shardK;
+    this.shardN = shardN;
     this.cursor = 0;
   }
 
@@ -36,6 +41,7 @@ export class FnatPool {
       this.cursor = k + 1 === span ? 0 : k + 1;
       const a = this.addrs[k % n]!;
       const p = this.portMin + Math.floor(k / n);
+      if (this.shardN > 1 && (p >> 1) % this.shardN !== this.shardK) continue; // io/bpf.ts shardClauses
       if (t.findReverse(proto, daddr, dport, a, p) === NONE) {
         this.addr = a;
         this.port = p;

@@ -46,6 +46,8 @@ const SVC_SCHED_FLAG_MASK = 0x38;
 export class Rules {
   readonly engine: Engine;
   private readonly routing: RoutingTable;
+  /** False for workers other than the first of a multi-process balancer: one ARP speaker per VIP. */
+  answerArp = true;
 
   constructor(engine: Engine, routing: RoutingTable) {
     this.engine = engine;
@@ -208,7 +210,7 @@ export class Rules {
     }
     // Full-NAT local addresses are ours too: replies come back to them, we answer ARP.
     for (const a of this.engine.fnat.addrs) if (!seen.has(a)) seen.set(a, this.routing.onLinkMask(a) || all);
-    this.engine.setVips([...seen].map(([addr, arpMask]) => ({ addr, arpMask })));
+    this.engine.setVips([...seen].map(([addr, arpMask]) => ({ addr, arpMask: this.answerArp ? arpMask : 0 })));
   }
 }
 

@@ -14,12 +14,41 @@ export interface FilterInput {
   localAddrs: number[];
   /** This host's own addresses: its own traffic with the servers (health checks) is not ours. */
   hostAddrs: number[];
+  /** Worker k of n: only this share of the flows (see shardClauses). */
+  shard?: Shard | null;
+}
+
+export interface Shard {
+  k: number;
+  n: number;
+  /** 'port' spreads one client's connections; 'addr' keeps a client on one worker (persistence, sh). */
+  by: 'port' | 'addr';
+}
+
+/**
+ * Disjoint capture filters for N engine processes: a connection always lands in the
+ * same process, both directions. Client -> VIP is split by the client's source port
+ * (or address); replies from servers by the destination port (or address), which is
+ * the same client port or address (NAT), or the full-NAT local port this worker
+ * allocated (FnatPool hands worker k only ports p with (p >> 1) % n = k).
+ */
+export function shardClauses(s: Shard): { inbound: string; reply: string } {
+  const { k, n } = s;
+  if (s.by === 'addr') return { inbound: `ip[12:4] % ${n} = ${k}`, reply: `ip[16:4] % ${n} = ${k}` };
+  // Port >> 1: Linux's connect() picks even source ports (since 4.6), so the low bit carries nothing.
+  const l4 = (off: number) => `((tcp and (tcp[${off}:2] >> 1) % ${n} = ${k}) or (udp and (udp[${off}:2] >> 1) % ${n} = ${k}))`;
+  return { inbound: l4(0), reply: l4(2) };
 }
 
 export function buildFilter(f: FilterInput): string {
   const parts: string[] = ['arp'];
-  for (const v of f.vips) parts.push(`dst host ${formatIPv4(v)}`);
-  const notMine = f.hostAddrs.map((a) => ` and not dst host ${formatIPv4(a)}`).join('');
+  const sh = f.shard && f.shard.n > 1 ? shardClauses(f.shard) : null;
+  // ICMP to a VIP (echo, errors) goes to worker 0 only.
+  const inb = sh ? (f.shard!.k === 0 ? ` and (icmp or ${sh.inbound})` : ` and ${sh.inbound}`) : '';
+  for (const v of f.vips) parts.push(`(dst host ${formatIPv4(v)}${inb})`);
+  const rep = sh ? ` and ${sh.reply}` : '';
+  const notMineOnly = f.hostAddrs.map((a) => ` and not dst host ${formatIPv4(a)}`).join('');
+  const notMine = notMineOnly + rep;
   const seen = new Set<string>();
   for (const s of f.natServers) {
     const k = `${s.proto} ${s.addr} ${s.port}`;
@@ -27,7 +56,9 @@ export function buildFilter(f: FilterInput): string {
     seen.add(k);
     parts.push(`(src host ${formatIPv4(s.addr)} and ${s.proto} src port ${s.port}${notMine})`);
   }
-  for (const a of new Set(f.natServers.map((s) => s.addr))) parts.push(`(icmp and src host ${formatIPv4(a)}${notMine})`);
-  for (const a of f.localAddrs) parts.push(`dst host ${formatIPv4(a)}`);
+  if (!sh || f.shard!.k === 0) {
+    for (const a of new Set(f.natServers.map((s) => s.addr))) parts.push(`(icmp and src host ${formatIPv4(a)}${notMineOnly})`);
+  }
+  for (const a of f.localAddrs) parts.push(`(dst host ${formatIPv4(a)}${rep})`);
   return `not ether src ${formatMac(f.mac)} and (${parts.join(' or ')})`;
 }

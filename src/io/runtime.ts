@@ -10,7 +10,7 @@ import { Engine } from '../engine/engine.js';
 import { V_EMIT } from '../engine/verdict.js';
 import { FWD_DR, FWD_FNAT } from '../engine/model.js';
 import type { PacketPort } from './port.js';
-import { buildFilter, type FilterInput } from './bpf.js';
+import { buildFilter, type FilterInput, type Shard } from './bpf.js';
 import type { GuardRules } from './host-guard.js';
 
 export interface RuntimeHooks {
@@ -18,6 +18,8 @@ export interface RuntimeHooks {
   guard?: ((r: GuardRules) => void) | null;
   /** Frames seen and sent, per interface, for --pcap-dir. */
   tap?: ((ifi: number, dir: 'in' | 'out', frame: Uint8Array, len: number) => void) | null;
+  /** Multi-process: this runtime's share of the flows. */
+  shard?: Shard | null;
 }
 
 export class Runtime {
@@ -110,7 +112,7 @@ export class Runtime {
     for (const v of this.engine.vipList()) this.announced.add(v.addr);
     const input = this.filterInput();
     this.ports.forEach((p, i) => {
-      const f = buildFilter({ ...input, mac: p.mac });
+      const f = buildFilter({ ...input, mac: p.mac, shard: this.hooks.shard ?? null });
       if (this.lastFilter[i] !== f) {
         p.setFilter(f);
         this.lastFilter[i] = f;
