@@ -92,3 +92,8 @@ export function schedTraces(log: string): SchedTraceLine[] {
 export async function whoAnswers(lab: Lab, url: string, extra: string[] = []): Promise<string> {
   return (await lab.curl(url, extra)).trim();
 }
+
+/** A control socket of this lab run only, so concurrent runs never share /run/tslb.sock. */
+export function socketArgs(lab: Lab): string[] {
+  return ['--socket', `/tmp/tslb-${lab.prefix}.sock`];
+}

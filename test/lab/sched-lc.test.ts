@@ -11,7 +11,7 @@
  */
 import t from 'tap';
 import { Lab, labUnavailable } from '../helpers/lab.js';
-import { schedTraces, spawnIn, waitFor, whoAnswers, type Background } from '../helpers/lab-sched.js';
+import { schedTraces, spawnIn, waitFor, whoAnswers, type Background, socketArgs } from '../helpers/lab-sched.js';
 
 /** Independent model of ip_vs_lc_schedule over a kernel-ordered list. */
 class LcModel {
@@ -53,7 +53,7 @@ if (why) {
   });
   const vip = lab.state.LAB_VIP!;
   // --rs order rs1 then rs2: kernel list [rs2, rs1].
-  await lab.startLb(['--vip', vip, '--port', '80', '--iface', 'eth0', '--sched', 'lc', '--trace-sched', '--rs', '10.0.0.185:80', '--rs', '10.0.0.86:80']);
+  await lab.startLb([...socketArgs(lab), '--vip', vip, '--port', '80', '--iface', 'eth0', '--sched', 'lc', '--trace-sched', '--rs', '10.0.0.185:80', '--rs', '10.0.0.86:80']);
 
   /** Start a slow download and wait until its response headers name the server. */
   async function hold(): Promise<string> {

@@ -16,7 +16,7 @@
  */
 import t from 'tap';
 import { Lab, labUnavailable } from '../helpers/lab.js';
-import { schedTraces, sleep, whoAnswers } from '../helpers/lab-sched.js';
+import { addClientAddresses, schedTraces, sleep, whoAnswers, socketArgs } from '../helpers/lab-sched.js';
 
 /** GET / over a fresh TCP connection, print the body, then close with an RST. */
 const RST_CLIENT = `
@@ -47,7 +47,7 @@ if (why) {
   t.teardown(() => lab.down());
   const vip = lab.state.LAB_VIP!;
   const args = (persist: number | null) => [
-    '--vip', vip, '--port', '80', '--iface', 'eth0', '--sched', 'rr', '--trace-sched',
+    ...socketArgs(lab), '--vip', vip, '--port', '80', '--iface', 'eth0', '--sched', 'rr', '--trace-sched',
     ...(persist === null ? [] : ['--persist', String(persist)]), '--rs', '10.0.0.185:80', '--rs', '10.0.0.86:80',
   ];
   const rstGet = async (): Promise<string> => (await lab.exec('client', [process.execPath, '-e', RST_CLIENT, vip], 10_000)).trim();
@@ -95,6 +95,22 @@ if (why) {
     await sleep(7000);
     t.equal(await whoAnswers(lab, `http://${vip}/`), 'rs2', 'still on rs2 after the -p timeout');
     t.equal(schedTraces(lab.lbLog).length, 1, 'scheduled only once');
+    t.equal(await lab.stopLb(), 0);
+    lab.lbLog = '';
+  });
+
+  await t.test('--persist-mask 255.255.255.0: a whole client /24 shares one template', async (t) => {
+    await addClientAddresses(lab, ['198.51.100.20', '198.51.100.30', '198.51.100.40']);
+    await lab.startLb([...args(60), '--persist-mask', '255.255.255.0']);
+    t.teardown(() => lab.stopLb());
+    const seen: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const c of ['198.51.100.10', '198.51.100.20', '198.51.100.30', '198.51.100.40']) {
+        seen.push(await whoAnswers(lab, `http://${vip}/`, ['--interface', c]));
+      }
+    }
+    t.same(seen, Array(12).fill('rs2'), 'four clients, three rounds, one server');
+    t.equal(schedTraces(lab.lbLog).length, 1, 'one scheduling decision for the /24 (template key = client & mask)');
     t.equal(await lab.stopLb(), 0);
     lab.lbLog = '';
   });

@@ -10,7 +10,7 @@
  */
 import t from 'tap';
 import { Lab, labUnavailable } from '../helpers/lab.js';
-import { addClientAddresses, schedTraces, whoAnswers } from '../helpers/lab-sched.js';
+import { addClientAddresses, schedTraces, whoAnswers, socketArgs } from '../helpers/lab-sched.js';
 
 /** hash_32(key, 8) with GOLDEN_RATIO_32 (include/linux/hash.h), computed independently with BigInt. */
 function shBucket(addr: string): number {
@@ -52,7 +52,7 @@ if (why) {
   // --rs order rs1 (w2) then rs2 (w3): kernel list [rs2 w3, rs1 w2], so buckets go
   // rs2 rs2 rs2 rs1 rs1, repeated.
   await lab.startLb([
-    '--vip', vip, '--port', '80', '--iface', 'eth0', '--sched', 'sh', '--trace-sched', '--rs', '10.0.0.185:80@2', '--rs', '10.0.0.86:80@3',
+    ...socketArgs(lab), '--vip', vip, '--port', '80', '--iface', 'eth0', '--sched', 'sh', '--trace-sched', '--rs', '10.0.0.185:80@2', '--rs', '10.0.0.86:80@3',
   ]);
   t.teardown(() => lab.stopLb());
   const table = shTable([{ name: 'rs2', weight: 3 }, { name: 'rs1', weight: 2 }]);

@@ -10,8 +10,9 @@
  * for every add, then ip_vs_wrr_schedule), never from the balancer's own code.
  */
 import t from 'tap';
-import { Lab, labUnavailable } from '../helpers/lab.js';
-import { schedTraces, startExtraServer, whoAnswers, type Background } from '../helpers/lab-sched.js';
+import path from 'node:path';
+import { Lab, labUnavailable, REPO } from '../helpers/lab.js';
+import { schedTraces, startExtraServer, whoAnswers, type Background, socketArgs } from '../helpers/lab-sched.js';
 
 interface ModelDest { name: string; weight: number }
 
@@ -27,6 +28,12 @@ class WrrModel {
   /** `ipvsadm -a`: insert at the head (list_add_rcu), then the dest_changed hook. */
   add(name: string, weight: number): void {
     this.list.unshift({ name, weight });
+    this.destChanged();
+  }
+
+  /** `ipvsadm -e … -w W`: the weight changes in place, then the dest_changed hook. */
+  edit(name: string, weight: number): void {
+    this.list.find((d) => d.name === name)!.weight = weight;
     this.destChanged();
   }
 
@@ -121,7 +128,7 @@ if (why) {
     await t.test(`wrr ${weights.join(',')}: 24 new TCP connections give the kernel sequence`, async (t) => {
       const [w1, w2, w3] = weights;
       await lab.startLb([
-        '--vip', vip, '--port', '80', '--iface', 'eth0', '--sched', 'wrr', '--trace-sched',
+        ...socketArgs(lab), '--vip', vip, '--port', '80', '--iface', 'eth0', '--sched', 'wrr', '--trace-sched',
         '--rs', `10.0.0.185:80@${w1}`, '--rs', `10.0.0.86:80@${w2}`, '--rs', `10.0.0.50:8080@${w3}`,
       ]);
       t.teardown(() => lab.stopLb());
@@ -147,4 +154,39 @@ if (why) {
       lab.lbLog = '';
     });
   }
+
+  await t.test('wrr 3,2,1 with a weight change mid-run (ipvsadm -e through the control socket)', async (t) => {
+    await lab.startLb([
+      ...socketArgs(lab), '--vip', vip, '--port', '80', '--iface', 'eth0', '--sched', 'wrr',
+      '--rs', '10.0.0.185:80@3', '--rs', '10.0.0.86:80@2', '--rs', '10.0.0.50:8080@1',
+    ]);
+    t.teardown(() => lab.stopLb());
+    const model = new WrrModel();
+    model.add('rs1', 3);
+    model.add('rs2', 2);
+    model.add('rs3', 1);
+    // Five picks (RS3 RS2 RS1 RS1 RS2: the walk stands on rs2 at cw=2), then rs2 -> weight 4.
+    // dest_changed: cl back to the head, di=1, mw=4, cw=2 kept (0 < 2 <= 4, di == 1), so the
+    // walk restarts from the head at cw=2: rs2 rs1, then cw=1: rs3 rs2 rs1, cw=4: rs2, …
+    const before = Array.from({ length: 5 }, () => model.schedule());
+    model.edit('rs2', 4);
+    const after = Array.from({ length: 12 }, () => model.schedule());
+    t.same(before, ['rs3', 'rs2', 'rs1', 'rs1', 'rs2']);
+    t.same(after.slice(0, 6), ['rs2', 'rs1', 'rs3', 'rs2', 'rs1', 'rs2'], 'model agrees with the hand derivation');
+
+    const seen: string[] = [];
+    for (let i = 0; i < 5; i++) seen.push(await whoAnswers(lab, `http://${vip}/`));
+    t.same(seen, before, 'before the change');
+    // -m: ipvsadm -e without a method would switch the server to -g (DR).
+    await lab.exec('director', [
+      process.execPath, path.join(REPO, 'dist/lb.js'), ...socketArgs(lab), 'ipvsadm', '-e', '-t', `${vip}:80`, '-r', '10.0.0.86:80', '-m', '-w', '4',
+    ]);
+    const list = await lab.exec('director', [process.execPath, path.join(REPO, 'dist/lb.js'), ...socketArgs(lab), 'ipvsadm', '-L', '-n']);
+    t.match(list, /-> 10\.0\.0\.86:80\s+Masq\s+4\b/, 'the listing shows the new weight');
+    const later: string[] = [];
+    for (let i = 0; i < 12; i++) later.push(await whoAnswers(lab, `http://${vip}/`));
+    t.same(later, after, 'after the change: the kernel continuation');
+    t.equal(await lab.stopLb(), 0);
+    lab.lbLog = '';
+  });
 }
