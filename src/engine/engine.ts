@@ -10,7 +10,6 @@ import * as arp from '../packet/arp.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as tcp from '../packet/tcp.js';
 import * as icmp from '../packet/icmp.js';
-import { checksum } from '../packet/checksum.js';
 import { ConnTable, CF_INACTIVE, CF_IN_REVERSE, CF_NOOUTPUT, CF_SYNCED, CF_TEMPLATE, NONE } from '../table/conn-table.js';
 import {
   DEFAULT_TIMEOUTS_S, DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, S_CLOSE, S_NONE, S_TIME_WAIT, S_UDP,
@@ -19,11 +18,16 @@ import {
 import { DEST_F_AVAILABLE, DEST_F_OVERLOAD, SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
 import { markAfterBind, markAfterUnbind } from '../sched/thresholds.js';
 import { DROP, DROP_REASONS, V_CONSUMED, V_DROP, V_EMIT } from './verdict.js';
-import { FWD_DR, FWD_FNAT, FWD_MASQ, RealServer, Stats, VirtualService } from './model.js';
+import { FWD_DR, FWD_FNAT, RealServer, Stats, VirtualService } from './model.js';
 import { NeighTable } from './neigh.js';
 import { FnatPool } from './fnat-pool.js';
-import { rewriteEnd, rewriteQuoted } from './rewrite.js';
+import { rewriteEnd } from './rewrite.js';
 import * as frames from './frames.js';
+import { VipTable } from './vip-table.js';
+import { icmpPath } from './icmp-path.js';
+import { syncReceive, type SyncedConn } from './sync-receive.js';
+
+export type { SyncedConn } from './sync-receive.js';
 
 export interface EngineIface {
   name: string;
@@ -42,22 +46,6 @@ export interface EngineOptions {
   tickMs?: number;
   /** ICMP errors the engine may generate per second (the kernel rate-limits too). */
   icmpPerSecond?: number;
-}
-
-/** A connection as the sync protocol carries it (addresses unsigned or int32). */
-export interface SyncedConn {
-  proto: number;
-  caddr: number;
-  cport: number;
-  vaddr: number;
-  vport: number;
-  daddr: number;
-  dport: number;
-  state: number;
-  template: boolean;
-  timeoutMs: number;
-  laddr?: number;
-  lport?: number;
 }
 
 /** Called for each new connection when --trace-sched is on (never per packet otherwise). */
@@ -113,10 +101,8 @@ export class Engine {
   dropReason = 0;
   readonly scratch = new Uint8Array(2048);
 
-  /** VIPs and, per VIP, a bitmask of interfaces on which we answer ARP for it. */
-  private vips = new Int32Array(0);
-  private vipArpMask = new Uint32Array(0);
-  private vipActive = new Uint8Array(0);
+  /** VIPs, where we answer ARP for them, and whether they are active (VRRP). */
+  readonly vips = new VipTable();
   private now = 0;
   private icmpBudget: number;
   private icmpWindowStart = 0;
@@ -156,13 +142,15 @@ export class Engine {
     this.table.timers.advance(now, this.expireFn);
   }
 
-  private drop(reason: number): number {
+  /** @internal */
+  drop(reason: number): number {
     this.drops[reason]++;
     this.dropReason = reason;
     return V_DROP;
   }
 
-  private emit(buf: Uint8Array, len: number, ifi: number): number {
+  /** @internal */
+  emit(buf: Uint8Array, len: number, ifi: number): number {
     this.txBuf = buf;
     this.txLen = len;
     this.txIface = ifi;
@@ -196,7 +184,7 @@ export class Engine {
       const ulen = readU16(b, l4 + 4);
       if (ulen < 8 || ulen > l4len) return this.drop(DROP.l4_bad_header);
     } else if (proto === ipv4.PROTO_ICMP) {
-      return this.icmp(b, l3, l4, total, ifi);
+      return icmpPath(this, b, l3, l4, total, ifi);
     } else {
       return this.drop(DROP.unsupported_protocol);
     }
@@ -206,7 +194,7 @@ export class Engine {
     const dport = readU16(b, l4 + 2);
     const svc = this.findService(proto, daddr, dport);
     if (svc !== null) {
-      if (!this.vipActive[svc.vipIndex]) return this.drop(DROP.vip_passive);
+      if (!this.vips.active[svc.vipIndex]) return this.drop(DROP.vip_passive);
       return this.inbound(b, l3, l4, total, ifi, svc, proto, saddr, sport, daddr, dport);
     }
     return this.outbound(b, l3, l4, total, proto, saddr, sport, daddr, dport);
@@ -258,7 +246,7 @@ export class Engine {
   ): number {
     const t = this.table;
     const e = t.findReverse(proto, saddr, sport, daddr, dport);
-    if (e === NONE) return this.drop(this.vipIndex(daddr) >= 0 ? DROP.no_service : DROP.not_ours);
+    if (e === NONE) return this.drop(this.vips.index(daddr) >= 0 ? DROP.no_service : DROP.not_ours);
     const d = this.dests[t.dest[e]!]!;
     this.statsOut(d, this.svcById[t.svc[e]!]!, total);
     if (proto === ipv4.PROTO_TCP) {
@@ -330,7 +318,8 @@ export class Engine {
   }
 
   /** Next hop unknown: send (at most once a second) an ARP request instead, drop the packet. */
-  private resolve(n: number): number {
+  /** @internal */
+  resolve(n: number): number {
     this.drops[DROP.neigh_unresolved]++;
     this.dropReason = DROP.neigh_unresolved;
     if (n < 0 || this.now - this.neigh.lastRequest[n]! < 1000) return V_DROP;
@@ -478,7 +467,8 @@ export class Engine {
     return this.emit(b, l3 + total, out);
   }
 
-  private statsIn(d: RealServer, svc: VirtualService, total: number): void {
+  /** @internal */
+  statsIn(d: RealServer, svc: VirtualService, total: number): void {
     if (!(d.flags & DEST_F_AVAILABLE)) return;
     d.stats.inPkts++;
     d.stats.inBytes += total;
@@ -489,7 +479,8 @@ export class Engine {
   }
 
   /** ip_vs_out_stats: counted only while the server is still configured. */
-  private statsOut(d: RealServer, svc: VirtualService, total: number): void {
+  /** @internal */
+  statsOut(d: RealServer, svc: VirtualService, total: number): void {
     if (!(d.flags & DEST_F_AVAILABLE)) return;
     d.stats.outPkts++;
     d.stats.outBytes += total;
@@ -524,45 +515,6 @@ export class Engine {
     for (let i = 0; i < 6; i++) t.cmac[e * 6 + i] = b[6 + i]!;
     t.ciface[e] = ifi;
     t.flags[e] = t.flags[e]! & ~CF_SYNCED;
-  }
-
-  /**
-   * Install or refresh a connection received from the master director (ip_vs_proc_conn):
-   * bound to the local server with the same (proto, vaddr, vport, daddr, dport), with the
-   * synced state and timeout. Returns false when no such service/server exists here.
-   * Control plane (sync receiver), not per packet.
-   */
-  syncConn(c: SyncedConn, now: number): boolean {
-    this.now = now;
-    const t = this.table;
-    const svc = this.findService(c.proto, c.vaddr, c.vport);
-    if (svc === null) return false;
-    const d = svc.dests.find((x) => x.addr === (c.daddr | 0) && (x.port === c.dport || c.template));
-    if (!d) return false;
-    let e = t.findForward(c.proto, c.caddr | 0, c.cport, c.vaddr | 0, c.vport, c.template);
-    if (e === NONE) {
-      const rev = d.fwd === FWD_DR || c.template ? 0 : CF_IN_REVERSE;
-      const laddr = c.laddr !== undefined ? c.laddr | 0 : c.caddr | 0;
-      const lport = c.lport ?? c.cport;
-      e = t.insert(c.proto, c.caddr | 0, c.cport, c.vaddr | 0, c.vport, d.addr, c.dport, laddr, lport,
-        (c.template ? CF_TEMPLATE : CF_INACTIVE | CF_SYNCED) | rev | (d.fwd === FWD_DR ? CF_NOOUTPUT : 0));
-      if (e === NONE) return false;
-      t.fwd[e] = d.fwd;
-      t.dest[e] = d.id;
-      t.svc[e] = svc.id;
-      t.state[e] = c.template ? S_NONE : c.proto === ipv4.PROTO_TCP ? S_NONE : S_UDP;
-      if (c.template) d.persistConns++;
-      else d.inactConns++;
-    }
-    if (!c.template && c.proto === ipv4.PROTO_TCP && c.state !== t.state[e]) {
-      const inactive = (t.flags[e]! & CF_INACTIVE) !== 0;
-      if (!inactive && !STATE_ACTIVE[c.state]) { d.activeConns--; d.inactConns++; t.flags[e] = t.flags[e]! | CF_INACTIVE; }
-      else if (inactive && STATE_ACTIVE[c.state]) { d.activeConns++; d.inactConns--; t.flags[e] = t.flags[e]! & ~CF_INACTIVE; }
-      t.state[e] = c.state;
-    }
-    t.timeoutMs[e] = c.timeoutMs;
-    t.timers.arm(e, now + c.timeoutMs);
-    return true;
   }
 
   /** ip_vs_check_template. */
@@ -605,77 +557,6 @@ export class Engine {
 
   // ---------------------------------------------------------------- ICMP
 
-  private icmp(b: Uint8Array, l3: number, l4: number, total: number, ifi: number): number {
-    const l4len = total - (l4 - l3);
-    if (l4len < icmp.ICMP_HLEN) return this.drop(DROP.l4_truncated);
-    const type = b[l4]!;
-    const daddr = ipv4.dst(b, l3);
-    const vi = this.vipIndex(daddr);
-    if (type === icmp.ECHO_REQUEST && vi >= 0 && this.vipActive[vi]) {
-      if (checksum(b, l4, l4len) !== 0) return this.drop(DROP.icmp_bad_checksum);
-      return this.emit(b, frames.echoReplyInPlace(b, l3, l4, this.ifaces[ifi]!.mac), ifi);
-    }
-    if (!icmp.isRelatedError(type)) return this.drop(DROP.icmp_unrelated);
-    // The quoted header and the first 8 bytes of its L4 header must be present.
-    const inner = l4 + icmp.ICMP_HLEN;
-    if (l4len < icmp.ICMP_HLEN + ipv4.IPV4_MIN_HLEN || b[inner]! >>> 4 !== 4) return this.drop(DROP.l4_truncated);
-    const ihl = (b[inner]! & 0x0f) << 2;
-    if (ihl < ipv4.IPV4_MIN_HLEN || l4len < icmp.ICMP_HLEN + ihl + 8) return this.drop(DROP.l4_truncated);
-    const proto = b[inner + 9]!;
-    if (proto !== ipv4.PROTO_TCP && proto !== ipv4.PROTO_UDP) return this.drop(DROP.icmp_unrelated);
-    if (checksum(b, l4, l4len) !== 0) return this.drop(DROP.icmp_bad_checksum);
-    const isrc = ipv4.src(b, inner), idst = ipv4.dst(b, inner);
-    const isport = readU16(b, inner + ihl), idport = readU16(b, inner + ihl + 2);
-    const t = this.table;
-    // ip_vs_in_icmp: about a reply we sent as VIP:vport -> client. (A full-NAT local
-    // address is in the VIP list too; its ICMP errors are the outgoing case below.)
-    const ein = vi >= 0 ? t.findForward(proto, idst, idport, isrc, isport, false) : NONE;
-    if (ein !== NONE) {
-      const e = ein;
-      const d = this.dests[t.dest[e]!]!;
-      this.statsIn(d, this.svcById[t.svc[e]!]!, total);
-      if (t.fwd[e] !== FWD_DR) {
-        ipv4.setDst(b, l3, t.daddr[e]!);
-        rewriteQuoted(b, inner, ipv4.OFF_SRC, t.daddr[e]!, 0, t.dport[e]!);
-        if (t.fwd[e] === FWD_FNAT) {
-          ipv4.setSrc(b, l3, t.laddr[e]!);
-          rewriteQuoted(b, inner, ipv4.OFF_DST, t.laddr[e]!, 2, t.lport[e]!);
-        }
-        this.fillIcmpChecksum(b, l4, l4len);
-      }
-      const n = d.neigh;
-      if (n < 0 || !this.neigh.valid[n]) return this.resolve(n);
-      if (b[l3 + ipv4.OFF_TTL]! <= 1) return this.drop(DROP.ttl_exceeded);
-      ipv4.decrementTtl(b, l3);
-      setMacs(b, this.neigh.mac, n * 6, this.ifaces[d.iface]!.mac);
-      return this.emit(b, l3 + total, d.iface);
-    }
-    // ip_vs_out_icmp: a real server reports on a packet client -> RIP:dport it received.
-    const e = t.findReverse(proto, idst, idport, isrc, isport);
-    if (e === NONE) return this.drop(DROP.not_ours);
-    this.statsOut(this.dests[t.dest[e]!]!, this.svcById[t.svc[e]!]!, total);
-    ipv4.setSrc(b, l3, t.vaddr[e]!);
-    rewriteQuoted(b, inner, ipv4.OFF_DST, t.vaddr[e]!, 2, t.vport[e]!);
-    if (t.fwd[e] === FWD_FNAT) {
-      ipv4.setDst(b, l3, t.caddr[e]!);
-      rewriteQuoted(b, inner, ipv4.OFF_SRC, t.caddr[e]!, 0, t.cport[e]!);
-    }
-    this.fillIcmpChecksum(b, l4, l4len);
-    if (b[l3 + ipv4.OFF_TTL]! <= 1) return this.drop(DROP.ttl_exceeded);
-    ipv4.decrementTtl(b, l3);
-    const out = t.ciface[e]!;
-    setMacs(b, t.cmac, e * 6, this.ifaces[out]!.mac);
-    return this.emit(b, l3 + total, out);
-  }
-
-  private fillIcmpChecksum(b: Uint8Array, l4: number, l4len: number): void {
-    b[l4 + 2] = 0;
-    b[l4 + 3] = 0;
-    const c = checksum(b, l4, l4len);
-    b[l4 + 2] = c >>> 8;
-    b[l4 + 3] = c & 0xff;
-  }
-
   /** Send an ICMP error back to the packet's sender (rate limited), count `reason`. */
   private icmpToSender(
     b: Uint8Array, l3: number, ifi: number, type: number, code: number, rest: number, reason: number, from = 0,
@@ -705,7 +586,7 @@ export class Engine {
     const tpa = arp.targetIp(b, l3);
     const n = this.neigh.find(spa, ifi);
     if (n >= 0 && spa !== 0) this.neigh.learn(n, b, l3 + arp.OFF_SHA, this.now);
-    if (spa !== 0 && this.vipIndex(spa) >= 0) {
+    if (spa !== 0 && this.vips.index(spa) >= 0) {
       // Someone else speaks for our VIP (we never see our own frames here).
       this.vipArpConflicts++;
       for (let k = 0; k < 6; k++) this.conflictMac[k] = b[l3 + arp.OFF_SHA + k]!;
@@ -713,8 +594,8 @@ export class Engine {
       this.conflictIface = ifi;
     }
     if (arp.op(b, l3) === arp.ARP_REQUEST && spa !== tpa) {
-      const vi = this.vipIndex(tpa);
-      if (vi >= 0 && this.vipActive[vi] && (this.vipArpMask[vi]! & (1 << ifi)) !== 0) {
+      const vi = this.vips.index(tpa);
+      if (vi >= 0 && this.vips.active[vi] && (this.vips.arpMask[vi]! & (1 << ifi)) !== 0) {
         this.arpReplies++;
         return this.emit(b, frames.arpReplyInPlace(b, l3, this.ifaces[ifi]!.mac), ifi);
       }
@@ -741,41 +622,28 @@ export class Engine {
     return null;
   }
 
-  vipIndex(addr: number): number {
-    addr |= 0;
-    const v = this.vips;
-    for (let i = 0; i < v.length; i++) if (v[i] === addr) return i;
-    return -1;
-  }
-
-  /** Rebuild the VIP list after a service change (control plane). */
-  setVips(list: readonly { addr: number; arpMask: number }[]): void {
-    const old = this.vips, oldActive = this.vipActive;
-    this.vips = Int32Array.from(list, (v) => v.addr | 0);
-    this.vipArpMask = Uint32Array.from(list, (v) => v.arpMask);
-    this.vipActive = Uint8Array.from(list, (v) => {
-      const i = old.indexOf(v.addr | 0);
-      return i >= 0 ? oldActive[i]! : 1;
-    });
-    for (const s of this.services) s.vipIndex = this.vipIndex(s.addr);
-  }
-
-  vipList(): { addr: number; arpMask: number; active: boolean }[] {
-    return Array.from(this.vips, (addr, i) => ({ addr: addr >>> 0, arpMask: this.vipArpMask[i]!, active: this.vipActive[i] === 1 }));
-  }
-
-  /** VRRP: a backup director keeps a VIP passive (no balancing, no ARP answers). */
-  setVipActive(addr: number, active: boolean): void {
-    const i = this.vipIndex(addr);
-    if (i >= 0) this.vipActive[i] = active ? 1 : 0;
-  }
-
   isOverloaded(d: RealServer): boolean {
     return (d.flags & DEST_F_OVERLOAD) !== 0;
   }
 
-  /** For tests and listings: is this a NAT-family method that needs the reverse index. */
-  static needsReverse(fwd: number): boolean {
-    return fwd === FWD_MASQ || fwd === FWD_FNAT;
+  /** Rebuild the VIP list after a service change (control plane). */
+  setVips(list: readonly { addr: number; arpMask: number }[]): void {
+    this.vips.set(list);
+    for (const s of this.services) s.vipIndex = this.vips.index(s.addr);
+  }
+
+  vipList(): { addr: number; arpMask: number; active: boolean }[] {
+    return this.vips.list();
+  }
+
+  /** VRRP: a backup director keeps a VIP passive (no balancing, no ARP answers). */
+  setVipActive(addr: number, active: boolean): void {
+    this.vips.setActive(addr, active);
+  }
+
+  /** ip_vs_proc_conn on a backup director (see sync-receive.ts). */
+  syncConn(c: SyncedConn, now: number): boolean {
+    this.now = now;
+    return syncReceive(this, c, now);
   }
 }

@@ -35,8 +35,8 @@ export const DIR_INPUT = 0;
 export const DIR_OUTPUT = 1;
 export const DIR_INPUT_ONLY = 2;
 
-const NO = S_NONE, ES = S_ESTABLISHED, SS = S_SYN_SENT, SR = S_SYN_RECV, FW = S_FIN_WAIT, TW = S_TIME_WAIT;
-const CL = S_CLOSE, CW = S_CLOSE_WAIT, LA = S_LAST_ACK, LI = S_LISTEN, SA = S_SYNACK;
+const ES = S_ESTABLISHED, SS = S_SYN_SENT, SR = S_SYN_RECV, FW = S_FIN_WAIT, TW = S_TIME_WAIT;
+const CL = S_CLOSE, CW = S_CLOSE_WAIT, LA = S_LAST_ACK, LI = S_LISTEN;
 
 /* Rows: [direction*4 + event], columns: current state (NO ES SS SR FW TW CL CW LA LI SA). */
 const TABLE = Uint8Array.from([

@@ -1,0 +1,65 @@
+/**
+ * Connection sync, backup side (ip_vs_proc_conn): connections streamed by the master
+ * director are installed in the local table, bound to the local server with the same
+ * (proto, vaddr, vport, daddr, dport). A NAT entry learns its client's next hop from the
+ * first client packet after takeover (CF_SYNCED until then).
+ */
+import * as ipv4 from '../packet/ipv4.js';
+import { CF_INACTIVE, CF_IN_REVERSE, CF_NOOUTPUT, CF_SYNCED, CF_TEMPLATE, NONE } from '../table/conn-table.js';
+import { S_NONE, S_UDP, STATE_ACTIVE } from '../table/tcp-state.js';
+import { FWD_DR } from './model.js';
+import type { Engine } from './engine.js';
+
+/** A connection as the sync protocol carries it (addresses unsigned or int32). */
+export interface SyncedConn {
+  proto: number;
+  caddr: number;
+  cport: number;
+  vaddr: number;
+  vport: number;
+  daddr: number;
+  dport: number;
+  state: number;
+  template: boolean;
+  timeoutMs: number;
+  laddr?: number;
+  lport?: number;
+}
+
+/**
+ * Install or refresh a connection received from the master director (ip_vs_proc_conn):
+ * bound to the local server with the same (proto, vaddr, vport, daddr, dport), with the
+ * synced state and timeout. Returns false when no such service/server exists here.
+ * Control plane (sync receiver), not per packet.
+ */
+export function syncReceive(x: Engine, c: SyncedConn, now: number): boolean {
+const t = x.table;
+const svc = x.findService(c.proto, c.vaddr, c.vport);
+if (svc === null) return false;
+const d = svc.dests.find((x) => x.addr === (c.daddr | 0) && (x.port === c.dport || c.template));
+if (!d) return false;
+let e = t.findForward(c.proto, c.caddr | 0, c.cport, c.vaddr | 0, c.vport, c.template);
+if (e === NONE) {
+  const rev = d.fwd === FWD_DR || c.template ? 0 : CF_IN_REVERSE;
+  const laddr = c.laddr !== undefined ? c.laddr | 0 : c.caddr | 0;
+  const lport = c.lport ?? c.cport;
+  e = t.insert(c.proto, c.caddr | 0, c.cport, c.vaddr | 0, c.vport, d.addr, c.dport, laddr, lport,
+    (c.template ? CF_TEMPLATE : CF_INACTIVE | CF_SYNCED) | rev | (d.fwd === FWD_DR ? CF_NOOUTPUT : 0));
+  if (e === NONE) return false;
+  t.fwd[e] = d.fwd;
+  t.dest[e] = d.id;
+  t.svc[e] = svc.id;
+  t.state[e] = c.template ? S_NONE : c.proto === ipv4.PROTO_TCP ? S_NONE : S_UDP;
+  if (c.template) d.persistConns++;
+  else d.inactConns++;
+}
+if (!c.template && c.proto === ipv4.PROTO_TCP && c.state !== t.state[e]) {
+  const inactive = (t.flags[e]! & CF_INACTIVE) !== 0;
+  if (!inactive && !STATE_ACTIVE[c.state]) { d.activeConns--; d.inactConns++; t.flags[e] = t.flags[e]! | CF_INACTIVE; }
+  else if (inactive && STATE_ACTIVE[c.state]) { d.activeConns++; d.inactConns--; t.flags[e] = t.flags[e]! & ~CF_INACTIVE; }
+  t.state[e] = c.state;
+}
+t.timeoutMs[e] = c.timeoutMs;
+t.timers.arm(e, now + c.timeoutMs);
+return true;
+}

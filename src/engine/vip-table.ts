@@ -1,0 +1,37 @@
+/**
+ * The addresses the engine speaks for (VIPs and full-NAT local addresses): per address,
+ * the interfaces on which it answers ARP (bitmask) and whether it is active (a VRRP
+ * backup keeps its VIPs passive). Looked up per packet by a short linear scan.
+ */
+export class VipTable {
+  addrs = new Int32Array(0);
+  arpMask = new Uint32Array(0);
+  active = new Uint8Array(0);
+
+  index(addr: number): number {
+    addr |= 0;
+    const v = this.addrs;
+    for (let i = 0; i < v.length; i++) if (v[i] === addr) return i;
+    return -1;
+  }
+
+  /** Replace the list (control plane); an address that stays keeps its active flag. */
+  set(list: readonly { addr: number; arpMask: number }[]): void {
+    const old = this.addrs, oldActive = this.active;
+    this.addrs = Int32Array.from(list, (v) => v.addr | 0);
+    this.arpMask = Uint32Array.from(list, (v) => v.arpMask);
+    this.active = Uint8Array.from(list, (v) => {
+      const i = old.indexOf(v.addr | 0);
+      return i >= 0 ? oldActive[i]! : 1;
+    });
+  }
+
+  list(): { addr: number; arpMask: number; active: boolean }[] {
+    return Array.from(this.addrs, (addr, i) => ({ addr: addr >>> 0, arpMask: this.arpMask[i]!, active: this.active[i] === 1 }));
+  }
+
+  setActive(addr: number, active: boolean): void {
+    const i = this.index(addr);
+    if (i >= 0) this.active[i] = active ? 1 : 0;
+  }
+}
