@@ -6,9 +6,9 @@
  * Deterministic (seeded PRNG); the first failures are reported with a reproducer.
  */
 import t from 'tap';
-import { oneArm, destSpec, svcSpec, IP, MAC } from '../helpers/lab-engine.js';
+import { oneArm, destSpec, svcSpec, ip, IP, MAC } from '../helpers/lab-engine.js';
 import { prng } from '../helpers/prng.js';
-import { PORT_DR, PORT_UDP, fixChecksums, mutate, validFrame } from '../helpers/fuzz-frames.js';
+import { PORT_DR, PORT_EMPTY, PORT_UDP, fixChecksums, mutate, validFrame } from '../helpers/fuzz-frames.js';
 import { parseMac } from '../../src/packet/addr.js';
 import { checksum } from '../../src/packet/checksum.js';
 import { equal6 } from '../../src/packet/bytes.js';
@@ -18,6 +18,7 @@ import { FWD_DR } from '../../src/engine/model.js';
 import { CF_INACTIVE, CF_TEMPLATE } from '../../src/table/conn-table.js';
 import { DROP, DROP_REASONS, V_CONSUMED, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
 import type { Engine } from '../../src/engine/engine.js';
+import type { Rules } from '../../src/engine/rules.js';
 
 const FRAMES = Number(process.env.TSLB_FUZZ_FRAMES ?? 1_000_000);
 const SEED = Number(process.env.TSLB_FUZZ_SEED ?? 0x5eed2);
@@ -28,16 +29,45 @@ const SCAN_EVERY = 25_000;
 const MAX_REPORTED = 10;
 const LB_MAC = parseMac(MAC.lb)!;
 
-function buildEngine(): Engine {
-  const { engine, rules } = oneArm({ maxConns: CAPACITY, icmpPerSecond: 50 });
-  const dr = svcSpec({ port: PORT_DR });
-  rules.addService(dr);
-  rules.addDest(dr, destSpec(IP.rs1, { fwd: FWD_DR }));
-  const udp = svcSpec({ proto: PROTO_UDP, port: PORT_UDP });
-  rules.addService(udp);
-  rules.addDest(udp, destSpec(IP.rs1, { port: PORT_UDP }));
-  rules.addDest(udp, destSpec(IP.rs2, { port: PORT_UDP, weight: 2 }));
-  return engine;
+const NAT = svcSpec();
+const DR = svcSpec({ port: PORT_DR, persistent: 60, netmask: 0xffffff00 });
+const UDP = svcSpec({ proto: PROTO_UDP, port: PORT_UDP });
+const EMPTY = svcSpec({ port: PORT_EMPTY });
+
+/**
+ * NAT (rs1, rs2), persistent DR (rs1), UDP NAT (rs1, rs2@2) and a service whose only
+ * server is quiesced. ICMP errors are rate limited hard so the limit is reached.
+ */
+function buildEngine(): { engine: Engine; rules: Rules } {
+  const { engine, rules } = oneArm({ maxConns: CAPACITY, icmpPerSecond: 2 });
+  rules.addService(DR);
+  rules.addDest(DR, destSpec(IP.rs1, { fwd: FWD_DR }));
+  rules.addService(UDP);
+  rules.addDest(UDP, destSpec(IP.rs1, { port: PORT_UDP }));
+  rules.addDest(UDP, destSpec(IP.rs2, { port: PORT_UDP, weight: 2 }));
+  rules.addService(EMPTY);
+  rules.addDest(EMPTY, destSpec(IP.rs2, { port: PORT_EMPTY, weight: 0 }));
+  return { engine, rules };
+}
+
+/**
+ * Control-plane changes between frames, as an operator or a health checker makes them:
+ * delete and re-add a server (its connections keep it in the "trash"), quiesce one,
+ * flip expire_nodest_conn. The counters must survive all of it.
+ */
+function controlPlaneEvent(rand: () => number, engine: Engine, rules: Rules, rs2InNat: { on: boolean }): void {
+  const r = rand();
+  if (r < 0.4) {
+    if (rs2InNat.on) rules.delDest(NAT, ip(IP.rs2), 80);
+    else rules.addDest(NAT, destSpec(IP.rs2));
+    rs2InNat.on = !rs2InNat.on;
+  } else if (r < 0.7) {
+    rules.editDest(NAT, destSpec(IP.rs1, { weight: rand() < 0.5 ? 0 : 1 + Math.floor(rand() * 3) }));
+  } else if (r < 0.85) {
+    engine.expireNodestConn = !engine.expireNodestConn;
+  } else {
+    rules.editDest(UDP, destSpec(IP.rs1, { port: PORT_UDP, weight: rand() < 0.5 ? 0 : 1 }));
+  }
 }
 
 /** L3 offset as the engine reads it (one optional 802.1Q tag), -1 if none fits. */
@@ -72,17 +102,18 @@ function sumDrops(e: Engine): number {
 function scanCounters(e: Engine): string[] {
   const t = e.table;
   const counts = new Map<number, [number, number, number]>();
+  const bad: string[] = [];
   let live = 0;
   for (let i = 0; i < t.capacity; i++) {
     if (!t.live[i]) continue;
     live++;
+    if (!e.dests[t.dest[i]!]) bad.push(`entry ${i} refers to a freed server id ${t.dest[i]}`);
     const c = counts.get(t.dest[i]!) ?? [0, 0, 0];
     if (t.flags[i]! & CF_TEMPLATE) c[2]++;
     else if (t.flags[i]! & CF_INACTIVE) c[1]++;
     else c[0]++;
     counts.set(t.dest[i]!, c);
   }
-  const bad: string[] = [];
   if (live !== t.count) bad.push(`table.count ${t.count} but ${live} live entries`);
   for (const d of e.dests) {
     if (d === null) continue;
@@ -123,7 +154,8 @@ function checkEmit(e: Engine, input: Uint8Array, inputL4Valid: boolean): string 
 t.test(`fuzz: ${FRAMES} random and mutated frames`, async (t) => {
   const started = performance.now();
   const rand = prng(SEED);
-  const engine = buildEngine();
+  const { engine, rules } = buildEngine();
+  const rs2InNat = { on: true };
   const noise = new Uint8Array(1 << 20);
   for (let i = 0; i < noise.length; i += 4) {
     const x = (rand() * 4294967296) >>> 0;
@@ -153,6 +185,7 @@ t.test(`fuzz: ${FRAMES} random and mutated frames`, async (t) => {
     // Time moves on ~1 ms per frame, with rare long gaps that expire most of the table.
     now += rand() * 2;
     if (rand() < 1 / 40_000) now += 400_000 + rand() * 600_000;
+    if (rand() < 1 / 5_000) controlPlaneEvent(rand, engine, rules, rs2InNat);
     let len: number;
     const kind = rand();
     if (kind < 0.2) {
@@ -234,7 +267,7 @@ t.test(`fuzz: ${FRAMES} random and mutated frames`, async (t) => {
     'runt_frame', 'unknown_ethertype', 'ip_truncated', 'ip_bad_version', 'ip_bad_ihl', 'ip_bad_length', 'ip_bad_checksum',
     'ip_fragment', 'l4_truncated', 'l4_bad_header', 'unsupported_protocol', 'not_ours', 'no_service', 'tcp_no_conn',
     'table_full', 'ttl_exceeded', 'oversize', 'icmp_bad_checksum', 'icmp_unrelated', 'icmp_rate_limited', 'arp_malformed',
-    'arp_ignored', 'loop_guard',
+    'arp_ignored', 'loop_guard', 'no_destination', 'dest_unavailable',
   ] as const) {
     t.ok(engine.drops[DROP[r]]! > 0, `exercised: ${r}`);
   }

@@ -19,6 +19,8 @@ export type Rand = () => number;
 export const PORT_NAT = 80;
 export const PORT_DR = 443;
 export const PORT_UDP = 53;
+/** A service whose only server is quiesced (weight 0): the scheduler finds no destination. */
+export const PORT_EMPTY = 8080;
 
 /** Client tuples: few enough that flows recur (and get established), more than the table holds. */
 export const CLIENT_ADDRS = ['198.51.100.10', '198.51.100.11', '198.51.100.12', '198.51.100.13', '203.0.113.7', '203.0.113.200'];
@@ -71,10 +73,12 @@ export function validFrame(rand: Rand): Buffer {
   const rs = rand() < 0.5 ? IP.rs1 : IP.rs2;
   const r = rand();
   if (r < 0.34) {
-    // client -> VIP, NAT (80) or DR (443) service
-    const dport = rand() < 0.7 ? PORT_NAT : PORT_DR;
+    // client -> VIP: NAT (80), DR (443) or server-less (8080) service; now and then from the
+    // MAC of a DR real server, as another director on that host would send it (seed 004).
+    const dport = pick(rand, [PORT_NAT, PORT_NAT, PORT_NAT, PORT_NAT, PORT_NAT, PORT_DR, PORT_DR, PORT_DR, PORT_EMPTY]);
     const flags = pick(rand, TCP_FLAGS_IN);
-    return tcpFrame({ ...l2l3(rand, MAC.router, caddr, IP.vip), sport: cport, dport, flags, seq: int(rand, 0, 0xffffffff), payload: payload(rand, 40) });
+    const srcMac = rand() < 0.04 ? MAC.rs1 : MAC.router;
+    return tcpFrame({ ...l2l3(rand, srcMac, caddr, IP.vip), sport: cport, dport, flags, seq: int(rand, 0, 0xffffffff), payload: payload(rand, 40) });
   }
   if (r < 0.56) {
     // real server -> client (NAT reply)
