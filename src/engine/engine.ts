@@ -70,6 +70,8 @@ export class Engine {
   txFrames = 0;
   arpReplies = 0;
   icmpSent = 0;
+  /** ICMP errors not sent because of the rate limit. */
+  icmpRateLimited = 0;
   /** Timeouts per state (ms); `ipvsadm --set tcp tcpfin udp` changes three of them. */
   readonly timeoutsMs = Float64Array.from(DEFAULT_TIMEOUTS_S, (s) => s * 1000);
   /** IPVS sysctls (defaults of §2.8). */
@@ -169,7 +171,7 @@ export class Engine {
     if (total < hlen) return this.drop(DROP.ip_bad_length);
     // The capture may cut GSO frames to the ring slot without saying so (packet-io-notes 10).
     if (l3 + total > len) return this.drop(DROP.ip_truncated);
-    if (!ipv4.verifyHeader(b, l3, hlen)) return this.drop(DROP.ip_bad_checksum);
+    if (!(hlen === 20 ? ipv4.verifyHeader20(b, l3) : ipv4.verifyHeader(b, l3, hlen))) return this.drop(DROP.ip_bad_checksum);
     // IPVS only ever sees reassembled datagrams (LOCAL_IN); we do not reassemble.
     if ((readU16(b, l3 + 6) & 0x3fff) !== 0) return this.drop(DROP.ip_fragment);
     const proto = b[l3 + 9]!;
@@ -568,7 +570,7 @@ export class Engine {
       this.icmpBudget = this.icmpPerSecond;
     }
     if (this.icmpBudget <= 0) {
-      this.drops[DROP.icmp_rate_limited]++;
+      this.icmpRateLimited++; // the frame is already counted under `reason`
       return V_DROP;
     }
     this.icmpBudget--;

@@ -4,27 +4,54 @@
  * *_snat_handler). Checksums: RFC 1624 incremental updates, or a full recomputation in
  * `full` mode (for senders whose frames carry partial checksums, e.g. veth offload).
  */
-import { readI32, readU16, writeU16, writeU32 } from '../packet/bytes.js';
+import { readU16, writeU16, writeU32 } from '../packet/bytes.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as l4 from '../packet/l4.js';
 
 /**
  * Rewrite one end of a TCP/UDP flow: the address at IP offset addrOff (OFF_SRC or
  * OFF_DST) and the port at L4 offset portOff (0 = source, 2 = destination).
+ * The RFC 1624 delta of the address is computed once and applied to both the IP
+ * header checksum and the L4 checksum (whose pseudo-header holds the address).
  */
 export function rewriteEnd(
   b: Uint8Array, l3: number, l4o: number, isUdp: boolean,
   addrOff: number, newAddr: number, portOff: number, newPort: number, fullChecksum: boolean,
 ): void {
-  const oldAddr = readI32(b, l3 + addrOff);
-  const oldPort = readU16(b, l4o + portOff);
-  if (addrOff === ipv4.OFF_SRC) ipv4.setSrc(b, l3, newAddr);
-  else ipv4.setDst(b, l3, newAddr);
-  writeU16(b, l4o + portOff, newPort);
+  const a = l3 + addrOff;
+  const o0 = (b[a]! << 8) | b[a + 1]!;
+  const o1 = (b[a + 2]! << 8) | b[a + 3]!;
+  const n0 = (newAddr >>> 16) & 0xffff;
+  const n1 = newAddr & 0xffff;
+  const p = l4o + portOff;
+  const oldPort = (b[p]! << 8) | b[p + 1]!;
+  b[a] = n0 >>> 8;
+  b[a + 1] = n0;
+  b[a + 2] = n1 >>> 8;
+  b[a + 3] = n1;
+  b[p] = newPort >>> 8;
+  b[p + 1] = newPort;
+  // HC' = ~(~HC + ~m + m') for the two address words (RFC 1624 eqn. 3).
+  const delta = (~o0 & 0xffff) + (~o1 & 0xffff) + n0 + n1;
+  const ic = l3 + ipv4.OFF_CHECK;
+  writeU16(b, ic, foldNot((~readU16(b, ic) & 0xffff) + delta));
   const csumAt = l4o + (isUdp ? 6 : 16);
+  const old = readU16(b, csumAt);
   // A UDP datagram sent without checksum gets a full one, as udp_dnat_handler does.
-  if (fullChecksum || (isUdp && readU16(b, csumAt) === 0)) l4.fillChecksum(b, l3);
-  else l4.patchAddrPort(b, csumAt, isUdp, oldAddr, newAddr, oldPort, newPort);
+  if (fullChecksum || (isUdp && old === 0)) {
+    l4.fillChecksum(b, l3);
+    return;
+  }
+  let c = foldNot((~old & 0xffff) + delta + (~oldPort & 0xffff) + newPort);
+  if (isUdp && c === 0) c = 0xffff; // CSUM_MANGLED_0
+  writeU16(b, csumAt, c);
+}
+
+/** ~fold(s) for a sum below 2^31 (a handful of 16-bit words). */
+function foldNot(s: number): number {
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
 }
 
 /**

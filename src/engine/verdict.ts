@@ -34,7 +34,6 @@ export const DROP_REASONS = [
   'neigh_unresolved', // next hop MAC not known yet; an ARP request was sent
   'icmp_bad_checksum',
   'icmp_unrelated',
-  'icmp_rate_limited',
   'arp_malformed',
   'arp_ignored',
   'vip_passive', // VIP owned by another director (VRRP backup)

@@ -59,6 +59,18 @@ export function verifyHeader(b: Uint8Array, o: number, hlen: number): boolean {
   return checksum(b, o, hlen) === 0;
 }
 
+/** verifyHeader for the usual 20-byte header, unrolled (ip_fast_csum): the per-packet check. */
+export function verifyHeader20(b: Uint8Array, o: number): boolean {
+  let s =
+    ((b[o]! << 8) | b[o + 1]!) + ((b[o + 2]! << 8) | b[o + 3]!) + ((b[o + 4]! << 8) | b[o + 5]!) +
+    ((b[o + 6]! << 8) | b[o + 7]!) + ((b[o + 8]! << 8) | b[o + 9]!) + ((b[o + 10]! << 8) | b[o + 11]!) +
+    ((b[o + 12]! << 8) | b[o + 13]!) + ((b[o + 14]! << 8) | b[o + 15]!) + ((b[o + 16]! << 8) | b[o + 17]!) +
+    ((b[o + 18]! << 8) | b[o + 19]!);
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return s === 0xffff;
+}
+
 /** Recompute the header checksum in full (ip_send_check). */
 export function fillChecksum(b: Uint8Array, o: number): void {
   b[o + OFF_CHECK] = 0;

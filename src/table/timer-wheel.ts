@@ -28,9 +28,10 @@ export class TimerWheel {
   /** Set entry e to expire at `at` (ms). */
   arm(e: number, at: number): void {
     this.expiresAt[e] = at;
-    const tick = Math.floor(at / this.tickMs);
     const linked = this.linkedTick[e]!;
-    if (linked >= 0 && linked <= tick) return; // visited no later than the new expiry
+    // Visited no later than the new expiry (linked <= floor(at / tick), without the division).
+    if (linked >= 0 && linked * this.tickMs <= at) return;
+    const tick = Math.floor(at / this.tickMs);
     if (linked >= 0) this.unlinkEntry(e);
     this.linkAt(e, tick);
   }

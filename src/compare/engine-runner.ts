@@ -1,0 +1,231 @@
+/**
+ * Replays a scenario through this engine in-process (no root, no namespaces): the
+ * ipvsadm lines go through ControlSession, client actions become synthetic frames fed
+ * to Engine.process on the director's two interfaces, and the real servers' side of
+ * each NAT conversation is answered here. The packet order follows what the VM's
+ * clients and servers do (src/compare/vm-script.ts): the client sends one line and
+ * half-closes, the server answers and closes.
+ */
+import { Engine } from '../engine/engine.js';
+import { Rules } from '../engine/rules.js';
+import { RoutingTable } from '../engine/routing.js';
+import { FWD_DR } from '../engine/model.js';
+import { V_EMIT } from '../engine/verdict.js';
+import { ControlSession } from '../control/session.js';
+import { RateEstimator } from '../control/estimator.js';
+import { parseIPv4, parseMac } from '../packet/addr.js';
+import { tcpFrame, udpFrame } from '../packet/builder.js';
+import * as tcp from '../packet/tcp.js';
+import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
+import { CLIENT_PREFIX, DIRECTOR_CLIENT_SIDE, DIRECTOR_LAN, FIRST_CLIENT_PORT, LAN_PREFIX, clientActions, splitArgs } from './scenario.js';
+import type { ClientAction, Scenario } from './scenario.js';
+import type { ConnRecord, Listing, RewriteSample, SideResult } from './result.js';
+import { pickFromListing } from './result.js';
+import { frameFields } from './rewrite.js';
+
+const IF_LAN = 0;
+const IF_CLIENT = 1;
+const MAC_LAN = '02:00:00:00:00:02';
+const MAC_CLIENT_SIDE = '02:00:00:00:01:01';
+/** All client addresses live on one host (one namespace in the VM). */
+const MAC_CLIENT_HOST = '02:00:00:00:0c:01';
+const CLIENT_ISN = 1000;
+const SERVER_ISN = 5000;
+
+function ip32(s: string): number {
+  const n = parseIPv4(s);
+  if (n === null) throw new Error(`bad address ${s}`);
+  return n | 0;
+}
+
+/** A real server's MAC from its address (02:00 + the four bytes). */
+export function serverMac(addr: string): string {
+  return ['02', '00', ...addr.split('.').map((x) => Number(x).toString(16).padStart(2, '0'))].join(':');
+}
+
+interface Flow {
+  action: ClientAction;
+  proto: number;
+  /** Where the engine sent the first packet (from the entry), null if it did not. */
+  dest: { addr: string; port: number } | null;
+  dr: boolean;
+  cseq: number;
+  sseq: number;
+}
+
+export class EngineSide {
+  readonly engine: Engine;
+  readonly rules: Rules;
+  readonly session: ControlSession;
+  private now = 1_000_000;
+  private readonly result: SideResult;
+  private readonly held = new Map<string, Flow>();
+  private capture: { label: string; samples: RewriteSample[] } | null = null;
+
+  constructor(private readonly scenario: Scenario) {
+    this.engine = new Engine({
+      ifaces: [
+        { name: 'lan', mac: parseMac(MAC_LAN)!, mtu: 1500, ip: ip32(DIRECTOR_LAN) },
+        { name: 'cli', mac: parseMac(MAC_CLIENT_SIDE)!, mtu: 1500, ip: ip32(DIRECTOR_CLIENT_SIDE) },
+      ],
+      maxConns: 1 << 14,
+    });
+    const routing = new RoutingTable([
+      { dst: ip32(`${LAN_PREFIX}0`), prefixLen: 24, iface: IF_LAN, gateway: 0 },
+      { dst: ip32(`${CLIENT_PREFIX}0`), prefixLen: 24, iface: IF_CLIENT, gateway: 0 },
+    ]);
+    this.rules = new Rules(this.engine, routing);
+    this.session = new ControlSession(this.rules, new RateEstimator(), {}, () => this.learnNeighbours(), () => this.now);
+    this.result = { side: 'engine', scenario: scenario.name, version: 'tslb engine (in-process)', commands: [], conns: [], listings: [], rewrites: [] };
+  }
+
+  run(): SideResult {
+    let port = FIRST_CLIENT_PORT;
+    this.scenario.steps.forEach((s, i) => {
+      this.now += 100;
+      if ('ipvsadm' in s) {
+        const out = this.session.run(splitArgs(s.ipvsadm));
+        this.result.commands.push({ step: i, line: s.ipvsadm, status: out.status, stderr: out.stderr });
+      } else if ('saveRestore' in s) {
+        const saved = this.session.run(['-S', '-n']).stdout;
+        this.session.run(['-C']);
+        const out = this.session.restore(saved);
+        this.result.commands.push({ step: i, line: '-S -n | -C | -R', status: out.status, stderr: out.stderr });
+      } else if ('snapshot' in s) {
+        this.result.listings.push(this.listing(s.snapshot));
+      } else if ('close' in s) {
+        const f = this.held.get(s.close)!;
+        this.held.delete(s.close);
+        this.closeHeld(f);
+      } else {
+        const { actions, next } = clientActions(s, i, port);
+        port = next;
+        for (const a of actions) this.client(a);
+      }
+    });
+    this.result.listings.push(this.listing('end'));
+    return this.result;
+  }
+
+  private listing(label: string): Listing {
+    const text = (argv: string[]): string => {
+      const o = this.session.run(argv);
+      return o.stdout + o.stderr;
+    };
+    return { label, list: text(['-L', '-n']), stats: text(['-L', '-n', '--stats']), conns: text(['-L', '-n', '-c']), save: text(['-S', '-n']) };
+  }
+
+  /** What ARP would learn: every neighbour slot gets its host's MAC. */
+  private learnNeighbours(): void {
+    const n = this.engine.neigh;
+    for (let i = 0; i < n.size; i++) {
+      if (n.valid[i]) continue;
+      const a = n.ip[i]!;
+      const text = `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+      n.set(i, parseMac(text.startsWith(CLIENT_PREFIX) ? MAC_CLIENT_HOST : serverMac(text))!, this.now);
+    }
+  }
+
+  private client(a: ClientAction): void {
+    const f: Flow = { action: a, proto: a.kind === 'udp' ? PROTO_UDP : PROTO_TCP, dest: null, dr: false, cseq: CLIENT_ISN, sseq: SERVER_ISN };
+    this.capture = a.kind === 'capture' ? { label: a.label!, samples: [] } : null;
+    if (a.kind === 'udp') {
+      this.fromClient(f, 0, new TextEncoder().encode('hi\n'));
+      this.fromServer(f, 0, new TextEncoder().encode('reply\n'));
+    } else {
+      this.fromClient(f, tcp.SYN);
+      f.cseq++;
+      this.fromServer(f, tcp.SYN | tcp.ACK);
+      f.sseq++;
+      this.fromClient(f, tcp.ACK);
+      if (a.kind === 'hold') {
+        this.held.set(a.id, f);
+      } else {
+        this.fromClient(f, tcp.ACK | tcp.PSH, new TextEncoder().encode('hi\n'));
+        this.fromClient(f, tcp.ACK | tcp.FIN);
+        f.cseq++;
+        this.fromServer(f, tcp.ACK | tcp.PSH, new TextEncoder().encode('rs\n'));
+        this.fromServer(f, tcp.ACK | tcp.FIN);
+        f.sseq++;
+        this.fromClient(f, tcp.ACK);
+      }
+    }
+    if (this.capture) this.result.rewrites.push(...this.capture.samples);
+    this.capture = null;
+    this.record(f);
+  }
+
+  /** The client closes a held connection; the server's read ends and it closes too. */
+  private closeHeld(f: Flow): void {
+    this.fromClient(f, tcp.ACK | tcp.FIN);
+    f.cseq++;
+    this.fromServer(f, tcp.ACK | tcp.FIN);
+    f.sseq++;
+    this.fromClient(f, tcp.ACK);
+  }
+
+  private record(f: Flow): void {
+    const a = f.action;
+    const proto = f.proto === PROTO_UDP ? 'UDP' : 'TCP';
+    const client = `${a.from}:${a.port}`;
+    const vip = `${a.vip}:${a.vport}`;
+    const pick = pickFromListing(this.session.run(['-L', '-n', '-c']).stdout, proto, client, vip);
+    const rec: ConnRecord = { step: a.step, id: a.id, kind: a.kind, proto, client, vip, dest: pick.dest, state: pick.state };
+    this.result.conns.push(rec);
+  }
+
+  private fromClient(f: Flow, flags: number, payload?: Uint8Array): void {
+    const a = f.action;
+    const hdr = { srcMac: MAC_CLIENT_HOST, dstMac: MAC_CLIENT_SIDE, src: a.from, dst: a.vip, ttl: 64 };
+    const frame = f.proto === PROTO_UDP
+      ? udpFrame({ ...hdr, sport: a.port, dport: a.vport, payload: payload ?? new Uint8Array(0) })
+      : tcpFrame({ ...hdr, sport: a.port, dport: a.vport, flags, seq: f.cseq, ack: flags & tcp.ACK ? f.sseq : 0, payload: payload ?? new Uint8Array(0) });
+    const before = this.capture ? frameFields(frame) : null;
+    this.now += 1;
+    const v = this.engine.process(frame, frame.length, IF_CLIENT, this.now);
+    if (payload) f.cseq += payload.length;
+    if (f.dest === null) this.learnDest(f);
+    if (v === V_EMIT && before && this.isFirst(f, flags)) {
+      const after = frameFields(this.engine.txBuf.subarray(0, this.engine.txLen));
+      if (after) this.capture!.samples.push({ label: this.capture!.label, direction: 'client-to-server', before, after });
+    }
+  }
+
+  /** NAT only: under DR the server answers the client directly, past the director. */
+  private fromServer(f: Flow, flags: number, payload?: Uint8Array): void {
+    if (f.dest === null || f.dr) return;
+    const a = f.action;
+    const d = f.dest;
+    const hdr = { srcMac: serverMac(d.addr), dstMac: MAC_LAN, src: d.addr, dst: a.from, ttl: 64 };
+    const frame = f.proto === PROTO_UDP
+      ? udpFrame({ ...hdr, sport: d.port, dport: a.port, payload: payload ?? new Uint8Array(0) })
+      : tcpFrame({ ...hdr, sport: d.port, dport: a.port, flags, seq: f.sseq, ack: f.cseq, payload: payload ?? new Uint8Array(0) });
+    const before = this.capture ? frameFields(frame) : null;
+    this.now += 1;
+    const v = this.engine.process(frame, frame.length, IF_LAN, this.now);
+    if (payload) f.sseq += payload.length;
+    if (v === V_EMIT && before && this.isFirst(f, flags)) {
+      const after = frameFields(this.engine.txBuf.subarray(0, this.engine.txLen));
+      if (after) this.capture!.samples.push({ label: this.capture!.label, direction: 'server-to-client', before, after });
+    }
+  }
+
+  /** The sample is the first packet each way: the SYN and SYN-ACK, or the datagram and its answer. */
+  private isFirst(f: Flow, flags: number): boolean {
+    return f.proto === PROTO_UDP || (flags & tcp.SYN) !== 0;
+  }
+
+  private learnDest(f: Flow): void {
+    const a = f.action;
+    const t = this.engine.table;
+    const e = t.findForward(f.proto, ip32(a.from), a.port, ip32(a.vip), a.vport, false);
+    if (e < 0 || !t.live[e]) return;
+    const d = t.daddr[e]!;
+    f.dest = { addr: `${d >>> 24 & 255}.${(d >>> 16) & 255}.${(d >>> 8) & 255}.${d & 255}`, port: t.dport[e]! };
+    f.dr = t.fwd[e] === FWD_DR;
+  }
+}
+
+export function runOnEngine(s: Scenario): SideResult {
+  return new EngineSide(s).run();
+}

@@ -1,0 +1,54 @@
+/**
+ * Header fields of a frame as the rewrite comparison shows them, and which of them
+ * the director changed (ip_vs_nat_xmit / ip_vs_dr_xmit on the kernel side, the
+ * engine's transmit on ours). Values differ between the sides (MACs, ISNs); what is
+ * compared is the set of fields each side changed.
+ */
+import { formatMac } from '../packet/addr.js';
+import { ETHERTYPE_IPV4, etherType, l3Offset } from '../packet/ethernet.js';
+import * as ipv4 from '../packet/ipv4.js';
+import * as tcp from '../packet/tcp.js';
+import * as udp from '../packet/udp.js';
+import type { FrameFields, RewriteSample } from './result.js';
+
+export const FIELD_ORDER = [
+  'eth.src', 'eth.dst', 'ip.src', 'ip.dst', 'ip.ttl', 'ip.id', 'ip.checksum',
+  'l4.sport', 'l4.dport', 'tcp.seq', 'tcp.ack', 'tcp.flags', 'l4.checksum',
+] as const;
+
+const hex4 = (n: number): string => `0x${n.toString(16).padStart(4, '0')}`;
+
+/** The fields of an Ethernet/IPv4/TCP-or-UDP frame; null for anything else. */
+export function frameFields(b: Uint8Array): FrameFields | null {
+  const l3 = l3Offset(b, b.length);
+  if (l3 < 0 || etherType(b, l3) !== ETHERTYPE_IPV4 || b.length < l3 + 20) return null;
+  const ip = ipv4.decode(b, l3);
+  const l4 = l3 + ip.headerLength;
+  const f: FrameFields = {
+    'eth.src': formatMac(b, 6), 'eth.dst': formatMac(b, 0),
+    'ip.src': ip.src, 'ip.dst': ip.dst, 'ip.ttl': String(ip.ttl), 'ip.id': hex4(ip.id), 'ip.checksum': hex4(ip.checksum),
+  };
+  if (ip.protocol === ipv4.PROTO_TCP && b.length >= l4 + 20) {
+    const h = tcp.decode(b, l4);
+    Object.assign(f, {
+      'l4.sport': String(h.sport), 'l4.dport': String(h.dport), 'tcp.seq': String(h.seq), 'tcp.ack': String(h.ack),
+      'tcp.flags': tcpFlags(h.flags), 'l4.checksum': hex4(h.checksum),
+    });
+  } else if (ip.protocol === ipv4.PROTO_UDP && b.length >= l4 + 8) {
+    const h = udp.decode(b, l4);
+    Object.assign(f, { 'l4.sport': String(h.sport), 'l4.dport': String(h.dport), 'l4.checksum': hex4(h.checksum) });
+  } else {
+    return null;
+  }
+  return f;
+}
+
+export function tcpFlags(flags: number): string {
+  const names: [number, string][] = [[tcp.SYN, 'S'], [tcp.ACK, 'A'], [tcp.FIN, 'F'], [tcp.RST, 'R'], [tcp.PSH, 'P']];
+  return names.filter(([bit]) => flags & bit).map(([, n]) => n).join('') || '.';
+}
+
+/** Fields whose value differs between before and after, in FIELD_ORDER. */
+export function changedFields(s: Pick<RewriteSample, 'before' | 'after'>): string[] {
+  return FIELD_ORDER.filter((k) => k in s.before && s.before[k] !== s.after[k]);
+}

@@ -1,0 +1,160 @@
+/**
+ * Connection sync between the engine's table and IPVS sync messages (v1, src/sync/), pure.
+ *
+ * Master side (SyncSource): engine.syncHook calls onEntry(e) after each client packet; the entry is
+ * viewed through one reusable SyncSourceConn (no allocation per packet) and handed to the
+ * SyncBatcher, which applies ip_vs_sync_conn's rule (TCP states, sync_threshold "3 50",
+ * templates with their controlled connection) and packs datagrams.
+ * cp->old_state lives in a shadow array indexed by entry; an entry slot reused for another
+ * connection is detected by its tuple and starts over, as a new ip_vs_conn would.
+ *
+ * Backup side (applySyncToEngine): ip_vs_proc_conn through Engine.syncConn, which binds the
+ * connection to the local server with the same (proto, vaddr, vport, daddr, dport).
+ */
+import type { Engine, SyncedConn } from '../engine/engine.js';
+import { FWD_DR, FWD_FNAT } from '../engine/model.js';
+import { CF_INACTIVE, CF_NOOUTPUT, CF_TEMPLATE, NONE } from '../table/conn-table.js';
+import { S_UDP } from '../table/tcp-state.js';
+import { SyncBatcher, type SyncBatcherConfig, type SyncSourceConn } from '../sync/batcher.js';
+import { applySyncDatagram, type ApplyReport, type SyncUpdate } from '../sync/apply.js';
+import {
+  CONN_F_DROUTE, CONN_F_FULLNAT, CONN_F_INACTIVE, CONN_F_MASQ, CONN_F_NOOUTPUT, CONN_F_TEMPLATE, IPPROTO_TCP, IPPROTO_UDP, UDP_S_NORMAL,
+} from '../sync/constants.js';
+
+const PROTO_UDP = 17;
+/** ip_vs_proc_conn: a template received without timeout lives 180 s (IP_VS_TEMPLATE_TIMEOUT). */
+const TEMPLATE_TIMEOUT_MS = 180_000;
+
+function blankConn(): SyncSourceConn {
+  return { protocol: 0, flags: 0, state: 0, cport: 0, vport: 0, dport: 0, fwmark: 0, timeout: 0, caddr: 0, vaddr: 0, daddr: 0, oldState: 0, inPkts: 0 };
+}
+
+export class SyncSource {
+  readonly batcher: SyncBatcher;
+  private readonly engine: Engine;
+  private readonly conn = blankConn();
+  private readonly tmpl = blankConn();
+  /** Per entry: old_state, and the tuple it belongs to (to notice slot reuse). */
+  private readonly oldState: Uint8Array;
+  private readonly ownerCaddr: Int32Array;
+  private readonly ownerPorts: Uint32Array;
+  private readonly tplPkts: Uint32Array;
+
+  constructor(engine: Engine, cfg: SyncBatcherConfig) {
+    this.engine = engine;
+    this.batcher = new SyncBatcher(cfg);
+    const n = engine.table.capacity;
+    this.oldState = new Uint8Array(n);
+    this.ownerCaddr = new Int32Array(n);
+    this.ownerPorts = new Uint32Array(n);
+    this.tplPkts = new Uint32Array(n);
+  }
+
+  /** After a client packet on entry e (engine.syncHook). */
+  onEntry(e: number, now: number): void {
+    const t = this.engine.table;
+    this.view(e, this.conn);
+    const ctl = t.control[e]!;
+    if (ctl !== NONE && t.live[ctl]) {
+      this.view(ctl, this.tmpl);
+      this.tmpl.inPkts = this.tplPkts[ctl]!;
+      this.conn.control = this.tmpl;
+    } else {
+      delete this.conn.control;
+    }
+    this.batcher.onPacket(this.conn, t.inPkts[e]!, now);
+    this.oldState[e] = this.conn.oldState;
+    if (this.conn.control) {
+      this.oldState[ctl] = this.tmpl.oldState;
+      this.tplPkts[ctl] = this.tmpl.inPkts;
+    }
+  }
+
+  /** Datagrams ready to send (full ones, and the open one once it is 2 s old). */
+  take(now: number): Uint8Array[] {
+    return this.batcher.takeReady(now);
+  }
+
+  flushAll(): Uint8Array[] {
+    return this.batcher.flushAll();
+  }
+
+  /** Fill `c` from table entry e, with old_state from the shadow array (reset on slot reuse). */
+  private view(e: number, c: SyncSourceConn): void {
+    const t = this.engine.table;
+    const template = (t.flags[e]! & CF_TEMPLATE) !== 0;
+    const ports = ((t.cport[e]! << 16) | t.vport[e]!) >>> 0;
+    const state = syncState(t.proto[e]!, t.state[e]!, template);
+    if (this.ownerCaddr[e] !== t.caddr[e] || this.ownerPorts[e] !== ports) {
+      this.ownerCaddr[e] = t.caddr[e]!;
+      this.ownerPorts[e] = ports;
+      this.oldState[e] = state;
+      this.tplPkts[e] = 0;
+    }
+    c.protocol = t.proto[e]!;
+    c.flags = syncFlags(t.fwd[e]!, t.flags[e]!);
+    c.state = state;
+    c.oldState = this.oldState[e]!;
+    c.caddr = t.caddr[e]! >>> 0;
+    c.cport = t.cport[e]!;
+    c.vaddr = t.vaddr[e]! >>> 0;
+    c.vport = t.vport[e]!;
+    c.daddr = t.daddr[e]! >>> 0;
+    c.dport = t.dport[e]!;
+    c.fwmark = 0;
+    c.timeout = Math.min(0xffffffff, Math.max(0, Math.round(t.timeoutMs[e]! / 1000)));
+    c.inPkts = 0;
+    if (t.fwd[e] === FWD_FNAT && !template) c.fullnat = { laddr: t.laddr[e]! >>> 0, lport: t.lport[e]! };
+    else delete c.fullnat;
+  }
+}
+
+/** Engine state -> IPVS wire state (TCP numbering is the kernel's; UDP has one state). */
+export function syncState(proto: number, state: number, template: boolean): number {
+  if (template) return 0;
+  if (proto === PROTO_UDP || state === S_UDP) return UDP_S_NORMAL;
+  return state;
+}
+
+/** Engine flags and method -> IP_VS_CONN_F_* (ip_vs_sync_conn_v0/v1 send cp->flags without HASHED). */
+export function syncFlags(fwd: number, cf: number): number {
+  let f = fwd === FWD_DR ? CONN_F_DROUTE : fwd === FWD_FNAT ? CONN_F_FULLNAT : CONN_F_MASQ;
+  if (cf & CF_TEMPLATE) f |= CONN_F_TEMPLATE;
+  if (cf & CF_INACTIVE) f |= CONN_F_INACTIVE;
+  if (cf & CF_NOOUTPUT) f |= CONN_F_NOOUTPUT;
+  return f;
+}
+
+/** A checked sync update as Engine.syncConn wants it; timeout defaults as ip_vs_proc_conn. */
+export function toSyncedConn(u: SyncUpdate, timeoutsMs: ArrayLike<number>): SyncedConn {
+  const udp = u.protocol === IPPROTO_UDP;
+  const state = u.isTemplate ? 0 : udp ? S_UDP : u.state;
+  const deflt = u.isTemplate ? TEMPLATE_TIMEOUT_MS : (timeoutsMs[state] ?? 0);
+  const c: SyncedConn = {
+    proto: u.protocol, caddr: u.caddr, cport: u.cport, vaddr: u.vaddr, vport: u.vport, daddr: u.daddr, dport: u.dport,
+    state, template: u.isTemplate, timeoutMs: u.timeoutSec === null ? deflt : u.timeoutSec * 1000,
+  };
+  if (u.fullnat) {
+    c.laddr = u.fullnat.laddr;
+    c.lport = u.fullnat.lport;
+  }
+  return c;
+}
+
+export interface ApplyToEngineResult extends ApplyReport {
+  /** Entries the engine could not place (no such service or server here). */
+  unbound: number;
+}
+
+/** Backup: validate a datagram and install/refresh its connections in the engine. */
+export function applySyncToEngine(engine: Engine, dg: Uint8Array, syncid: number, now: number, onConn?: (c: SyncedConn) => void): ApplyToEngineResult {
+  let unbound = 0;
+  const report = applySyncDatagram(dg, {
+    upsert: (u) => {
+      const c = toSyncedConn(u, engine.timeoutsMs);
+      if (engine.syncConn(c, now)) onConn?.(c);
+      else unbound++;
+    },
+  }, { syncid, protocols: [IPPROTO_TCP, IPPROTO_UDP] });
+  return { ...report, unbound };
+}

@@ -1,0 +1,269 @@
+/**
+ * Runs keepalived-style VRRP instances (src/vrrp/state-machine.ts) for real: timers, adverts in
+ * and out, gratuitous ARPs, the engine's VIP activity, notify scripts and the sync-daemon role.
+ * What keepalived's vrrp_scheduler.c does around vrrp.c, for a balancer that owns no kernel VIP:
+ * "adding the VIP" (vrrp_state_become_master) is engine.setVipActive(vip, true), so the master
+ * answers ARP for it and balances it; a backup keeps it passive (seed 004's notify scripts did
+ * this by hand so the backup would not re-balance the master's packets).
+ *
+ * I/O is injected: frames go out through `ports[ifIndex].send` (the runtime's ports), adverts
+ * come in through receive() (fed by a VrrpCapture per interface), time comes from `clock`. Unit
+ * tests drive it with MemoryPorts and a fake clock.
+ */
+import { buildAdvertFrame, buildGarpFrame, parseAdvertFrame, VRRP_MCAST_GROUP, GARP_FRAME_LENGTH } from '../vrrp/frame.js';
+import { checkAdvert, type CheckCode } from '../vrrp/checks.js';
+import { VrrpStateMachine, TIMER_SLACK_MS, type VrrpAction, type VrrpEvent, type VrrpState, type VrrpTimer } from '../vrrp/state-machine.js';
+import type { VrrpAdvert } from '../vrrp/packet.js';
+import type { VrrpRunnerInstance } from './vrrp-config.js';
+import { formatIPv4 } from '../packet/addr.js';
+
+export interface HaClock {
+  now(): number;
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
+}
+
+export interface HaPort {
+  readonly mac: Uint8Array;
+  send(frame: Uint8Array, len: number): boolean;
+}
+
+export interface VrrpRunnerDeps {
+  /** By engine interface index. */
+  ports: readonly HaPort[];
+  setVipActive(addr: number, active: boolean): void;
+  clock: HaClock;
+  /** Run a notify script (command line, extra arguments). Default: none. */
+  runNotify?: (command: string, args: string[], env: Record<string, string>) => void;
+  /** keepalived lvs_sync_daemon: the instance became master / backup. */
+  onSyncRole?: (instance: string, role: 'master' | 'backup') => void;
+  onState?: (instance: string, from: VrrpState, to: VrrpState) => void;
+  log?: (s: string) => void;
+}
+
+/** Per-instance counters, for metrics and `lb top`. */
+export interface VrrpInstanceStats {
+  advertsSent: number;
+  advertsReceived: number;
+  /** Adverts refused by vrrp_check_packet, by reason. */
+  rejected: Partial<Record<CheckCode | 'malformed', number>>;
+  garpsSent: number;
+  becameMaster: number;
+  becameBackup: number;
+  becameFault: number;
+  /** clock.now() of the last state change. */
+  lastTransitionAt: number;
+}
+
+class RunningInstance {
+  readonly spec: VrrpRunnerInstance;
+  readonly sm: VrrpStateMachine;
+  readonly timers = new Map<VrrpTimer, unknown>();
+  readonly stats: VrrpInstanceStats = {
+    advertsSent: 0, advertsReceived: 0, rejected: {}, garpsSent: 0, becameMaster: 0, becameBackup: 0, becameFault: 0, lastTransitionAt: 0,
+  };
+  vipsOwned = false;
+  /** MACs of unicast peers, learnt from their adverts (else the frame goes to broadcast). */
+  readonly peerMacs = new Map<number, Uint8Array>();
+
+  constructor(spec: VrrpRunnerInstance) {
+    this.spec = spec;
+    this.sm = new VrrpStateMachine(spec.machine);
+  }
+}
+
+const BROADCAST = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+
+export class VrrpRunner {
+  private readonly inst: RunningInstance[];
+  private readonly deps: VrrpRunnerDeps;
+  private readonly garpBuf = new Uint8Array(GARP_FRAME_LENGTH);
+  private running = false;
+
+  constructor(instances: readonly VrrpRunnerInstance[], deps: VrrpRunnerDeps) {
+    const ids = new Set<string>();
+    for (const s of instances) {
+      const key = `${s.ifIndex}/${s.machine.vrid}`;
+      if (ids.has(key)) throw new Error(`vrrp_instance ${s.name}: another instance already uses virtual_router_id ${s.machine.vrid} on that interface`);
+      ids.add(key);
+      if (!deps.ports[s.ifIndex]) throw new Error(`vrrp_instance ${s.name}: no port for interface index ${s.ifIndex}`);
+    }
+    this.inst = instances.map((s) => new RunningInstance(s));
+    this.deps = deps;
+  }
+
+  /** vrrp_init_state for every instance: VIPs passive, then BACKUP (or MASTER at once for an owner). */
+  start(): void {
+    this.running = true;
+    for (const i of this.inst) this.dispatch(i, { type: 'start' });
+  }
+
+  /** Shutdown: a master sends its priority-0 advert and releases the VIPs; timers stop. */
+  stop(): void {
+    if (!this.running) return;
+    for (const i of this.inst) this.dispatch(i, { type: 'shutdown' });
+    for (const i of this.inst) for (const h of i.timers.values()) this.deps.clock.clearTimer(h);
+    this.running = false;
+  }
+
+  /** A captured frame (only protocol 112 is expected; anything else is counted malformed). */
+  receive(ifIndex: number, frame: Uint8Array, len: number): void {
+    if (!this.running) return;
+    let parsed;
+    try {
+      parsed = parseAdvertFrame(frame, len);
+    } catch {
+      for (const i of this.inst) if (i.spec.ifIndex === ifIndex) bump(i.stats.rejected, 'malformed');
+      return;
+    }
+    const i = this.inst.find((x) => x.spec.ifIndex === ifIndex && x.spec.machine.vrid === parsed.advert.vrid);
+    if (!i) return; // another router's VRID: not ours (vrrp_dispatcher_read finds no instance)
+    const verdict = checkAdvert(
+      { advert: parsed.advert, srcIp: parsed.srcIp, dstIp: parsed.dstIp, ttl: parsed.ttl, checksumOk: parsed.vrrpChecksumOk && parsed.ipChecksumOk, vrrpLength: parsed.vrrpLength },
+      i.spec.checks,
+    );
+    if (verdict.verdict !== 'ok') {
+      bump(i.stats.rejected, verdict.code ?? 'malformed');
+      return;
+    }
+    i.stats.advertsReceived++;
+    if (i.spec.unicastPeers.includes(parsed.srcIp)) i.peerMacs.set(parsed.srcIp, frame.slice(6, 12));
+    this.dispatch(i, { type: 'advert', advert: parsed.advert, srcIp: parsed.srcIp });
+  }
+
+  /** Link state of an interface (keepalived's netlink link watcher): FAULT while down. */
+  setLink(ifIndex: number, up: boolean): void {
+    if (!this.running) return;
+    for (const i of this.inst) if (i.spec.ifIndex === ifIndex) this.dispatch(i, { type: up ? 'interface-up' : 'interface-down' });
+  }
+
+  /** Re-assert the VIPs' activity after the engine's VIP list changed (new services start active). */
+  reapply(): void {
+    for (const i of this.inst) for (const v of i.spec.machine.vips) this.deps.setVipActive(v, i.vipsOwned);
+  }
+
+  /** Every VIP some instance manages (VIPs outside VRRP stay always active). */
+  managedVips(): number[] {
+    return [...new Set(this.inst.flatMap((i) => i.spec.machine.vips))];
+  }
+
+  status(): { name: string; ifIndex: number; vrid: number; priority: number; state: VrrpState; vips: number[]; master?: number; stats: VrrpInstanceStats }[] {
+    return this.inst.map((i) => ({
+      name: i.spec.name, ifIndex: i.spec.ifIndex, vrid: i.spec.machine.vrid, priority: i.spec.machine.priority, state: i.sm.state,
+      vips: [...i.spec.machine.vips], ...(i.sm.currentMaster ? { master: i.sm.currentMaster.ip } : {}), stats: i.stats,
+    }));
+  }
+
+  state(name: string): VrrpState | undefined {
+    return this.inst.find((i) => i.spec.name === name)?.sm.state;
+  }
+
+  // -----------------------------------------------------------------------------------------
+
+  private dispatch(i: RunningInstance, ev: VrrpEvent): void {
+    const actions = i.sm.handle(ev, this.deps.clock.now());
+    for (const a of actions) this.act(i, a);
+  }
+
+  private act(i: RunningInstance, a: VrrpAction): void {
+    const d = this.deps;
+    switch (a.type) {
+      case 'state':
+        i.stats.lastTransitionAt = d.clock.now();
+        if (a.to === 'MASTER') i.stats.becameMaster++;
+        else if (a.to === 'BACKUP') i.stats.becameBackup++;
+        else if (a.to === 'FAULT') i.stats.becameFault++;
+        d.log?.(`vrrp: ${i.spec.name} (vrid ${i.spec.machine.vrid}, priority ${i.spec.machine.priority}): ${a.from} -> ${a.to}`);
+        d.onState?.(i.spec.name, a.from, a.to);
+        break;
+      case 'send-advert':
+        this.sendAdvert(i, a.advert);
+        break;
+      case 'set-vips':
+        i.vipsOwned = a.owned;
+        for (const v of i.spec.machine.vips) d.setVipActive(v, a.owned);
+        if (a.owned || i.sm.state !== 'INIT') d.log?.(`vrrp: ${i.spec.name}: VIP ${i.spec.machine.vips.map(formatIPv4).join(', ')} ${a.owned ? 'active here' : 'passive here'}`);
+        break;
+      case 'send-garps':
+        this.sendGarps(i, a.vips, a.repeat);
+        break;
+      case 'notify':
+        this.notify(i, a.kind);
+        break;
+      case 'sync-daemon':
+        d.onSyncRole?.(i.spec.name, a.role);
+        break;
+      case 'arm-timer':
+        this.arm(i, a.timer, a.at);
+        break;
+      case 'cancel-timer': {
+        const h = i.timers.get(a.timer);
+        if (h !== undefined) d.clock.clearTimer(h);
+        i.timers.delete(a.timer);
+        break;
+      }
+    }
+  }
+
+  private arm(i: RunningInstance, timer: VrrpTimer, at: number): void {
+    const clock = this.deps.clock;
+    const old = i.timers.get(timer);
+    if (old !== undefined) clock.clearTimer(old);
+    const fire = (): void => {
+      i.timers.delete(timer);
+      if (!this.running) return;
+      const due = i.sm.timerDeadline(timer);
+      if (due === undefined) return;
+      // A host timer may fire a little early; the machine would ignore it as stale, so re-arm.
+      if (clock.now() + TIMER_SLACK_MS < due) {
+        i.timers.set(timer, clock.setTimer(fire, due - clock.now()));
+        return;
+      }
+      this.dispatch(i, { type: 'timer', timer });
+    };
+    i.timers.set(timer, clock.setTimer(fire, Math.max(0, at - clock.now())));
+  }
+
+  /** vrrp_send_adv: to 224.0.0.18, or to each unicast peer in turn. */
+  private sendAdvert(i: RunningInstance, advert: VrrpAdvert): void {
+    const port = this.deps.ports[i.spec.ifIndex]!;
+    const srcIp = i.spec.machine.primaryIp;
+    const dests = i.spec.unicastPeers.length ? i.spec.unicastPeers : [VRRP_MCAST_GROUP];
+    for (const dstIp of dests) {
+      const dstMac = dstIp === VRRP_MCAST_GROUP ? undefined : (i.peerMacs.get(dstIp) ?? BROADCAST);
+      const frame = buildAdvertFrame(advert, { srcMac: port.mac, srcIp, dstIp, ...(dstMac ? { dstMac } : {}) });
+      if (port.send(frame, frame.length)) i.stats.advertsSent++;
+    }
+  }
+
+  /** send_gratuitous_arp_immediate, garp_master_repeat times per VIP. */
+  private sendGarps(i: RunningInstance, vips: readonly number[], repeat: number): void {
+    const port = this.deps.ports[i.spec.ifIndex]!;
+    for (let r = 0; r < repeat; r++) {
+      for (const v of vips) {
+        buildGarpFrame(v, port.mac, this.garpBuf);
+        if (port.send(this.garpBuf, this.garpBuf.length)) i.stats.garpsSent++;
+      }
+    }
+  }
+
+  /**
+   * notify_master / notify_backup / notify_fault / notify_stop run without arguments; the generic
+   * `notify` script gets: INSTANCE <name> <MASTER|BACKUP|FAULT|STOP> <priority> (keepalived notify_instance_exec).
+   */
+  private notify(i: RunningInstance, kind: string): void {
+    const run = this.deps.runNotify;
+    if (!run) return;
+    const n = i.spec.notify;
+    const state = kind === 'master' ? 'MASTER' : kind === 'backup' ? 'BACKUP' : kind === 'fault' ? 'FAULT' : kind === 'stop' ? 'STOP' : null;
+    if (state === null) return;
+    const env = { TSLB_VRRP_INSTANCE: i.spec.name, TSLB_VRRP_STATE: state };
+    const specific = kind === 'master' ? n.master : kind === 'backup' ? n.backup : kind === 'fault' ? n.fault : n.stop;
+    if (specific) run(specific, [], env);
+    if (n.any) run(n.any, ['INSTANCE', i.spec.name, state, String(i.spec.machine.priority)], env);
+  }
+}
+
+function bump<K extends string>(o: Partial<Record<K, number>>, k: K): void {
+  o[k] = (o[k] ?? 0) + 1;
+}
