@@ -250,7 +250,7 @@ lab_teardown_prefix() {
 # exists, so a half-built run can always be torn down from its state file.
 
 topo_plan() {
-  local prefix=$1 topo=$2 rs_gw=$3 names=$4 role
+  local prefix=$1 topo=$2 rs_gw=$3 names=$4 dr_rs=${5:-} dns=${6:-0} addrs=${7:-seed001} role
   lab_set LAB_VERSION 1
   lab_set LAB_PREFIX "$prefix"
   lab_set LAB_TOPO "$topo"
@@ -266,6 +266,7 @@ topo_plan() {
   else
     lab_set LAB_ROLES "switch director rs1 rs2 client"
   fi
+  lab_set LAB_ADDRS "$addrs"
   local all=''
   for role in $LAB_ROLES; do
     lab_set "LAB_NS_$(lab_role_key "$role")" "$prefix-$(lab_role_suffix "$role")"
@@ -286,14 +287,31 @@ topo_plan() {
   fi
   lab_set LAB_RS1_NAME "$name1"
   lab_set LAB_RS2_NAME "$name2"
-  if [[ $topo == onearm ]]; then topo_plan_onearm "${rs_gw:-vip}"; else topo_plan_twoarm "${rs_gw:-director}"; fi
+  case $topo in
+    onearm) topo_plan_onearm "${rs_gw:-vip}" ;;
+    twoarm) topo_plan_twoarm "${rs_gw:-director}" ;;
+    flat) topo_plan_flat "$addrs" ;;
+  esac
   lab_set LAB_RS_ADDRS "$LAB_RS1_IP $LAB_RS2_IP"
+  lab_plan_dr "$dr_rs"
+  lab_set LAB_DNS "$dns"
   local ifaces='' i
   for i in $LAB_DIR_IFACES; do ifaces+=" --iface $i"; done
   lab_set LAB_LB_ARGS "--vip $LAB_VIP --port $LAB_VIP_PORT --proto $LAB_PROTO --rs $LAB_RS1_IP:$LAB_VIP_PORT --rs $LAB_RS2_IP:$LAB_VIP_PORT --sched ${OPT_SCHED:-rr} --mode nat$ifaces --udp-port $LAB_UDP_PORT"
 }
 
+# Gateway address for a real server in onearm: vip|router|director.
+onearm_gw() {
+  case $1 in
+    vip) echo "$LAB_VIP" ;;              # seed 000: GATEWAY=10.0.0.127
+    router) echo "$LAB_ROUTER_IP" ;;     # seed 000's failure: replies bypass the LB (and DR's normal case)
+    director) echo "$LAB_DIR_PUB_IP" ;;
+    *) lab_die "--rs-gw for onearm: vip|router|director (or two of them: GW1,GW2)" ;;
+  esac
+}
+
 # Seed 000: AWS VPC, one subnet. The router stands for the VPC router.
+# --rs-gw X or X,Y (one per real server: a NAT server and a DR server side by side).
 topo_plan_onearm() {
   local gw_mode=$1
   lab_set LAB_VIP 10.0.0.127
@@ -310,13 +328,59 @@ topo_plan_onearm() {
   lab_set LAB_DIR_GW 10.0.0.1
   lab_set LAB_RS1_IF eth0; lab_set LAB_RS1_IP 10.0.0.185
   lab_set LAB_RS2_IF eth0; lab_set LAB_RS2_IP 10.0.0.86
-  lab_set LAB_RS_GW_MODE "$gw_mode"
-  case $gw_mode in
-    vip) lab_set LAB_RS_GW "$LAB_VIP" ;;            # seed 000: GATEWAY=10.0.0.127
-    router) lab_set LAB_RS_GW "$LAB_ROUTER_IP" ;;   # seed 000's failure: replies bypass the LB
-    director) lab_set LAB_RS_GW "$LAB_DIR_PUB_IP" ;;
-    *) lab_die "--rs-gw for onearm: vip|router|director" ;;
-  esac
+  local m1=${gw_mode%%,*} m2=${gw_mode#*,}
+  lab_set LAB_RS_GW_MODE "$m1"
+  lab_set LAB_RS_GW "$(onearm_gw "$m1")"
+  lab_set LAB_RS1_GW "$LAB_RS_GW"
+  lab_set LAB_RS2_GW "$(onearm_gw "$m2")"
+  lab_set LAB_RS2_GW_MODE "$m2"
+}
+
+# Seeds 001 and 004: everything on one segment, the client included; no router.
+# The real servers answer clients directly (DR), so they need no gateway.
+topo_plan_flat() {
+  local addrs=$1 net
+  if [[ $addrs == seed004 ]]; then
+    net=10.0.0
+    lab_set LAB_VIP 10.0.0.5
+    lab_set LAB_DIR_PUB_IP 10.0.0.10
+    lab_set LAB_RS1_IP 10.0.0.12
+    lab_set LAB_RS2_IP 10.0.0.14
+    lab_set LAB_CLIENT_IP 10.0.0.20
+  else
+    net=192.168.0
+    lab_set LAB_VIP 192.168.0.141
+    lab_set LAB_DIR_PUB_IP 192.168.0.139
+    lab_set LAB_RS1_IP 192.168.0.142
+    lab_set LAB_RS2_IP 192.168.0.143
+    lab_set LAB_CLIENT_IP 192.168.0.10
+  fi
+  lab_set LAB_PUB_NET "$net.0/24"
+  lab_set LAB_PRIV_NET "$net.0/24"
+  lab_set LAB_CLIENT_NET "$net.0/24"
+  lab_set LAB_SWITCH_BRIDGES br0
+  lab_set LAB_CLIENT_IF eth0; lab_set LAB_CLIENT_GW ''
+  lab_set LAB_DIR_IFACES eth0
+  lab_set LAB_DIR_PUB_IF eth0
+  lab_set LAB_DIR_PRIV_IF eth0; lab_set LAB_DIR_PRIV_IP "$LAB_DIR_PUB_IP"
+  lab_set LAB_DIR_GW ''
+  lab_set LAB_RS1_IF eth0
+  lab_set LAB_RS2_IF eth0
+  lab_set LAB_RS_GW_MODE none
+  lab_set LAB_RS_GW ''
+  lab_set LAB_RS1_GW ''
+  lab_set LAB_RS2_GW ''
+}
+
+# --dr-rs MODE or MODE1,MODE2: ok | arp | novip | none (see scripts/lab header); '' = not DR.
+lab_plan_dr() {
+  local spec=$1 m1 m2 m
+  m1=${spec%%,*} m2=${spec#*,}
+  for m in $m1 $m2; do
+    case $m in ok | arp | novip | none) ;; *) lab_die "--dr-rs: ok|arp|novip|none (or MODE1,MODE2)" ;; esac
+  done
+  lab_set LAB_RS1_DR "$m1"
+  lab_set LAB_RS2_DR "$m2"
 }
 
 # Seed 003: VirtualBox, public and private networks, director in between.
@@ -337,6 +401,8 @@ topo_plan_twoarm() {
   lab_set LAB_RS2_IF eth0; lab_set LAB_RS2_IP 192.168.33.112
   lab_set LAB_RS_GW_MODE director
   lab_set LAB_RS_GW 192.168.33.100
+  lab_set LAB_RS1_GW 192.168.33.100
+  lab_set LAB_RS2_GW 192.168.33.100
 }
 
 topo_build() {
@@ -344,11 +410,68 @@ topo_build() {
   mkdir -p "$LAB_LOG_DIR"
   for ns in $LAB_NAMESPACES; do lab_ns_create "$ns"; done
   lab_switch_no_netfilter "$LAB_NS_SWITCH"
-  if [[ ${LAB_TOPO:?} == onearm ]]; then topo_build_onearm; else topo_build_twoarm; fi
+  case ${LAB_TOPO:?} in
+    onearm) topo_build_onearm ;;
+    twoarm) topo_build_twoarm ;;
+    flat) topo_build_flat ;;
+  esac
   lab_set LAB_DIR_IP "$LAB_DIR_PUB_IP"
   lab_set LAB_DIR_MAC "$LAB_DIR_PUB_MAC"
+  lab_rs_dr RS1
+  lab_rs_dr RS2
   lab_start_server "$LAB_NS_RS1" "$LAB_RS1_NAME" RS1 "$LAB_LOG_DIR"
   lab_start_server "$LAB_NS_RS2" "$LAB_RS2_NAME" RS2 "$LAB_LOG_DIR"
+  if [[ ${LAB_DNS:-0} == 1 ]]; then
+    lab_start_dns RS1
+    lab_start_dns RS2
+  fi
+}
+
+# A real server set up for DR as seeds 001, 002 and 004 do: the VIP on lo as a /32
+# (accept packets for it, answer from it) and ARP kept quiet about it.
+lab_rs_dr() {
+  local key=$1 ns mode ifname
+  ns=LAB_NS_$key mode=LAB_${key}_DR ifname=LAB_${key}_IF
+  ns=${!ns} mode=${!mode:-} ifname=${!ifname}
+  case $mode in
+    ok | novip)
+      local s
+      for s in all "$ifname"; do
+        lab_ns_sysctl "$ns" "net.ipv4.conf.$s.arp_ignore=1"
+        lab_ns_sysctl "$ns" "net.ipv4.conf.$s.arp_announce=2"
+      done ;;
+  esac
+  case $mode in
+    ok | arp) ip -n "$ns" addr add "$LAB_VIP/32" dev lo ;;
+  esac
+}
+
+# dnsmasq on 53 (UDP and TCP) in a real server: example.lab A = the server's own
+# address, TXT who.example.lab = its name, so dig shows who answered. Listens on
+# the VIP too when the server has it (DR).
+lab_start_dns() {
+  local key=$1 ns ip name listen log pid i
+  ns=LAB_NS_$key ip=LAB_${key}_IP name=LAB_${key}_NAME
+  ns=${!ns} ip=${!ip} name=${!name}
+  listen=$ip
+  if ip -n "$ns" -4 -o addr show dev lo | grep -q " $LAB_VIP/32"; then listen+=",$LAB_VIP"; fi
+  log="$LAB_LOG_DIR/$key.dns.log"
+  setsid ip netns exec "$ns" dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
+    --user=root --group=root --pid-file= --port 53 --listen-address="$listen" --bind-interfaces \
+    --address="/example.lab/$ip" --txt-record="who.example.lab,$name" \
+    --log-queries --log-facility=- </dev/null >"$log" 2>&1 &
+  pid=$!
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; lab_die "dnsmasq in $ns exited"; }
+    if ip netns exec "$ns" dig +short +time=1 +tries=1 "@$ip" example.lab 2>/dev/null | grep -qx "$ip"; then
+      lab_set "LAB_${key}_DNS_PID" "$pid"
+      lab_set "LAB_${key}_DNS_LOG" "$log"
+      return 0
+    fi
+    sleep 0.1
+  done
+  cat "$log" >&2
+  lab_die "dnsmasq in $ns not answering after 5 s"
 }
 
 topo_build_onearm() {
@@ -369,8 +492,22 @@ topo_build_onearm() {
   ip -n "$LAB_NS_DIRECTOR" route add default via "$LAB_DIR_GW"
   lab_host_if RS1 "$LAB_NS_RS1" eth0 "$LAB_RS1_IP" 24
   lab_host_if RS2 "$LAB_NS_RS2" eth0 "$LAB_RS2_IP" 24
-  ip -n "$LAB_NS_RS1" route add default via "$LAB_RS_GW"
-  ip -n "$LAB_NS_RS2" route add default via "$LAB_RS_GW"
+  ip -n "$LAB_NS_RS1" route add default via "$LAB_RS1_GW"
+  ip -n "$LAB_NS_RS2" route add default via "$LAB_RS2_GW"
+}
+
+topo_build_flat() {
+  local sw=$LAB_NS_SWITCH
+  lab_bridge_create "$sw" br0
+  lab_attach "$sw" br0 p-cli "$LAB_NS_CLIENT" eth0
+  lab_attach "$sw" br0 p-dir "$LAB_NS_DIRECTOR" eth0
+  lab_attach "$sw" br0 p-rs1 "$LAB_NS_RS1" eth0
+  lab_attach "$sw" br0 p-rs2 "$LAB_NS_RS2" eth0
+  lab_host_if CLIENT "$LAB_NS_CLIENT" eth0 "$LAB_CLIENT_IP" 24
+  lab_host_if DIR_PUB "$LAB_NS_DIRECTOR" eth0 "$LAB_DIR_PUB_IP" 24
+  lab_set LAB_DIR_PRIV_MAC "$LAB_DIR_PUB_MAC"
+  lab_host_if RS1 "$LAB_NS_RS1" eth0 "$LAB_RS1_IP" 24
+  lab_host_if RS2 "$LAB_NS_RS2" eth0 "$LAB_RS2_IP" 24
 }
 
 topo_build_twoarm() {

@@ -47,12 +47,20 @@ export interface LbOptions {
   worker: { k: number; n: number } | null;
   workers: number;
   shardBy: 'port' | 'addr' | null;
+  /** src/ha: `--metrics [ADDR:]PORT` (off by default). */
+  metrics: string | null;
+  /** src/ha connection sync: 'auto' = on when keepalived.conf has lvs_sync_daemon. */
+  sync: 'auto' | 'on' | 'off';
+  syncPeer: number | null;
+  syncPort: number | null;
+  syncId: number | null;
   help: boolean;
 }
 
 export const USAGE = `Usage: lb [options]                     run the load balancer (as root)
        lb ipvsadm ARGS...                  ipvsadm commands against a running balancer
        lb reload                           re-read --config / --rules of a running balancer
+       lb top [--interval S] [--once]       live view of a running balancer (ipvsadm -L -n --rate, VRRP, sync)
 
 Service:
   --vip ADDR              virtual IP (not assigned to any interface; the balancer answers ARP for it)
@@ -70,6 +78,13 @@ Rules and control:
   --save-on-exit FILE     write the live rules (ipvsadm -S -n) on shutdown
   --config FILE           keepalived.conf (virtual_server blocks and health checks)
   --socket PATH           control socket (default /run/tslb.sock)
+High availability (vrrp_instance blocks of --config; see docs/ha.md):
+  --sync                  connection sync to the backup (default: on when --config has lvs_sync_daemon)
+  --no-sync               no connection sync
+  --sync-peer ADDR        sync by unicast to ADDR instead of multicast 224.0.0.81 (implies --sync)
+  --sync-port N           sync UDP port (default 8848)
+  --sync-id N             sync id 0..255 (default 0 = a backup accepts any)
+  --metrics [ADDR:]PORT   Prometheus text endpoint /metrics (off by default; ADDR default 127.0.0.1)
 Packet path:
   --iface IF              capture/transmit interface (repeatable; default: from the routing table)
   --max-conns N           connection table capacity (default 1048576)
@@ -125,6 +140,7 @@ export function parseOptions(argv: string[]): LbOptions {
     persist: 0, persistMask: 0xffffffff, ops: false, ifaces: [], maxConns: 1 << 20, checksum: 'incremental',
     traceSched: false, hostGuard: true, pcapDir: null, doctor: true, fnatAddrs: [], fnatPorts: [1024, 65535],
     rulesFile: null, saveOnExit: null, config: null, socket: '/run/tslb.sock', worker: null, workers: 1, shardBy: null, help: false,
+    metrics: null, sync: 'auto', syncPeer: null, syncPort: null, syncId: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -185,6 +201,17 @@ export function parseOptions(argv: string[]): LbOptions {
       case '--save-on-exit': o.saveOnExit = value(); break;
       case '--config': o.config = value(); break;
       case '--socket': o.socket = value(); break;
+      case '--metrics': {
+        const v = value();
+        if (!/^(?:\d{1,3}(?:\.\d{1,3}){3}:)?\d{1,5}$/.test(v)) throw new UsageError(`invalid value for --metrics: '${v}' (expected [ADDR:]PORT)`);
+        o.metrics = v;
+        break;
+      }
+      case '--sync': o.sync = 'on'; break;
+      case '--no-sync': o.sync = 'off'; break;
+      case '--sync-peer': o.syncPeer = addr(name, value()); if (o.sync === 'auto') o.sync = 'on'; break;
+      case '--sync-port': o.syncPort = intIn(name, value(), 1, 65535); break;
+      case '--sync-id': o.syncId = intIn(name, value(), 0, 255); break;
       case '--workers': o.workers = intIn(name, value(), 1, 64); break;
       case '--worker': {
         const v = value();

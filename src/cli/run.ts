@@ -20,6 +20,7 @@ import { deviceFor, readInterfaces, readNeighbours, readRoutes, sysctl, type Ifa
 import type { LbOptions } from './options.js';
 import { ControlPlane, StartupError } from '../control/plane.js';
 import { ConfigError } from '../config/errors.js';
+import { HaError, startHa, type HaHandle } from '../ha/ha.js';
 
 export class StartError extends Error {}
 
@@ -56,6 +57,8 @@ export interface Balancer {
   runtime: Runtime;
   rules: Rules;
   plane: ControlPlane;
+  /** VRRP, connection sync and metrics (src/ha); null fields when not configured. */
+  ha: HaHandle | null;
   stop: () => void;
 }
 
@@ -104,15 +107,19 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void): Pro
   }
   const guard = o.hostGuard ? new HostGuard() : null;
   const ports = ifaces.map((i) => new CapPort(i.name, i.mac, i.mtu, `not ether src ${formatMac(i.mac)} and arp`));
-  const pcap = o.pcapDir !== null ? new PcapTap(o.pcapDir, ifaces.map((i) => i.name)) : null;
+  // With workers each process writes its own files (IF.wK.pcap ...): one file per writer.
+  const pcap = o.pcapDir !== null ? new PcapTap(o.pcapDir, ifaces.map((i) => (shard ? `${i.name}.w${shard.k}` : i.name))) : null;
   let doctor: DoctorRunner | null = null;
   const runtime = new Runtime(engine, ports, { guard: guard ? (r) => guard.apply(r) : null, tap: pcap ? pcap.tap : null, shard });
   let stopped = false;
-  const plane = new ControlPlane(rules, { rulesFile: o.rulesFile, saveOnExit: o.saveOnExit, config: o.config, socket: o.socket }, () => runtime.rulesChanged(), log);
+  let ha: HaHandle | null = null;
+  // VRRP first: a re-created VIP must be passive again before the runtime announces it.
+  const plane = new ControlPlane(rules, { rulesFile: o.rulesFile, saveOnExit: o.saveOnExit, config: o.config, socket: o.socket }, () => { ha?.reapply(); runtime.rulesChanged(); }, log);
   const stop = () => {
     if (stopped) return;
     stopped = true;
     try {
+      ha?.stop();
       plane.stop();
     } finally {
       runtime.stop();
@@ -124,17 +131,24 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void): Pro
   process.on('exit', stop); // last resort: never leave nft rules behind
   try {
     await plane.start();
+    if ((plane.keepalivedPlan?.vrrp.length ?? 0) > 0 && shard !== null) throw new StartError('vrrp_instance with --workers is not supported yet: run one process per director');
+    if (shard === null || shard.k === 0) {
+      ha = await startHa({ engine, ports, ifaces, routes, plan: plane.keepalivedPlan, opts: o, log });
+      const h = ha;
+      plane.haStatus = () => h.statusText();
+    }
   } catch (err) {
     stop();
-    if (err instanceof StartupError || err instanceof RuleError) throw new StartError(err.message);
+    if (err instanceof StartupError || err instanceof RuleError || err instanceof HaError) throw new StartError(err.message);
     if (err instanceof ConfigError) throw err;
     throw err;
   }
   runtime.start();
-  if (o.doctor) doctor = new DoctorRunner(runtime, log).start();
+  // One doctor per balancer: with workers, worker 0 (its share of the flows, and the one answering ARP).
+  if (o.doctor && (shard === null || shard.k === 0)) doctor = new DoctorRunner(runtime, log).start();
   summary(o, runtime, log, guard);
   if (pcap) log(`pcap: writing ${pcap.files.join(', ')}`);
-  return { runtime, rules, plane, stop };
+  return { runtime, rules, plane, ha, stop };
 }
 
 function primeNeighbours(engine: Engine, ifaces: IfaceInfo[]): void {

@@ -131,7 +131,11 @@ export class Engine {
     if (now >= this.table.timers.nextTickAt()) this.table.timers.advance(now, this.expireFn);
     const l3 = l3Offset(b, len);
     if (l3 < 0) return this.drop(DROP.runt_frame);
-    if (equal6(b, 6, this.ifaces[ifi]!.mac, 0)) return this.drop(DROP.own_frame);
+    const mac = this.ifaces[ifi]!.mac;
+    if (equal6(b, 6, mac, 0)) return this.drop(DROP.own_frame);
+    // The capture is promiscuous: a unicast frame for another host (flooded by a switch that
+    // has not learnt its MAC) is not ours; the kernel drops it as PACKET_OTHERHOST too.
+    if ((b[0]! & 1) === 0 && !equal6(b, 0, mac, 0)) return this.drop(DROP.other_host);
     const type = etherType(b, l3);
     if (type === ETHERTYPE_IPV4) return this.ipv4(b, len, l3, ifi);
     if (type === ETHERTYPE_ARP) return this.arp(b, len, l3, ifi);

@@ -14,6 +14,7 @@ export const DROP_REASONS = [
   'runt_frame', // shorter than an Ethernet header
   'unknown_ethertype',
   'own_frame', // sent by this engine (loop guard)
+  'other_host', // unicast to another MAC, seen because the capture is promiscuous
   'ip_truncated', // IP header or total length beyond the captured bytes
   'ip_bad_version',
   'ip_bad_ihl',

@@ -39,7 +39,7 @@ export class Lab {
     this.prefix = state.LAB_PREFIX!;
   }
 
-  static async up(topo: 'onearm' | 'twoarm', extra: string[] = []): Promise<Lab> {
+  static async up(topo: 'onearm' | 'twoarm' | 'flat', extra: string[] = []): Promise<Lab> {
     const prefix = `tt${randomBytes(2).toString('hex')}`;
     const { stdout } = await run(LAB, ['up', topo, ...extra], {
       env: { ...process.env, LAB_PREFIX: prefix },
