@@ -233,7 +233,7 @@ export function parseOptions(argv: string[]): LbOptions {
   }
   if (o.ports.length === 0) o.ports.push(80);
   if (o.help) return o;
-  if (o.vip === null && o.rulesFile === null && o.config === null) throw new UsageError('missing --vip (or --rules / --config)');
+  if (o.vip === null && o.rs.length > 0) throw new UsageError('missing --vip: --rs servers need a virtual IP');
   if (o.vip !== null && o.rs.length === 0 && o.rulesFile === null && o.config === null) throw new UsageError('missing --rs: give at least one real server');
   if (o.ops && o.proto !== 'udp' && o.udpPorts.length === 0) throw new UsageError('--ops: One-Packet Scheduling is only for UDP virtual services');
   if (o.persist === 0 && o.ports.includes(0)) throw new UsageError('--port 0: Zero port specified for non-persistent service');

@@ -46,7 +46,7 @@ export function connections(e: Engine, now: number): ConnSnapshot[] {
     const template = (t.flags[i]! & CF_TEMPLATE) !== 0;
     out.push({
       proto: t.proto[i] === PROTO_UDP ? 'UDP' : 'TCP',
-      expires: Math.max(0, Math.round((t.timers.expiresAt[i]! - now) / 1000)),
+      expires: Math.max(0, Math.floor((t.timers.expiresAt[i]! - now) / 1000)), // (expires - jiffies) / HZ
       state: template ? 'ASSURED' : STATE_NAMES[t.state[i]!]!,
       clientAddr: formatIPv4(t.caddr[i]!), clientPort: t.cport[i]!,
       virtualAddr: formatIPv4(t.vaddr[i]!), virtualPort: t.vport[i]!,

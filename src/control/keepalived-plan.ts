@@ -3,7 +3,7 @@
  * servers (as keepalived's ipvswrapper would add them) and the health-check specs
  * (times converted from seconds to ms). Pure; errors name file, line and keyword.
  */
-import type { KeepalivedConfig, Checker, RealServer as KaRealServer, VirtualServer } from '../config/keepalived/schema.js';
+import type { KeepalivedConfig, Checker, LvsSyncDaemon, RealServer as KaRealServer, VirtualServer, VrrpInstance } from '../config/keepalived/schema.js';
 import { ConfigError } from '../config/errors.js';
 import { isSchedulerName } from '../sched/index.js';
 import { SVC_F_ONEPACKET, SVC_F_SCHED_SH_FALLBACK, SVC_F_SCHED_SH_PORT } from '../sched/types.js';
@@ -28,6 +28,10 @@ export interface KeepalivedPlan {
   services: PlannedService[];
   health: HealthServiceSpec[];
   warnings: string[];
+  /** vrrp_instance blocks, run by src/ha (VrrpRunner). */
+  vrrp: VrrpInstance[];
+  /** global_defs lvs_sync_daemon, if any (src/ha SyncRunner). */
+  syncDaemon?: LvsSyncDaemon;
 }
 
 const ms = (s: number) => Math.round(s * 1000);
@@ -81,6 +85,7 @@ export function planFromKeepalived(cfg: KeepalivedConfig): KeepalivedPlan {
   const warnings: string[] = [];
   const services: PlannedService[] = [];
   const health: HealthServiceSpec[] = [];
+  // Kept for the tests that pin it; the control plane drops it from the log now that src/ha runs VRRP.
   for (const inst of cfg.vrrpInstances) warnings.push(`vrrp_instance ${inst.name}: VRRP is parsed but not yet supported; this balancer owns the VIP alone`);
   for (const vs of cfg.virtualServers) {
     const src = vs.source;
@@ -144,5 +149,6 @@ export function planFromKeepalived(cfg: KeepalivedConfig): KeepalivedPlan {
       ...(sorry ? { sorryServer: { key: `${sorry.address}:${sorry.port}`, address: sorry.address, port: sorry.port, inhibit: sorry.inhibit } } : {}),
     });
   }
-  return { services, health, warnings };
+  const sync = cfg.globalDefs.lvsSyncDaemon;
+  return { services, health, warnings, vrrp: cfg.vrrpInstances, ...(sync ? { syncDaemon: sync } : {}) };
 }

@@ -73,8 +73,17 @@ export class ControlPlane {
     }
   }
 
+  /** The keepalived.conf plan loaded at start or last reload (vrrp_instance blocks for src/ha), if any. */
+  get keepalivedPlan(): KeepalivedPlan | null {
+    return this.plan;
+  }
+
+  /** HA status text for `lb top` (set by src/ha when VRRP or sync runs). */
+  haStatus: (() => string) | null = null;
+
   private handle(req: ControlRequest): Output {
     if (req.reload) return this.reload();
+    if ((req as { ha?: boolean }).ha) return { stdout: this.haStatus?.() ?? '', stderr: '', status: 0 };
     return this.session.run(req.argv ?? [], req.stdin ?? '');
   }
 
@@ -87,16 +96,25 @@ export class ControlPlane {
       throw new StartupError(`--rules ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
     if (text.trim() === '') throw new StartupError(`--rules ${path}: the file is empty; refusing to start with no rules (seed 003's lost rules)`);
-    const out = this.session.restore(text);
-    if (out.status !== 0) throw new StartupError(`--rules ${path}: ${out.stderr.trim() || `restore failed with status ${out.status}`}`);
+    const plan = planRestore(text, this.sessionEnv);
+    for (const line of plan.lines) {
+      const bad = describeRestoreError(line);
+      if (bad) throw new StartupError(`--rules ${path}: ${bad}`);
+      if (!line.result.ok) continue;
+      const out = this.session.apply(line.result.command);
+      if (out.status !== 0) throw new StartupError(`--rules ${path}: line ${line.lineNumber}: ${out.stderr.trim()}`);
+    }
+    if (plan.stop) throw new StartupError(`--rules ${path}: line ${plan.stop.lineNumber}: ${plan.stop.stderr.trim() || 'ends the restore'}`);
     this.log(`rules loaded from ${path}: ${this.rules.engine.services.length} service(s)`);
   }
 
   private loadConfig(path: string): KeepalivedPlan {
     const { config, warnings } = loadKeepalivedConfig(path);
-    for (const w of warnings) this.log(`warning: ${formatWarning(w)}`);
+    // src/ha runs vrrp_instance blocks now: the parser's and planner's "not yet supported" notes are stale.
+    const vrrpNote = /VRRP is parsed but not yet supported/;
+    for (const w of warnings) if (!vrrpNote.test(w.message)) this.log(`warning: ${formatWarning(w)}`);
     const plan = planFromKeepalived(config);
-    for (const w of plan.warnings) this.log(`warning: ${w}`);
+    for (const w of plan.warnings) if (!vrrpNote.test(w)) this.log(`warning: ${w}`);
     return plan;
   }
 
@@ -107,8 +125,17 @@ export class ControlPlane {
       if (!cur) this.rules.addService(s.spec);
       else if (!initial) this.rules.editService(s.spec);
     }
+    // keepalived migrates checker state across a reload (migrate_checkers): a server that
+    // was down stays down until a check succeeds, so its checkers start failed (alpha).
+    const down = new Set<string>();
+    for (const s of this.health?.status() ?? []) for (const r of s.servers) if (!r.alive) down.add(`${s.key} ${r.key}`);
+    const specs = plan.health.map((svc) => ({
+      ...svc,
+      realServers: svc.realServers.map((rs) =>
+        down.has(`${svc.key} ${rs.key}`) ? { ...rs, checkers: rs.checkers.map((c) => ({ ...c, alpha: true })) } : rs),
+    }));
     this.health?.stop();
-    this.health = new HealthRunner(plan.health, this.healthActions(plan));
+    this.health = new HealthRunner(specs, this.healthActions(plan));
     this.health.start();
     this.changed();
   }

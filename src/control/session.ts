@@ -55,6 +55,7 @@ export class ControlSession {
     let stderr = '';
     let status = 0;
     for (const line of plan.lines) {
+      if (plan.stop && line.lineNumber === plan.stop.lineNumber) break; // its message is in plan.stop
       if (!line.result.ok) {
         stderr += line.result.error.stderr;
         status = line.result.error.status;

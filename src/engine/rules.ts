@@ -121,7 +121,7 @@ export class Rules {
     if (findDest(svc, spec.addr | 0, port)) throw new RuleError(E.DEST_EXISTS);
     this.checkSettings(spec);
     // ip_vs_trash_get_dest: a deleted dest still referenced by connections comes back as it was.
-    let d = this.engine.dests.find((x) => x !== null && x.svc === null && x.addr === (spec.addr | 0) && x.port === port && x.svcId === svc.id) ?? null;
+    let d = this.engine.dests.find((x) => x !== null && x.svc === null && x.addr === (spec.addr | 0) && x.port === port && this.sameService(x.svcId, svc)) ?? null;
     if (d === null) {
       d = new RealServer(spec.addr, port, spec.weight, spec.fwd);
       d.svcId = svc.id;
@@ -157,6 +157,12 @@ export class Rules {
     removeDest(svc, svc.scheduler, d);
     d.svc = null;
     if (d.refs() === 0) this.engine.dests[d.id] = null;
+  }
+
+  /** ip_vs_trash_get_dest matches the dest's service by protocol, VIP and port, not identity. */
+  private sameService(svcId: number, svc: VirtualService): boolean {
+    const old = this.engine.svcById[svcId];
+    return old !== undefined && old.proto === svc.proto && old.addr === svc.addr && old.port === svc.port;
   }
 
   private checkSettings(spec: DestSpec): void {

@@ -1,0 +1,241 @@
+/**
+ * planFromKeepalived: parsed keepalived.conf -> IPVS services/real servers + health specs.
+ * Expected values are keepalived's documented semantics (ipvs-semantics.md §6: defaults
+ * from alloc_vs / validate_check_config, checker defaults of §6.4, times in ms), worked
+ * out by hand from the seed configs as their authors wrote them.
+ */
+import t from 'tap';
+import path from 'node:path';
+import { loadKeepalivedConfig, parseKeepalivedText } from '../../src/config/keepalived/index.js';
+import { planFromKeepalived, type KeepalivedPlan } from '../../src/control/keepalived-plan.js';
+import { FWD_DR, FWD_MASQ } from '../../src/engine/model.js';
+import type { CheckerSpec } from '../../src/health/types.js';
+import { FIXTURES, findSamplesDir } from '../config/paths.js';
+import { ip } from '../helpers/lab-engine.js';
+
+const TCP = 6;
+const UDP = 17;
+const ALL_ONES = 0xffffffff | 0;
+
+function plan(file: string): KeepalivedPlan {
+  return planFromKeepalived(loadKeepalivedConfig(file).config);
+}
+function planText(text: string): KeepalivedPlan {
+  return planFromKeepalived(parseKeepalivedText(text, '/etc/keepalived/test.conf').config);
+}
+/** The scheduler-relevant fields of a spec, addresses compared as int32 or unsigned. */
+const u32 = (n: number) => n >>> 0;
+
+t.test('seed 001 lvs-a: DNS over TCP and UDP 53, DR, rr, inhibit_on_failure, DNS_CHECK and TCP_CHECK', async (t) => {
+  const p = plan(path.join(FIXTURES, 'seed001/lvs-a/keepalived.conf'));
+  t.equal(p.services.length, 2, 'two virtual servers from the include glob');
+  const byProto = (proto: number) => p.services.find((s) => s.spec.proto === proto)!;
+  for (const proto of [TCP, UDP]) {
+    const s = byProto(proto);
+    t.ok(s, `${proto === TCP ? 'TCP' : 'UDP'} service`);
+    t.equal(u32(s.spec.addr), u32(ip('192.168.0.141')));
+    t.equal(s.spec.port, 53);
+    t.equal(s.spec.scheduler, 'rr');
+    t.equal(s.spec.persistent, 0, 'no persistence_timeout');
+    t.equal(s.spec.ops, false);
+    t.equal(s.spec.netmask | 0, ALL_ONES, 'default netmask 255.255.255.255');
+    t.same(
+      s.dests.map((d) => ({ addr: u32(d.spec.addr), port: d.spec.port, weight: d.spec.weight, fwd: d.spec.fwd })).sort((a, b) => a.addr - b.addr),
+      [
+        { addr: u32(ip('192.168.0.142')), port: 53, weight: 1, fwd: FWD_DR },
+        { addr: u32(ip('192.168.0.143')), port: 53, weight: 1, fwd: FWD_DR },
+      ],
+      'two DR real servers, weight 1',
+    );
+  }
+  t.equal(p.health.length, 2);
+  for (const h of p.health) {
+    t.equal(h.quorum, 1, 'quorum default 1');
+    t.equal(h.hysteresis, 0);
+    t.notOk(h.sorryServer);
+    const a = h.realServers.find((r) => r.address === '192.168.0.142')!;
+    const b = h.realServers.find((r) => r.address === '192.168.0.143')!;
+    t.equal(a.inhibitOnFailure, true);
+    t.equal(b.inhibitOnFailure, true);
+    t.equal(a.weight, 1);
+    t.equal(a.port, 53);
+    t.equal(a.checkers.length, 1);
+    t.equal(b.checkers.length, 1);
+    const dns = a.checkers[0]!;
+    t.equal(dns.type, 'DNS');
+    if (dns.type === 'DNS') {
+      t.same(dns.target, { host: '192.168.0.142', port: 53 });
+      t.equal(dns.connectTimeoutMs, 5000, 'connect_timeout 5');
+      t.equal(dns.retry, 3, 'retry 3');
+      t.equal(dns.delayLoopMs, 5000, 'delay_loop 5 inherited');
+      t.equal(dns.delayBeforeRetryMs, 5000, 'DNS_CHECK delay_before_retry defaults to delay_loop');
+      t.equal(dns.queryType, 'SOA', 'default type SOA');
+      t.equal(dns.name, '', 'default name: the root');
+      t.equal(dns.alpha, false);
+    }
+    const tcp = b.checkers[0]!;
+    t.equal(tcp.type, 'TCP');
+    if (tcp.type === 'TCP') {
+      t.same(tcp.target, { host: '192.168.0.143', port: 53 });
+      t.equal(tcp.connectTimeoutMs, 5000);
+      t.equal(tcp.retry, 3);
+      t.equal(tcp.delayLoopMs, 5000);
+      t.equal(tcp.delayBeforeRetryMs, 1000, 'delay_before_retry default 1 s');
+    }
+  }
+  t.ok(p.warnings.some((w) => /vrrp_instance VRRP_1/.test(w) && /not (yet )?supported/.test(w)), 'vrrp_instance reported, not failing the load');
+});
+
+t.test('seed 004 master: DR port 8000, HTTP_GET /health', async (t) => {
+  const p = plan(path.join(FIXTURES, 'seed004/master/keepalived.conf'));
+  t.equal(p.services.length, 1);
+  const s = p.services[0]!;
+  t.equal(s.spec.proto, TCP);
+  t.equal(u32(s.spec.addr), u32(ip('10.0.0.5')));
+  t.equal(s.spec.port, 8000);
+  t.equal(s.spec.scheduler, 'rr');
+  t.same(
+    s.dests.map((d) => `${d.key} ${d.spec.port} w${d.spec.weight} ${d.spec.fwd === FWD_DR ? 'DR' : 'other'}`).sort(),
+    ['10.0.0.12:8000 8000 w1 DR', '10.0.0.14:8000 8000 w1 DR'],
+  );
+  const h = p.health[0]!;
+  t.equal(h.realServers.length, 2);
+  for (const rs of h.realServers) {
+    t.equal(rs.inhibitOnFailure, false, 'no inhibit: a failed server is deleted');
+    t.equal(rs.checkers.length, 1);
+    const c = rs.checkers[0]!;
+    t.equal(c.type, 'HTTP');
+    if (c.type !== 'HTTP') continue;
+    t.same(c.target, { host: rs.address, port: 8000 }, 'checks the real server on its port');
+    t.equal(c.connectTimeoutMs, 10_000, 'connect_timeout 10');
+    t.equal(c.retry, 1, 'retry default 1');
+    t.equal(c.delayBeforeRetryMs, 3000, 'HTTP_GET delay_before_retry default 3 s');
+    t.equal(c.delayLoopMs, 6000, 'delay_loop 6');
+    t.equal(c.protocol, '1.0');
+    t.equal(c.urls.length, 1);
+    t.equal(c.urls[0]!.path, '/health');
+    t.notOk(c.urls[0]!.digest);
+    const codes = c.urls[0]!.statusCodes ?? [];
+    t.ok(codes.length === 0 || JSON.stringify(codes) === '[[200,299]]', `no status_code: 200-299 accepted (got ${JSON.stringify(codes)})`);
+  }
+  t.ok(p.warnings.some((w) => /vrrp_instance LVS_SETTINGS/.test(w)), 'vrrp_instance reported');
+});
+
+t.test('keepalived.conf.sample: NAT, persistence 50, sorry_server, HTTP_GET with digest', async (t) => {
+  const dir = findSamplesDir();
+  if (!dir) {
+    t.fail('/work/shared/keepalived-samples not found');
+    return;
+  }
+  const p = plan(path.join(dir, 'keepalived.conf.sample'));
+  t.equal(p.services.length, 1);
+  const s = p.services[0]!;
+  t.equal(s.key, 'TCP 10.10.10.2:1358');
+  t.equal(s.spec.proto, TCP);
+  t.equal(s.spec.port, 1358);
+  t.equal(s.spec.scheduler, 'rr');
+  t.equal(s.spec.persistent, 50, 'persistence_timeout 50');
+  t.equal(s.spec.netmask | 0, ALL_ONES);
+  const rs = s.dests.find((d) => d.key === '192.168.200.2:1358')!;
+  t.ok(rs, 'the real server');
+  t.equal(rs.spec.fwd, FWD_MASQ, 'lb_kind NAT');
+  t.equal(rs.spec.weight, 1);
+  const h = p.health[0]!;
+  t.same(h.sorryServer && { key: h.sorryServer.key, address: h.sorryServer.address, port: h.sorryServer.port }, { key: '192.168.200.200:1358', address: '192.168.200.200', port: 1358 });
+  t.equal(h.realServers.length, 1, 'the sorry server is not a checked real server');
+  const c = h.realServers[0]!.checkers[0]!;
+  t.equal(c.type, 'HTTP');
+  if (c.type === 'HTTP') {
+    t.equal(c.urls[0]!.path, '/testurl3/test.jsp');
+    t.equal(c.urls[0]!.digest, '640205b7b0fc66c1ea91c463fac6334d');
+    t.equal(c.connectTimeoutMs, 3000);
+    t.equal(c.retry, 3);
+    t.equal(c.delayBeforeRetryMs, 3000);
+    t.equal(c.delayLoopMs, 6000);
+  }
+  t.ok(p.warnings.some((w) => /vrrp_instance VI_1/.test(w)));
+});
+
+t.test('timers are seconds (fractions allowed) converted to ms; MISC_CHECK defaults', async (t) => {
+  const p = planText([
+    'virtual_server 10.0.0.127 80 {',
+    '    delay_loop 1.5',
+    '    lb_algo wrr',
+    '    lb_kind NAT',
+    '    protocol TCP',
+    '    real_server 10.0.0.185 8080 {',
+    '        weight 3',
+    '        TCP_CHECK {',
+    '            connect_timeout 0.25',
+    '            delay_before_retry 0.5',
+    '        }',
+    '        MISC_CHECK {',
+    '            misc_path "/bin/true"',
+    '        }',
+    '    }',
+    '}',
+  ].join('\n'));
+  const s = p.services[0]!;
+  t.equal(s.spec.scheduler, 'wrr');
+  t.same(s.dests.map((d) => [d.spec.port, d.spec.weight, d.spec.fwd]), [[8080, 3, FWD_MASQ]], 'NAT keeps the real server port');
+  const [tc, misc] = p.health[0]!.realServers[0]!.checkers as [CheckerSpec, CheckerSpec];
+  t.equal(tc.type, 'TCP');
+  if (tc.type === 'TCP') {
+    t.equal(tc.connectTimeoutMs, 250);
+    t.equal(tc.delayBeforeRetryMs, 500);
+    t.equal(tc.delayLoopMs, 1500);
+    t.same(tc.target, { host: '10.0.0.185', port: 8080 }, 'connect_port defaults to the real server port');
+  }
+  t.equal(misc.type, 'MISC');
+  if (misc.type === 'MISC') {
+    t.equal(misc.retry, 0, 'MISC_CHECK retry default 0');
+    t.equal(misc.timeoutMs, 1500, 'misc_timeout defaults to delay_loop');
+    t.equal(misc.dynamic, false);
+    t.match(misc.path, /\/bin\/true/);
+  }
+});
+
+t.test('DR forces the real server port to the virtual server port (keepalived "ports don\'t match")', async (t) => {
+  const p = planText('virtual_server 10.0.0.127 80 {\n  lb_kind DR\n  lb_algo rr\n  protocol TCP\n  real_server 10.0.0.185 8080 {\n    weight 1\n  }\n}\n');
+  t.same(p.services[0]!.dests.map((d) => d.spec.port), [80]);
+});
+
+t.test('unsupported things are reported, never silently dropped', async (t) => {
+  // fwmark virtual server: reported and skipped.
+  const fw = planText('virtual_server fwmark 7 {\n  lb_algo rr\n  lb_kind NAT\n  real_server 10.0.0.185 80 {\n    weight 1\n  }\n}\n');
+  t.equal(fw.services.length, 0);
+  t.ok(fw.warnings.some((w) => /fwmark/.test(w) && /test\.conf:1\b/.test(w)), `fwmark reported with file:line (${fw.warnings.join(' | ')})`);
+
+  // TUN: either a load error or a warning, naming the file and line.
+  let reported = '';
+  try {
+    const tun = planText('virtual_server 10.0.0.127 80 {\n  lb_algo rr\n  lb_kind TUN\n  protocol TCP\n  real_server 10.0.0.185 80 {\n    weight 1\n  }\n}\n');
+    reported = tun.warnings.find((w) => /TUN/.test(w)) ?? '';
+    t.ok(reported, 'a TUN real server is reported');
+  } catch (err) {
+    reported = (err as Error).message;
+  }
+  t.match(reported, /TUN/);
+  t.match(reported, /test\.conf:\d+/, `names file and line (${reported})`);
+
+  // A checker this balancer does not run (SSL_GET): reported.
+  const ssl = planText('virtual_server 10.0.0.127 443 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  real_server 10.0.0.185 443 {\n    weight 1\n    SSL_GET {\n      url {\n        path /\n      }\n    }\n  }\n}\n');
+  t.equal(ssl.services.length, 1);
+  t.ok(ssl.warnings.some((w) => /SSL/.test(w) && /test\.conf:\d+/.test(w)), `SSL_GET reported (${ssl.warnings.join(' | ')})`);
+
+  // A scheduler keepalived knows but this balancer has not (lblc): an error naming the line.
+  t.throws(() => planText('virtual_server 10.0.0.127 80 {\n  lb_algo lblc\n  lb_kind NAT\n  protocol TCP\n  real_server 10.0.0.185 80 {\n    weight 1\n  }\n}\n'), /test\.conf:\d+.*lblc|lblc.*test\.conf:\d+/);
+});
+
+t.test('no protocol: keepalived defaults an address virtual server to UDP', async (t) => {
+  const p = planText('virtual_server 10.0.0.127 53 {\n  lb_algo rr\n  lb_kind NAT\n  real_server 10.0.0.185 53 {\n    weight 1\n  }\n}\n');
+  t.equal(p.services[0]!.spec.proto, UDP);
+});
+
+t.test('a real server with no checker is planned with no checkers (keepalived: always up)', async (t) => {
+  const p = planText('virtual_server 10.0.0.127 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  real_server 10.0.0.185 80 {\n    weight 2\n    inhibit_on_failure\n  }\n}\n');
+  const rs = p.health[0]!.realServers[0]!;
+  t.same(rs.checkers, []);
+  t.equal(rs.weight, 2);
+  t.equal(rs.inhibitOnFailure, true);
+});
