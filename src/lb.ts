@@ -10,6 +10,7 @@ import { finalReport, startBalancer, StartError, RuleError } from './cli/run.js'
 import { ConfigError } from './config/errors.js';
 import { request } from './control/server.js';
 import { supervise } from './cli/supervisor.js';
+import { runTop } from './ha/top.js';
 
 const DEFAULT_SOCKET = '/run/tslb.sock';
 
@@ -22,6 +23,7 @@ async function client(argv: string[]): Promise<number | null> {
     i = 2;
   }
   const sub = argv[i];
+  if (sub === 'top') return runTop(socket, argv.slice(i + 1));
   if (sub !== 'ipvsadm' && sub !== 'reload') return null;
   const args = argv.slice(i + 1);
   const wantsStdin = sub === 'ipvsadm' && args.some((a) => a === '-R' || a === '--restore');

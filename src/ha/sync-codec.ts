@@ -18,8 +18,12 @@ import { S_UDP } from '../table/tcp-state.js';
 import { SyncBatcher, type SyncBatcherConfig, type SyncSourceConn } from '../sync/batcher.js';
 import { applySyncDatagram, type ApplyReport, type SyncUpdate } from '../sync/apply.js';
 import {
-  CONN_F_DROUTE, CONN_F_FULLNAT, CONN_F_INACTIVE, CONN_F_MASQ, CONN_F_NOOUTPUT, CONN_F_TEMPLATE, IPPROTO_TCP, IPPROTO_UDP, UDP_S_NORMAL,
+  CONN_F_DROUTE, CONN_F_FULLNAT, CONN_F_INACTIVE, CONN_F_MASQ, CONN_F_NOOUTPUT, CONN_F_TEMPLATE, DEFAULT_SYNC_PERIOD, DEFAULT_SYNC_THRESHOLD,
+  IPPROTO_TCP, IPPROTO_UDP, TCP_S_CLOSE, TCP_S_CLOSE_WAIT, TCP_S_ESTABLISHED, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, UDP_S_NORMAL,
 } from '../sync/constants.js';
+
+/** TCP states ip_vs_sync_conn_needed syncs (as batcher.ts). */
+const TCP_SYNCED_STATES = (1 << TCP_S_ESTABLISHED) | (1 << TCP_S_FIN_WAIT) | (1 << TCP_S_CLOSE) | (1 << TCP_S_CLOSE_WAIT) | (1 << TCP_S_TIME_WAIT);
 
 const PROTO_UDP = 17;
 /** ip_vs_proc_conn: a template received without timeout lives 180 s (IP_VS_TEMPLATE_TIMEOUT). */
@@ -40,8 +44,13 @@ export class SyncSource {
   private readonly ownerPorts: Uint32Array;
   private readonly tplPkts: Uint32Array;
 
+  private readonly threshold: number;
+  private readonly period: number;
+
   constructor(engine: Engine, cfg: SyncBatcherConfig) {
     this.engine = engine;
+    this.threshold = cfg.threshold ?? DEFAULT_SYNC_THRESHOLD;
+    this.period = cfg.period ?? DEFAULT_SYNC_PERIOD;
     this.batcher = new SyncBatcher(cfg);
     const n = engine.table.capacity;
     this.oldState = new Uint8Array(n);
@@ -53,14 +62,17 @@ export class SyncSource {
   /** After a client packet on entry e (engine.syncHook). */
   onEntry(e: number, now: number): void {
     const t = this.engine.table;
-    this.view(e, this.conn);
     const ctl = t.control[e]!;
-    if (ctl !== NONE && t.live[ctl]) {
+    const controlled = ctl !== NONE && t.live[ctl] === 1;
+    // Fast path (most packets): no template and syncNeeded would say no; nothing to build.
+    if (!controlled && this.surelyNotNeeded(e, t.inPkts[e]!)) return;
+    this.view(e, this.conn);
+    if (controlled) {
       this.view(ctl, this.tmpl);
       this.tmpl.inPkts = this.tplPkts[ctl]!;
       this.conn.control = this.tmpl;
     } else {
-      delete this.conn.control;
+      this.conn.control = undefined; // not `delete`: keeps the object's shape (no dictionary mode)
     }
     this.batcher.onPacket(this.conn, t.inPkts[e]!, now);
     this.oldState[e] = this.conn.oldState;
@@ -79,18 +91,40 @@ export class SyncSource {
     return this.batcher.flushAll();
   }
 
+  /**
+   * The part of syncNeeded (batcher.ts) that says "no" without changing old_state: a TCP state
+   * that is never synced, or the packet rule failing while no forced state change is pending.
+   */
+  private surelyNotNeeded(e: number, pkts: number): boolean {
+    const t = this.engine.table;
+    if (t.flags[e]! & CF_TEMPLATE) return false;
+    this.claim(e);
+    const tcpConn = t.proto[e] === IPPROTO_TCP;
+    const state = t.state[e]!;
+    if (tcpConn) {
+      if (state >= 31 || !((1 << state) & TCP_SYNCED_STATES)) return true;
+      if (state !== this.oldState[e] && state !== TCP_S_ESTABLISHED) return false;
+    }
+    return this.period > 0 ? pkts % this.period !== this.threshold : pkts !== this.threshold;
+  }
+
+  /** A slot now holding another connection starts over, as a new ip_vs_conn would. */
+  private claim(e: number): void {
+    const t = this.engine.table;
+    const ports = ((t.cport[e]! << 16) | t.vport[e]!) >>> 0;
+    if (this.ownerCaddr[e] === t.caddr[e] && this.ownerPorts[e] === ports) return;
+    this.ownerCaddr[e] = t.caddr[e]!;
+    this.ownerPorts[e] = ports;
+    this.oldState[e] = syncState(t.proto[e]!, t.state[e]!, (t.flags[e]! & CF_TEMPLATE) !== 0);
+    this.tplPkts[e] = 0;
+  }
+
   /** Fill `c` from table entry e, with old_state from the shadow array (reset on slot reuse). */
   private view(e: number, c: SyncSourceConn): void {
     const t = this.engine.table;
     const template = (t.flags[e]! & CF_TEMPLATE) !== 0;
-    const ports = ((t.cport[e]! << 16) | t.vport[e]!) >>> 0;
     const state = syncState(t.proto[e]!, t.state[e]!, template);
-    if (this.ownerCaddr[e] !== t.caddr[e] || this.ownerPorts[e] !== ports) {
-      this.ownerCaddr[e] = t.caddr[e]!;
-      this.ownerPorts[e] = ports;
-      this.oldState[e] = state;
-      this.tplPkts[e] = 0;
-    }
+    this.claim(e);
     c.protocol = t.proto[e]!;
     c.flags = syncFlags(t.fwd[e]!, t.flags[e]!);
     c.state = state;
@@ -104,8 +138,7 @@ export class SyncSource {
     c.fwmark = 0;
     c.timeout = Math.min(0xffffffff, Math.max(0, Math.round(t.timeoutMs[e]! / 1000)));
     c.inPkts = 0;
-    if (t.fwd[e] === FWD_FNAT && !template) c.fullnat = { laddr: t.laddr[e]! >>> 0, lport: t.lport[e]! };
-    else delete c.fullnat;
+    c.fullnat = t.fwd[e] === FWD_FNAT && !template ? { laddr: t.laddr[e]! >>> 0, lport: t.lport[e]! } : undefined;
   }
 }
 

@@ -1,0 +1,165 @@
+/**
+ * High availability for a running balancer, wired in one place so src/cli/run.ts only calls
+ * startHa(): VRRP instances from keepalived.conf (VrrpRunner + one VrrpCapture per interface +
+ * a link watcher), the connection sync daemon following the VRRP role (keepalived
+ * lvs_sync_daemon), and the optional metrics endpoint.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Engine } from '../engine/engine.js';
+import { RoutingTable, type Route } from '../engine/routing.js';
+import type { PacketPort } from '../io/port.js';
+import type { KeepalivedPlan } from '../control/keepalived-plan.js';
+import { formatIPv4, parseIPv4 } from '../packet/addr.js';
+import { runScript } from '../health/script.js';
+import { VrrpRunner, type HaClock } from './vrrp-runner.js';
+import { vrrpInstanceFromConfig, type VrrpRunnerInstance } from './vrrp-config.js';
+import { VrrpCapture, watchLinks } from './vrrp-capture.js';
+import { SyncRunner } from './sync-runner.js';
+import { MetricsServer, parseMetricsAddress, renderMetrics } from './metrics.js';
+
+export interface HaOptions {
+  metrics: string | null;
+  sync: 'auto' | 'on' | 'off';
+  syncPeer: number | null;
+  syncPort: number | null;
+  syncId: number | null;
+}
+
+export interface HaParams {
+  engine: Engine;
+  ports: readonly PacketPort[];
+  ifaces: readonly { name: string; mac: Uint8Array; ip: number }[];
+  routes: Route[];
+  plan: KeepalivedPlan | null;
+  opts: HaOptions;
+  log: (s: string) => void;
+}
+
+export interface HaHandle {
+  vrrp: VrrpRunner | null;
+  sync: SyncRunner | null;
+  metrics: MetricsServer | null;
+  /** After a rules change: VIPs of VRRP instances back to their instance's state. */
+  reapply(): void;
+  /** `lb top` / control socket: one line per instance and the sync daemon. */
+  statusText(): string;
+  stop(): void;
+}
+
+export class HaError extends Error {}
+
+export const realClock: HaClock = {
+  now: () => performance.now(),
+  setTimer: (fn, ms) => setTimeout(fn, ms),
+  clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** A notify command line plus arguments, quoted for splitCommand. */
+function commandLine(cmd: string, args: string[]): string {
+  return [cmd, ...args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`)].join(' ');
+}
+
+export async function startHa(p: HaParams): Promise<HaHandle> {
+  const { engine, ports, ifaces, log, opts } = p;
+  const indexOf = (name: string): number | undefined => {
+    const i = ifaces.findIndex((x) => x.name === name);
+    return i >= 0 ? i : undefined;
+  };
+  let specs: VrrpRunnerInstance[] = [];
+  try {
+    specs = (p.plan?.vrrp ?? []).map((vi) => vrrpInstanceFromConfig(vi, indexOf, (i) => ifaces[i]!.ip));
+  } catch (err) {
+    throw new HaError((err as Error).message);
+  }
+  let vrrp: VrrpRunner | null = null;
+  let sync: SyncRunner | null = null;
+  let metrics: MetricsServer | null = null;
+  const captures: VrrpCapture[] = [];
+  let stopLinks: (() => void) | null = null;
+
+  // global_defs lvs_sync_daemon, or the deprecated per-instance lvs_sync_daemon_interface.
+  const legacy = p.plan?.vrrp.find((v) => v.lvsSyncDaemonInterface !== undefined);
+  const sd = p.plan?.syncDaemon ?? (legacy ? { interface: legacy.lvsSyncDaemonInterface!, instance: legacy.name, source: legacy.source } : undefined);
+  const wantSync = opts.sync === 'on' || (opts.sync === 'auto' && sd !== undefined);
+  const syncInstance = sd?.instance ?? specs[0]?.name;
+  if (wantSync && specs.length === 0) log('warning: connection sync needs a vrrp_instance to follow (master sends, backup receives); sync is off');
+  if (wantSync && specs.length > 0) {
+    const inst = specs.find((s) => s.name === syncInstance);
+    if (!inst) throw new HaError(`lvs_sync_daemon: no vrrp_instance named ${syncInstance}`);
+    const ifIndex = sd ? indexOf(sd.interface) : inst.ifIndex;
+    if (ifIndex === undefined) throw new HaError(`lvs_sync_daemon: interface ${sd?.interface} is not one of the balancer's interfaces`);
+    const group = sd?.group !== undefined ? parseIPv4(sd.group) : null;
+    sync = new SyncRunner(engine, new RoutingTable(p.routes), {
+      syncid: opts.syncId ?? sd?.syncId ?? 0,
+      peer: opts.syncPeer,
+      localIp: ifaces[ifIndex]!.ip >>> 0,
+      ...(opts.syncPort !== null || sd?.port !== undefined ? { port: opts.syncPort ?? sd!.port! } : {}),
+      ...(sd?.ttl !== undefined ? { ttl: sd.ttl } : {}),
+      ...(group !== null ? { group } : {}),
+      ...(sd?.maxlen !== undefined ? { maxlen: sd.maxlen } : {}),
+    }, realClock, log);
+    await sync.start();
+  }
+
+  if (specs.length > 0) {
+    const runner = new VrrpRunner(specs, {
+      ports,
+      setVipActive: (a, on) => engine.setVipActive(a, on),
+      clock: realClock,
+      runNotify: (cmd, args, env) => {
+        void runScript(commandLine(cmd, args), { timeoutMs: 0, env: { ...process.env, ...env } }).then((o) => {
+          if (o.kind !== 'exited' || o.code !== 0) log(`vrrp: notify '${cmd}' ended: ${JSON.stringify(o)}`);
+        });
+      },
+      onSyncRole: (instance, role) => {
+        if (sync && instance === syncInstance) sync.setRole(role);
+      },
+      log,
+    });
+    vrrp = runner;
+    for (const ifIndex of new Set(specs.map((s) => s.ifIndex))) {
+      const ifc = ifaces[ifIndex]!;
+      captures.push(new VrrpCapture(ifc.name, ifc.mac, (frame, len) => runner.receive(ifIndex, frame, len)));
+    }
+    runner.start();
+    stopLinks = watchLinks(ifaces.map((i) => i.name), (i, up) => {
+      log(`vrrp: link ${ifaces[i]!.name} ${up ? 'up' : 'down'}`);
+      runner.setLink(i, up);
+    });
+    for (const s of specs) {
+      log(`vrrp: instance ${s.name} on ${ifaces[s.ifIndex]!.name}: vrid ${s.machine.vrid}, priority ${s.machine.priority}, advert_int ${(s.machine.advertIntMs ?? 1000) / 1000}s` +
+        `${s.machine.nopreempt ? ', nopreempt' : ''}, VIP ${s.machine.vips.map(formatIPv4).join(' ')}` +
+        `${s.unicastPeers.length ? `, unicast to ${s.unicastPeers.map(formatIPv4).join(' ')}` : ''}`);
+    }
+  }
+
+  if (opts.metrics !== null) {
+    const { host, port } = parseMetricsAddress(opts.metrics);
+    metrics = await MetricsServer.listen(host, port, () => renderMetrics({ engine, vrrp, sync: sync?.stats ?? null }));
+    log(`metrics: http://${metrics.address}/metrics`);
+  }
+
+  return {
+    vrrp, sync, metrics,
+    reapply: () => vrrp?.reapply(),
+    statusText: () => {
+      const lines: string[] = [];
+      for (const s of vrrp?.status() ?? []) {
+        lines.push(`VRRP ${s.name} vrid ${s.vrid} prio ${s.priority} ${s.state}${s.master !== undefined ? ` (master ${formatIPv4(s.master)})` : ''} ` +
+          `adverts out ${s.stats.advertsSent} in ${s.stats.advertsReceived}`);
+      }
+      if (sync) {
+        const st = sync.stats;
+        lines.push(`SYNC ${st.role} ${sync.destination} sent ${st.datagramsSent} dropped ${st.datagramsDropped} received ${st.datagramsReceived} applied ${st.connsApplied} skipped ${st.connsSkipped}`);
+      }
+      return lines.length ? lines.join('\n') + '\n' : '';
+    },
+    stop: () => {
+      stopLinks?.();
+      vrrp?.stop(); // priority-0 advert while the ports are still open
+      for (const c of captures) c.close();
+      sync?.stop();
+      metrics?.close();
+    },
+  };
+}
