@@ -116,7 +116,9 @@ function topology(v: unknown): Topology {
   const servers = v['servers'].map((s, i): ServerDef => {
     if (!isObject(s)) fail(`topology.servers[${i}]`, 'expected {name, addr}');
     const name = str(s['name'], `topology.servers[${i}].name`);
-    if (!/^[a-z][a-z0-9]{0,7}$/.test(name)) fail(`topology.servers[${i}].name`, 'use a short lower-case name (it names a network namespace)');
+    if (!/^[a-z][a-z0-9]{0,7}$/.test(name) || ['cli', 'br0', 'lo'].includes(name)) {
+      fail(`topology.servers[${i}].name`, 'use a short lower-case name other than cli, br0, lo (it names a namespace and an interface)');
+    }
     return { name, addr: ipv4(s['addr'], `topology.servers[${i}].addr`, LAN_PREFIX) };
   });
   if (!Array.isArray(v['clients']) || v['clients'].length === 0) fail('topology.clients', 'expected a non-empty list');
@@ -186,6 +188,7 @@ function step(v: unknown, i: number, topo: Topology, held: Set<string>): Step {
     case 'hold': {
       if (!isObject(body)) fail(where, 'expected {from, to, as}');
       const as = str(body['as'], `${where}.as`);
+      if (!/^[a-z][a-z0-9]*$/.test(as)) fail(`${where}.as`, 'use lower-case letters and digits, starting with a letter');
       if (held.has(as)) fail(where, `"${as}" is already held`);
       held.add(as);
       endpoint(body['to'], `${where}.to`);

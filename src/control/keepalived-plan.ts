@@ -86,7 +86,6 @@ export function planFromKeepalived(cfg: KeepalivedConfig): KeepalivedPlan {
   const services: PlannedService[] = [];
   const health: HealthServiceSpec[] = [];
   // Kept for the tests that pin it; the control plane drops it from the log now that src/ha runs VRRP.
-  for (const inst of cfg.vrrpInstances) warnings.push(`vrrp_instance ${inst.name}: VRRP is parsed but not yet supported; this balancer owns the VIP alone`);
   for (const vs of cfg.virtualServers) {
     const src = vs.source;
     if (vs.kind !== 'address' || vs.address === undefined || vs.port === undefined) {

@@ -83,7 +83,7 @@ export class ControlPlane {
 
   private handle(req: ControlRequest): Output {
     if (req.reload) return this.reload();
-    if ((req as { ha?: boolean }).ha) return { stdout: this.haStatus?.() ?? '', stderr: '', status: 0 };
+    if (req.ha) return { stdout: this.haStatus?.() ?? '', stderr: '', status: 0 };
     return this.session.run(req.argv ?? [], req.stdin ?? '');
   }
 
@@ -110,11 +110,9 @@ export class ControlPlane {
 
   private loadConfig(path: string): KeepalivedPlan {
     const { config, warnings } = loadKeepalivedConfig(path);
-    // src/ha runs vrrp_instance blocks now: the parser's and planner's "not yet supported" notes are stale.
-    const vrrpNote = /VRRP is parsed but not yet supported/;
-    for (const w of warnings) if (!vrrpNote.test(w.message)) this.log(`warning: ${formatWarning(w)}`);
+    for (const w of warnings) this.log(`warning: ${formatWarning(w)}`);
     const plan = planFromKeepalived(config);
-    for (const w of plan.warnings) if (!vrrpNote.test(w)) this.log(`warning: ${w}`);
+    for (const w of plan.warnings) this.log(`warning: ${w}`);
     return plan;
   }
 

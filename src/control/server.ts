@@ -13,6 +13,8 @@ export interface ControlRequest {
   argv?: string[];
   stdin?: string;
   reload?: boolean;
+  /** `lb top`: the HA status text. */
+  ha?: boolean;
 }
 
 export type ControlHandler = (req: ControlRequest) => Output | Promise<Output>;

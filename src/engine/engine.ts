@@ -517,8 +517,17 @@ export class Engine {
   }
 
   private learnClientMac(e: number, b: Uint8Array, ifi: number): void {
+    this.setClientHop(e, b, 6, ifi);
+  }
+
+  /**
+   * Set the client-side next hop (MAC at mac[off..off+6], interface) of an entry and clear
+   * CF_SYNCED. Used per packet for synced entries, and by HA at takeover, where the kernel
+   * would simply route the reply (ip_vs_out) and we look the client's next hop up instead.
+   */
+  setClientHop(e: number, mac: Uint8Array, off: number, ifi: number): void {
     const t = this.table;
-    for (let i = 0; i < 6; i++) t.cmac[e * 6 + i] = b[6 + i]!;
+    for (let i = 0; i < 6; i++) t.cmac[e * 6 + i] = mac[off + i]!;
     t.ciface[e] = ifi;
     t.flags[e] = t.flags[e]! & ~CF_SYNCED;
   }

@@ -7,10 +7,7 @@
  * entries: next hop of the client address by the routing table, its MAC from the engine's
  * neighbour table (ARP-resolved by the runtime), then the entry looks like one that has seen
  * its client.
- *
- * This writes the same table fields Engine.learnClientMac writes. STOPGAP until the engine offers
- * it (requested from the lead: an Engine method that sets an entry's client hop, or a routing
- * fallback in outbound() for CF_SYNCED entries).
+ * Engine.setClientHop does the write.
  *
  * On the backup, warmNeighbour() creates the neighbour slot for each synced client's next hop as
  * connections arrive, so the runtime resolves it by ARP before any takeover.
@@ -46,9 +43,7 @@ export function primeSyncedClients(engine: Engine, routing: RoutingTable): { pri
       pending++;
       continue;
     }
-    for (let i = 0; i < 6; i++) t.cmac[e * 6 + i] = n.mac[slot * 6 + i]!;
-    t.ciface[e] = hop.iface;
-    t.flags[e] = t.flags[e]! & ~CF_SYNCED;
+    engine.setClientHop(e, n.mac, slot * 6, hop.iface);
     primed++;
   }
   return { primed, pending };

@@ -34,7 +34,7 @@ export function parseTopArgs(args: string[]): TopOptions {
 /** One screen: header, the ipvsadm listing, the HA lines. */
 export async function topScreen(socket: string, o: TopOptions, now = new Date()): Promise<string> {
   const list = await request(socket, { argv: ['-L', '-n', o.stats ? '--stats' : '--rate'] });
-  const ha = await request(socket, { ha: true } as Parameters<typeof request>[1]);
+  const ha = await request(socket, { ha: true });
   const head = `tslb top - ${now.toISOString().replace('T', ' ').slice(0, 19)}  (every ${o.intervalMs / 1000}s, rates from the 2 s estimator; q or Ctrl-C to quit)`;
   return [head, '', list.stdout + list.stderr, ha.stdout].join('\n');
 }

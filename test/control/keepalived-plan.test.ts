@@ -83,7 +83,7 @@ t.test('seed 001 lvs-a: DNS over TCP and UDP 53, DR, rr, inhibit_on_failure, DNS
       t.equal(tcp.delayBeforeRetryMs, 1000, 'delay_before_retry default 1 s');
     }
   }
-  t.ok(p.warnings.some((w) => /vrrp_instance VRRP_1/.test(w) && /not (yet )?supported/.test(w)), 'vrrp_instance reported, not failing the load');
+  t.same(p.vrrp.map((v) => v.name), ['VRRP_1'], 'vrrp_instance carried to the plan (run by src/ha)');
 });
 
 t.test('seed 004 master: DR port 8000, HTTP_GET /health', async (t) => {
@@ -118,7 +118,7 @@ t.test('seed 004 master: DR port 8000, HTTP_GET /health', async (t) => {
     const codes = c.urls[0]!.statusCodes ?? [];
     t.ok(codes.length === 0 || JSON.stringify(codes) === '[[200,299]]', `no status_code: 200-299 accepted (got ${JSON.stringify(codes)})`);
   }
-  t.ok(p.warnings.some((w) => /vrrp_instance LVS_SETTINGS/.test(w)), 'vrrp_instance reported');
+  t.same(p.vrrp.map((v) => v.name), ['LVS_SETTINGS'], 'vrrp_instance carried to the plan');
 });
 
 t.test('keepalived.conf.sample: NAT, persistence 50, sorry_server, HTTP_GET with digest', async (t) => {
@@ -153,7 +153,7 @@ t.test('keepalived.conf.sample: NAT, persistence 50, sorry_server, HTTP_GET with
     t.equal(c.delayBeforeRetryMs, 3000);
     t.equal(c.delayLoopMs, 6000);
   }
-  t.ok(p.warnings.some((w) => /vrrp_instance VI_1/.test(w)));
+  t.ok(p.vrrp.some((v) => v.name === 'VI_1'));
 });
 
 t.test('timers are seconds (fractions allowed) converted to ms; MISC_CHECK defaults', async (t) => {

@@ -1,8 +1,7 @@
 /**
  * `vrrp_instance`, `vrrp_sync_group` and `vrrp_script` blocks
- * (vrrp/vrrp_parser.c `init_vrrp_keywords`), parsed into typed objects. The
- * VRRP engine itself is a later issue: every instance yields the warning
- * "VRRP is parsed but not yet supported", which does not fail the load.
+ * (vrrp/vrrp_parser.c `init_vrrp_keywords`), parsed into typed objects that
+ * src/ha runs (VrrpRunner).
  */
 import type { Diagnostics } from './diagnostics.js';
 import type { ConfigNode } from './parser.js';
@@ -42,7 +41,6 @@ export function parseVrrpInstance(node: ConfigNode, diag: Diagnostics): VrrpInst
   };
   for (const n of requireBlock(node)) instanceKeyword(vi, n, diag);
   if (vi.virtualRouterId === undefined) diag.warn(node, 'vrrp_instance', `${name}: virtual_router_id is not set (keepalived rejects the instance)`);
-  diag.warn(node, 'vrrp_instance', `vrrp_instance ${name}: VRRP is parsed but not yet supported`);
   return vi;
 }
 
