@@ -10,7 +10,8 @@
  *
  * Same shape as wlc; the +1 counts the incoming job (Weinrib & Shenker, INFOCOM'88).
  */
-import { DEST_F_OVERLOAD, type SchedDest, type SchedService, type Scheduler } from './types.js';
+import { type SchedDest, type SchedService, type Scheduler } from './types.js';
+import { weightedLeast } from './weighted-least.js';
 import { explainTable } from './lc.js';
 
 /** ip_vs_sed_dest_overhead / ip_vs_nq_dest_overhead. */
@@ -26,29 +27,7 @@ export class SedScheduler<D extends SchedDest = SchedDest> implements Scheduler<
   updDest(_svc: SchedService<D>, _dest: D): void {}
 
   schedule(svc: SchedService<D>, _caddr: number, _cport: number): D | null {
-    const dests = svc.dests;
-    const n = dests.length;
-    let i = 0;
-    let least: D | null = null;
-    for (; i < n; i++) {
-      const d = dests[i]!;
-      if ((d.flags & DEST_F_OVERLOAD) === 0 && d.weight > 0) {
-        least = d;
-        break;
-      }
-    }
-    if (least === null) return null;
-    let loh = expectedDelayOverhead(least);
-    for (i++; i < n; i++) {
-      const d = dests[i]!;
-      if ((d.flags & DEST_F_OVERLOAD) !== 0) continue;
-      const doh = expectedDelayOverhead(d);
-      if (loh * d.weight > doh * least.weight) {
-        least = d;
-        loh = doh;
-      }
-    }
-    return least;
+    return weightedLeast(svc.dests, expectedDelayOverhead);
   }
 
   explain(svc: SchedService<D>, caddr: number, cport: number): string {

@@ -13,7 +13,8 @@
  * dest after the first pick is not skipped explicitly but can never win (loh*0 > x is false).
  * Products stay below 2^53 for realistic counters (overhead < 2^37), so doubles are exact.
  */
-import { DEST_F_OVERLOAD, type SchedDest, type SchedService, type Scheduler } from './types.js';
+import { type SchedDest, type SchedService, type Scheduler } from './types.js';
+import { weightedLeast } from './weighted-least.js';
 import { connOverhead, explainTable } from './lc.js';
 
 export class WlcScheduler<D extends SchedDest = SchedDest> implements Scheduler<D> {
@@ -24,29 +25,7 @@ export class WlcScheduler<D extends SchedDest = SchedDest> implements Scheduler<
   updDest(_svc: SchedService<D>, _dest: D): void {}
 
   schedule(svc: SchedService<D>, _caddr: number, _cport: number): D | null {
-    const dests = svc.dests;
-    const n = dests.length;
-    let i = 0;
-    let least: D | null = null;
-    for (; i < n; i++) {
-      const d = dests[i]!;
-      if ((d.flags & DEST_F_OVERLOAD) === 0 && d.weight > 0) {
-        least = d;
-        break;
-      }
-    }
-    if (least === null) return null;
-    let loh = connOverhead(least);
-    for (i++; i < n; i++) {
-      const d = dests[i]!;
-      if ((d.flags & DEST_F_OVERLOAD) !== 0) continue;
-      const doh = connOverhead(d);
-      if (loh * d.weight > doh * least.weight) {
-        least = d;
-        loh = doh;
-      }
-    }
-    return least;
+    return weightedLeast(svc.dests, connOverhead);
   }
 
   explain(svc: SchedService<D>, caddr: number, cport: number): string {
