@@ -13,7 +13,7 @@ import { FWD_DR } from '../engine/model.js';
 import { V_EMIT } from '../engine/verdict.js';
 import { ControlSession } from '../control/session.js';
 import { RateEstimator } from '../control/estimator.js';
-import { parseIPv4, parseMac } from '../packet/addr.js';
+import { formatIPv4, parseIPv4, parseMac } from '../packet/addr.js';
 import { tcpFrame, udpFrame } from '../packet/builder.js';
 import * as tcp from '../packet/tcp.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
@@ -121,7 +121,7 @@ export class EngineSide {
     for (let i = 0; i < n.size; i++) {
       if (n.valid[i]) continue;
       const a = n.ip[i]!;
-      const text = `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+      const text = formatIPv4(a >>> 0);
       n.set(i, parseMac(text.startsWith(CLIENT_PREFIX) ? MAC_CLIENT_HOST : serverMac(text))!, this.now);
     }
   }
@@ -221,7 +221,7 @@ export class EngineSide {
     const e = t.findForward(f.proto, ip32(a.from), a.port, ip32(a.vip), a.vport, false);
     if (e < 0 || !t.live[e]) return;
     const d = t.daddr[e]!;
-    f.dest = { addr: `${d >>> 24 & 255}.${(d >>> 16) & 255}.${(d >>> 8) & 255}.${d & 255}`, port: t.dport[e]! };
+    f.dest = { addr: formatIPv4(d >>> 0), port: t.dport[e]! };
     f.dr = t.fwd[e] === FWD_DR;
   }
 }

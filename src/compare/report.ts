@@ -89,6 +89,11 @@ export function indexMarkdown(cs: Comparison[], info: RunInfo): string {
 export function terminalSummary(cs: Comparison[], info: RunInfo): string {
   const w = Math.max(8, ...cs.map((c) => c.scenario.name.length));
   let out = `kernel: ${info.kernelVersion || 'not run'} (${info.kernelRun})\n`;
+  if (cs.every((c) => c.kernel === null)) {
+    out += `${'scenario'.padEnd(w)}  connections  rewrites  (engine side only)\n`;
+    for (const c of cs) out += `${c.scenario.name.padEnd(w)}  ${String(c.engine.conns.length).padEnd(11)}  ${c.engine.rewrites.length}\n`;
+    return out;
+  }
   out += `${'scenario'.padEnd(w)}  picks      commands  listings  rewrites\n`;
   for (const c of cs) {
     const n = c.picks.length;

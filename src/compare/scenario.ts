@@ -14,6 +14,9 @@ import { parseIPv4 } from '../packet/addr.js';
 
 export const DIRECTOR_LAN = '10.0.0.2';
 export const DIRECTOR_CLIENT_SIDE = '198.51.100.1';
+/** The router DR scenarios add so that replies bypass the director. */
+export const ROUTER_LAN = '10.0.0.1';
+export const ROUTER_CLIENT_SIDE = '198.51.100.254';
 export const LAN_PREFIX = '10.0.0.';
 export const CLIENT_PREFIX = '198.51.100.';
 /** Client ports are numbered from here, one per connection, in step order (both sides). */
@@ -116,8 +119,8 @@ function topology(v: unknown): Topology {
   const servers = v['servers'].map((s, i): ServerDef => {
     if (!isObject(s)) fail(`topology.servers[${i}]`, 'expected {name, addr}');
     const name = str(s['name'], `topology.servers[${i}].name`);
-    if (!/^[a-z][a-z0-9]{0,7}$/.test(name) || ['cli', 'br0', 'lo'].includes(name)) {
-      fail(`topology.servers[${i}].name`, 'use a short lower-case name other than cli, br0, lo (it names a namespace and an interface)');
+    if (!/^[a-z][a-z0-9]{0,7}$/.test(name) || ['cli', 'br0', 'lo', 'rtr'].includes(name)) {
+      fail(`topology.servers[${i}].name`, 'use a short lower-case name other than cli, br0, lo, rtr (it names a namespace and an interface)');
     }
     return { name, addr: ipv4(s['addr'], `topology.servers[${i}].addr`, LAN_PREFIX) };
   });
@@ -129,9 +132,9 @@ function topology(v: unknown): Topology {
     if (!Array.isArray(p)) fail(`topology.${key}`, 'expected a list of ports');
     return p.map((x, i) => port(x, `topology.${key}[${i}]`));
   };
-  const taken = new Set([DIRECTOR_LAN, DIRECTOR_CLIENT_SIDE, vip]);
+  const taken = new Set([DIRECTOR_LAN, DIRECTOR_CLIENT_SIDE, ROUTER_LAN, ROUTER_CLIENT_SIDE, vip]);
   for (const a of [...servers.map((s) => s.addr), ...clients]) {
-    if (taken.has(a)) fail('topology', `address ${a} is used twice (the director has ${DIRECTOR_LAN} and ${DIRECTOR_CLIENT_SIDE})`);
+    if (taken.has(a)) fail('topology', `address ${a} is used twice (the director has ${DIRECTOR_LAN} and ${DIRECTOR_CLIENT_SIDE}, the DR router ${ROUTER_LAN} and ${ROUTER_CLIENT_SIDE})`);
     taken.add(a);
   }
   return { vip, servers, clients, tcpPorts: ports('tcpPorts', [80]), udpPorts: ports('udpPorts', []) };

@@ -124,10 +124,14 @@ export class Rules {
     let d = this.engine.dests.find((x) => x !== null && x.svc === null && x.addr === (spec.addr | 0) && x.port === port && this.sameService(x.svcId, svc)) ?? null;
     if (d === null) {
       d = new RealServer(spec.addr, port, spec.weight, spec.fwd);
-      d.svcId = svc.id;
       d.id = this.allocDestId();
       this.engine.dests[d.id] = d;
+    } else if (d.svcId !== svc.id) {
+      // __ip_vs_update_dest: a dest joining another service object (here: the same key,
+      // re-created after -C/-D) starts with zeroed counters (ip_vs_zero_stats).
+      resetStats(d.stats);
     }
+    d.svcId = svc.id;
     d.fwd = spec.fwd;
     this.route(d);
     d.svc = svc;
