@@ -117,6 +117,16 @@ export class Lab {
     });
   }
 
+  /** Wait (bounded) until the balancer's log matches `re`; true if it did. */
+  async logMatches(re: RegExp, ms: number): Promise<boolean> {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (re.test(this.lbLog)) return true;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return re.test(this.lbLog);
+  }
+
   async curl(url: string, extra: string[] = []): Promise<string> {
     return this.exec('client', ['curl', '-s', '--max-time', '5', ...extra, url]);
   }

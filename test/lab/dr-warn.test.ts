@@ -6,15 +6,6 @@
 import t from 'tap';
 import { Lab, labUnavailable } from '../helpers/lab.js';
 
-async function waitFor(get: () => string, re: RegExp, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (re.test(get())) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return re.test(get());
-}
-
 const why = labUnavailable();
 if (why) {
   t.fail(why);
@@ -30,7 +21,7 @@ if (why) {
     const got: string[] = [];
     for (let i = 0; i < 4; i++) got.push((await lab.exec('client', ['curl', '-s', '--max-time', '3', `http://${vip}/`]).catch(() => 'failed')).trim());
     if (!t.same(got, ['rs2', 'failed', 'rs2', 'failed'], 'rs2 answers, rs1 never does')) t.comment(lab.lbLog);
-    const ok = await waitFor(() => lab.lbLog, /doctor: DR real server 10\.0\.0\.185 \(TCP 10\.0\.0\.127:80\): \d+ clients kept repeating their SYN/, 6000);
+    const ok = await lab.logMatches(/doctor: DR real server 10\.0\.0\.185 \(TCP 10\.0\.0\.127:80\): \d+ clients kept repeating their SYN/, 6000);
     t.ok(ok, 'stalled-handshake warning for rs1');
     const line = lab.lbLog.split('\n').find((l) => l.includes('DR real server 10.0.0.185')) ?? '';
     t.match(line, /VIP missing on its lo/);
@@ -42,7 +33,7 @@ if (why) {
     for (const s of ['all', 'eth0']) {
       await lab.exec('rs2', ['sysctl', '-qw', `net.ipv4.conf.${s}.arp_ignore=0`, `net.ipv4.conf.${s}.arp_announce=0`]);
     }
-    const ok = await waitFor(() => lab.lbLog, /doctor: DR real server 10\.0\.0\.86 \(02:00:0a:00:00:56\) answers ARP for the VIP 10\.0\.0\.127/, 12_000);
+    const ok = await lab.logMatches(/doctor: DR real server 10\.0\.0\.86 \(02:00:0a:00:00:56\) answers ARP for the VIP 10\.0\.0\.127/, 12_000);
     t.ok(ok, 'ARP warning for rs2 (found by the director\'s own who-has VIP)');
     const line = lab.lbLog.split('\n').find((l) => l.includes('answers ARP for the VIP')) ?? '';
     t.match(line, /arp_ignore=1 and net\.ipv4\.conf\.all\.arp_announce=2/);

@@ -8,15 +8,6 @@
 import t from 'tap';
 import { Lab, labUnavailable } from '../helpers/lab.js';
 
-async function waitFor(get: () => string, re: RegExp, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (re.test(get())) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return re.test(get());
-}
-
 const why = labUnavailable();
 if (why) {
   t.fail(why);
@@ -38,7 +29,7 @@ if (why) {
     }
     for (const rs of ['10.0.0.185', '10.0.0.86']) {
       const re = new RegExp(`doctor: NAT real server ${rs.replace(/\./g, '\\.')}:80 .*not one reply came back through the director`);
-      t.ok(await waitFor(() => lab.lbLog, re, 8000), `doctor message for ${rs}`);
+      t.ok(await lab.logMatches(re, 8000), `doctor message for ${rs}`);
     }
     const msg = lab.lbLog.split('\n').find((l) => l.startsWith('doctor: NAT real server 10.0.0.185')) ?? '';
     t.match(msg, /The server is alive \(the director connects to it directly\)/);
