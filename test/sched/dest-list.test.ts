@@ -1,15 +1,9 @@
 // Destination list edits as ip_vs_ctl.c makes them (ipvs-semantics.md intro, §1.6, §1.7).
 import t from 'tap';
-import { addDest, checkDestSettings, editDest, findDest, removeDest, type ListDest } from '../../src/sched/dest-list.js';
+import { addDest, checkDestSettings, editDest, findDest, removeDest } from '../../src/sched/dest-list.js';
+import { mk, type TDest } from '../helpers/sched-dests.js';
 import { DEST_F_AVAILABLE, DEST_F_OVERLOAD, type SchedService, type Scheduler } from '../../src/sched/types.js';
 
-interface TDest extends ListDest {
-  readonly name: string;
-}
-const mk = (name: string, last: number): TDest => ({
-  name, addr: (10 << 24) | last, port: 80, weight: 0, lastWeight: 0, flags: 0,
-  activeConns: 0, inactConns: 0, uThreshold: 0, lThreshold: 0,
-});
 
 /** A scheduler that records the hook calls and what it saw. */
 function recorder() {

@@ -1,14 +1,8 @@
 import t from 'tap';
 import { createScheduler, DEFAULT_SCHEDULER, isSchedulerName, SCHEDULER_NAMES } from '../../src/sched/index.js';
-import { addDest, removeDest, type ListDest } from '../../src/sched/dest-list.js';
+import { addDest, removeDest } from '../../src/sched/dest-list.js';
+import { mk, type TDest } from '../helpers/sched-dests.js';
 
-interface TDest extends ListDest {
-  readonly name: string;
-}
-const mk = (name: string, last: number): TDest => ({
-  name, addr: (10 << 24) | last, port: 80, weight: 0, lastWeight: 0, flags: 0,
-  activeConns: 0, inactConns: 0, uThreshold: 0, lThreshold: 0,
-});
 
 t.test('registry', async (t) => {
   t.same([...SCHEDULER_NAMES], ['rr', 'wrr', 'lc', 'wlc', 'sh', 'sed', 'nq', 'mh']);

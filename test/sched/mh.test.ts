@@ -3,18 +3,11 @@
 import t from 'tap';
 import { createMhScheduler, MH_TAB_SIZE, MhScheduler } from '../../src/sched/mh.js';
 import { hsiphash1u32, sipKeyFromU32 } from '../../src/sched/siphash.js';
-import { addDest, editDest, removeDest, type ListDest } from '../../src/sched/dest-list.js';
+import { addDest, editDest, removeDest } from '../../src/sched/dest-list.js';
+import { mk, set, type TDest } from '../helpers/sched-dests.js';
 import { SVC_F_SCHED_MH_FALLBACK, SVC_F_SCHED_MH_PORT } from '../../src/sched/types.js';
 
-interface TDest extends ListDest {
-  readonly name: string;
-}
 const ip = (s: string) => s.split('.').reduce((a, x) => ((a << 8) | Number(x)) >>> 0, 0);
-const mk = (name: string, addr: string, port = 80): TDest => ({
-  name, addr: ip(addr), port, weight: 0, lastWeight: 0, flags: 0,
-  activeConns: 0, inactConns: 0, uThreshold: 0, lThreshold: 0,
-});
-const set = (weight: number) => ({ weight, uThreshold: 0, lThreshold: 0 });
 const K1 = sipKeyFromU32(2654435761);
 const K2 = sipKeyFromU32(2654446892);
 const M = 4093;

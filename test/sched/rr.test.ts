@@ -1,17 +1,10 @@
 // rr against ip_vs_rr.c as described in ipvs-semantics.md §1.1 and observed in §9.
 import t from 'tap';
 import { createRrScheduler } from '../../src/sched/rr.js';
-import { addDest, editDest, removeDest, type ListDest } from '../../src/sched/dest-list.js';
+import { addDest, editDest, removeDest } from '../../src/sched/dest-list.js';
+import { mk, set, type TDest } from '../helpers/sched-dests.js';
 import { DEST_F_OVERLOAD } from '../../src/sched/types.js';
 
-interface TDest extends ListDest {
-  readonly name: string;
-}
-const mk = (name: string, last: number): TDest => ({
-  name, addr: (10 << 24) | last, port: 80, weight: 0, lastWeight: 0, flags: 0,
-  activeConns: 0, inactConns: 0, uThreshold: 0, lThreshold: 0,
-});
-const set = (weight: number) => ({ weight, uThreshold: 0, lThreshold: 0 });
 
 function build(weights: [string, number][]) {
   const svc = { dests: [] as TDest[], flags: 0 };

@@ -2,18 +2,11 @@
 // independent BigInt hash_32 written here and from the §1.5 test vectors.
 import t from 'tap';
 import { createShScheduler, SH_TAB_SIZE } from '../../src/sched/sh.js';
-import { addDest, editDest, removeDest, type ListDest } from '../../src/sched/dest-list.js';
+import { addDest, editDest, removeDest } from '../../src/sched/dest-list.js';
+import { mk, set, type TDest } from '../helpers/sched-dests.js';
 import { DEST_F_OVERLOAD, SVC_F_SCHED_SH_FALLBACK, SVC_F_SCHED_SH_PORT } from '../../src/sched/types.js';
 
-interface TDest extends ListDest {
-  readonly name: string;
-}
 const ip = (s: string) => s.split('.').reduce((a, x) => ((a << 8) | Number(x)) >>> 0, 0);
-const mk = (name: string, addr: string): TDest => ({
-  name, addr: ip(addr), port: 80, weight: 0, lastWeight: 0, flags: 0,
-  activeConns: 0, inactConns: 0, uThreshold: 0, lThreshold: 0,
-});
-const set = (weight: number) => ({ weight, uThreshold: 0, lThreshold: 0 });
 
 /** hash_32(key, 8) = (key * GOLDEN_RATIO_32 mod 2^32) >> 24, computed with BigInt. */
 const refBucket = (key: number) => Number(((BigInt(key >>> 0) * 0x61c88647n) & 0xffffffffn) >> 24n);

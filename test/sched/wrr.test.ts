@@ -2,17 +2,10 @@
 // hand from ip_vs_wrr_dest_changed (the derivations are in the comments).
 import t from 'tap';
 import { WrrScheduler } from '../../src/sched/wrr.js';
-import { addDest, editDest, removeDest, type ListDest } from '../../src/sched/dest-list.js';
+import { addDest, editDest, removeDest } from '../../src/sched/dest-list.js';
+import { mk, set, type TDest } from '../helpers/sched-dests.js';
 import { DEST_F_OVERLOAD } from '../../src/sched/types.js';
 
-interface TDest extends ListDest {
-  readonly name: string;
-}
-const mk = (name: string, last: number): TDest => ({
-  name, addr: (10 << 24) | last, port: 80, weight: 0, lastWeight: 0, flags: 0,
-  activeConns: 0, inactConns: 0, uThreshold: 0, lThreshold: 0,
-});
-const set = (weight: number) => ({ weight, uThreshold: 0, lThreshold: 0 });
 
 /** The "real ipvsadm build": service created empty, then -a for each server in order. */
 function realBuild(adds: [string, number][]) {
