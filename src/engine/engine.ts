@@ -15,13 +15,17 @@ import {
   DEFAULT_TIMEOUTS_S, DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, S_CLOSE, S_NONE, S_TIME_WAIT, S_UDP,
   STATE_ACTIVE, nextTcpState,
 } from '../table/tcp-state.js';
-import { DEST_F_AVAILABLE, DEST_F_OVERLOAD, SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
+import { DEST_F_AVAILABLE, SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
 import { markAfterBind, markAfterUnbind } from '../sched/thresholds.js';
 import { DROP, DROP_REASONS, V_CONSUMED, V_DROP, V_EMIT } from './verdict.js';
 import { FWD_DR, FWD_FNAT, RealServer, Stats, VirtualService } from './model.js';
 import { NeighTable } from './neigh.js';
 import { FnatPool } from './fnat-pool.js';
-import { rewriteEnd } from './rewrite.js';
+import { CSUM_FULL, CSUM_INCREMENTAL, CSUM_PARTIAL, rewriteEnd } from './rewrite.js';
+import { NeighQueue } from './neigh-queue.js';
+import { OFL_CSUM_PARTIAL, OFL_GSO_MASK, OFL_GSO_TCPV4, OFL_GSO_UDP_L4, OFL_KNOWN, OFL_SIZE_SHIFT } from '../packet/offload.js';
+import { looksPartial } from '../packet/partial-csum.js';
+import { fillChecksum } from '../packet/l4.js';
 import * as frames from './frames.js';
 import { VipTable } from './vip-table.js';
 import { icmpPath } from './icmp-path.js';
@@ -53,6 +57,8 @@ export type SchedTrace = (svc: VirtualService, dest: RealServer | null, caddr: n
 
 const PERSIST_POSTPONE_MS = 60_000; // ip_vs_conn_expire: controlling entries wait in 60 s steps
 const NEW_CONN_TIMEOUT_MS = 3_000; // ip_vs_conn_new, replaced by the first state transition
+/** A frame waits this long for its next hop (3 ARP probes 1 s apart, as mcast_solicit = 3). */
+export const NEIGH_QUEUE_TIMEOUT_MS = 3_000;
 
 export class Engine {
   readonly ifaces: EngineIface[];
@@ -96,11 +102,33 @@ export class Engine {
   loopGuardHits = 0;
   readonly loopMac = new Uint8Array(6);
 
+  /**
+   * Offloads (packet/offload.ts): frames whose checksum was partial (reported by the port
+   * or detected), partial checksums completed here (ports that cannot pass them on),
+   * GSO super-frames seen, and super-frames dropped because the port cannot send them
+   * whole (the last one's ingress interface is kept for the operator's hint).
+   */
+  partialFrames = 0;
+  partialCompleted = 0;
+  gsoFrames = 0;
+  superFramesDropped = 0;
+  superFrameIface = -1;
+  /** Frames queued while their next hop was resolved, and sent once it was. */
+  neighQueued = 0;
+  neighFlushed = 0;
+  readonly pending = new NeighQueue();
+
   /** Verdict details, valid until the next call to process(). */
   txIface = 0;
   txBuf: Uint8Array;
   txLen = 0;
+  /** Offload word of the emitted frame, -1 for a frame the engine built (complete checksums). */
+  txOffload = -1;
   dropReason = 0;
+  /** The frame being processed: its offload word and how rewrites fix its L4 checksum. */
+  private rxOffload = 0;
+  private csumMode = CSUM_INCREMENTAL;
+  private lastTaken = -1;
   readonly scratch = new Uint8Array(2048);
 
   /** VIPs, where we answer ARP for them, and whether they are active (VRRP). */
@@ -124,10 +152,14 @@ export class Engine {
 
   // ---------------------------------------------------------------- entry point
 
-  /** Classify and rewrite one frame. The frame may be modified in place. */
-  process(b: Uint8Array, len: number, ifi: number, now: number): number {
+  /**
+   * Classify and rewrite one frame. The frame may be modified in place. `offload` is the
+   * frame's offload word (packet/offload.ts): 0 when the port does not know it (pcap).
+   */
+  process(b: Uint8Array, len: number, ifi: number, now: number, offload = 0): number {
     this.rxFrames++;
     this.now = now;
+    this.rxOffload = offload;
     if (now >= this.table.timers.nextTickAt()) this.table.timers.advance(now, this.expireFn);
     const l3 = l3Offset(b, len);
     if (l3 < 0) return this.drop(DROP.runt_frame);
@@ -146,6 +178,10 @@ export class Engine {
   tick(now: number): void {
     this.now = now;
     this.table.timers.advance(now, this.expireFn);
+    if (this.pending.used > 0) {
+      const n = this.pending.expire(now, NEIGH_QUEUE_TIMEOUT_MS);
+      this.drops[DROP.neigh_timeout] += n;
+    }
   }
 
   /** @internal */
@@ -160,6 +196,7 @@ export class Engine {
     this.txBuf = buf;
     this.txLen = len;
     this.txIface = ifi;
+    this.txOffload = buf === this.scratch ? -1 : this.rxOffload;
     this.txFrames++;
     return V_EMIT;
   }
@@ -194,6 +231,7 @@ export class Engine {
     } else {
       return this.drop(DROP.unsupported_protocol);
     }
+    if (!this.offloads(b, l3, l4, l4len, proto, ifi)) return this.drop(DROP.oversize);
     const saddr = ipv4.src(b, l3);
     const daddr = ipv4.dst(b, l3);
     const sport = readU16(b, l4);
@@ -204,6 +242,54 @@ export class Engine {
       return this.inbound(b, l3, l4, total, ifi, svc, proto, saddr, sport, daddr, dport);
     }
     return this.outbound(b, l3, l4, total, proto, saddr, sport, daddr, dport);
+  }
+
+  /**
+   * Learn the frame's checksum state and super-frame size; false for a super-frame this
+   * port cannot send whole. With the state unknown (pcap) a partial checksum is detected
+   * and completed, so every later step sees a complete one.
+   */
+  private offloads(b: Uint8Array, l3: number, l4: number, l4len: number, proto: number, ifi: number): boolean {
+    const o = this.rxOffload;
+    const csumAt = l4 + (proto === ipv4.PROTO_UDP ? 6 : 16);
+    if (o & OFL_KNOWN) {
+      if (o & OFL_CSUM_PARTIAL) {
+        this.partialFrames++;
+        this.csumMode = CSUM_PARTIAL;
+      } else {
+        this.csumMode = this.fullChecksum ? CSUM_FULL : CSUM_INCREMENTAL;
+      }
+      if (o >>> OFL_SIZE_SHIFT !== 0) {
+        this.gsoFrames++;
+        const kind = o & OFL_GSO_MASK;
+        // Only what we can describe again on transmit: TCPv4 over TCP, UDP_L4 over UDP.
+        if ((kind !== OFL_GSO_TCPV4 || proto !== ipv4.PROTO_TCP) && (kind !== OFL_GSO_UDP_L4 || proto !== ipv4.PROTO_UDP)) return false;
+      }
+      return true;
+    }
+    this.csumMode = this.fullChecksum ? CSUM_FULL : CSUM_INCREMENTAL;
+    if (l4 - l3 + l4len > this.ifaces[ifi]!.mtu) {
+      // Larger than the ingress MTU: a GRO/GSO super-frame that libpcap cannot tell us about.
+      this.gsoFrames++;
+      this.superFramesDropped++;
+      this.superFrameIface = ifi;
+      return false;
+    }
+    if (looksPartial(b, l3, csumAt, proto, l4len)) {
+      this.partialFrames++;
+      this.partialCompleted++;
+      fillChecksum(b, l3);
+    }
+    return true;
+  }
+
+  /** Segment size on the wire: the frame's own length, or one GSO segment's. */
+  private wireSize(b: Uint8Array, l3: number, l4: number, total: number, proto: number): number {
+    const gso = this.rxOffload >>> OFL_SIZE_SHIFT;
+    if (gso === 0) return total;
+    const l4h = proto === ipv4.PROTO_TCP ? (b[l4 + 12]! >>> 4) << 2 : 8;
+    const seg = l4 - l3 + l4h + gso;
+    return seg < total ? seg : total;
   }
 
   /** Client -> VIP (ip_vs_in). */
@@ -266,10 +352,10 @@ export class Engine {
     // A connection received by sync has not seen its client's next hop yet.
     if (t.flags[e]! & CF_SYNCED) return this.drop(DROP.client_mac_unknown);
     const out = t.ciface[e]!;
-    if (total > this.ifaces[out]!.mtu) return this.drop(DROP.oversize);
+    if (this.wireSize(b, l3, l4, total, proto) > this.ifaces[out]!.mtu) return this.drop(DROP.oversize);
     const isUdp = proto === ipv4.PROTO_UDP;
-    rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_SRC, t.vaddr[e]!, 0, t.vport[e]!, this.fullChecksum);
-    if (t.fwd[e] === FWD_FNAT) rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_DST, t.caddr[e]!, 2, t.cport[e]!, this.fullChecksum);
+    rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_SRC, t.vaddr[e]!, 0, t.vport[e]!, this.csumMode);
+    if (t.fwd[e] === FWD_FNAT) rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_DST, t.caddr[e]!, 2, t.cport[e]!, this.csumMode);
     ipv4.decrementTtl(b, l3);
     setMacs(b, t.cmac, e * 6, this.ifaces[out]!.mac);
     return this.emit(b, l3 + total, out);
@@ -287,19 +373,20 @@ export class Engine {
     }
     const out = d.iface;
     const mtu = this.ifaces[out]!.mtu;
-    if (total > mtu) {
-      // ensure_mtu_is_adequate: DF set -> "fragmentation needed" with the next-hop MTU.
+    if (this.wireSize(b, l3, l4, total, proto) > mtu) {
+      // ensure_mtu_is_adequate (for a GSO frame: skb_gso_validate_network_len, one segment):
+      // DF set -> "fragmentation needed" with the next-hop MTU.
       if (readU16(b, l3 + 6) & ipv4.FLAG_DF) return this.icmpToSender(b, l3, ifi, icmp.DEST_UNREACH, icmp.CODE_FRAG_NEEDED, mtu, DROP.oversize);
       return this.drop(DROP.oversize);
     }
-    const n = d.neigh;
-    if (n < 0 || !this.neigh.valid[n]) return this.resolve(n);
     if (fwd !== FWD_DR) {
       const isUdp = proto === ipv4.PROTO_UDP;
-      rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_DST, t.daddr[e]!, 2, t.dport[e]!, this.fullChecksum);
-      if (fwd === FWD_FNAT) rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_SRC, t.laddr[e]!, 0, t.lport[e]!, this.fullChecksum);
+      rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_DST, t.daddr[e]!, 2, t.dport[e]!, this.csumMode);
+      if (fwd === FWD_FNAT) rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_SRC, t.laddr[e]!, 0, t.lport[e]!, this.csumMode);
     }
     ipv4.decrementTtl(b, l3);
+    const n = d.neigh;
+    if (n < 0 || !this.neigh.valid[n]) return this.queueForNeigh(n, b, l3 + total, out);
     setMacs(b, this.neigh.mac, n * 6, this.ifaces[out]!.mac);
     return this.emit(b, l3 + total, out);
   }
@@ -334,6 +421,47 @@ export class Engine {
     const iface = this.ifaces[ifi]!;
     const len = frames.arpRequest(this.scratch, iface.mac, iface.ip, this.neigh.ip[n]!);
     return this.emit(this.scratch, len, ifi);
+  }
+
+  /**
+   * The next hop's MAC is not known: keep a copy of the rewritten frame until the ARP reply
+   * comes (takeQueued), and ask (at most once a second). Dropped when the queue is full.
+   */
+  private queueForNeigh(n: number, b: Uint8Array, len: number, out: number): number {
+    if (n < 0 || !this.pending.enqueue(n, b, len, this.rxOffload, out, this.now)) return this.resolve(n);
+    this.neighQueued++;
+    if (this.now - this.neigh.lastRequest[n]! < 1000) return V_CONSUMED;
+    this.neigh.lastRequest[n] = this.now;
+    const ifi = this.neigh.iface[n]!;
+    const iface = this.ifaces[ifi]!;
+    return this.emit(this.scratch, frames.arpRequest(this.scratch, iface.mac, iface.ip, this.neigh.ip[n]!), ifi);
+  }
+
+  /**
+   * After process(): the next queued frame whose next hop is now known, with its MACs set;
+   * its buffer, length, interface and offload word are in txBuf/txLen/txIface/txOffload.
+   * Returns -1 when none is left. The slot returned stays valid until the next call.
+   */
+  takeQueued(): number {
+    const q = this.pending;
+    if (this.lastTaken >= 0) {
+      q.free(this.lastTaken);
+      this.lastTaken = -1;
+    }
+    const s = q.nextReady();
+    if (s < 0) return -1;
+    const n = q.neighbourOf(s);
+    const out = q.iface[s]!;
+    const buf = q.views[s]!;
+    setMacs(buf, this.neigh.mac, n * 6, this.ifaces[out]!.mac);
+    this.txBuf = buf;
+    this.txLen = q.len[s]!;
+    this.txIface = out;
+    this.txOffload = q.offload[s]!;
+    this.txFrames++;
+    this.neighFlushed++;
+    this.lastTaken = s;
+    return s;
   }
 
   /** Build an ARP request for neighbour slot n (start-up and refresh; control plane). */
@@ -462,13 +590,13 @@ export class Engine {
     this.statsIn(d, svc, total);
     if (b[l3 + ipv4.OFF_TTL]! <= 1) return this.drop(DROP.ttl_exceeded);
     const out = d.iface;
-    if (total > this.ifaces[out]!.mtu) return this.drop(DROP.oversize);
-    const n = d.neigh;
-    if (n < 0 || !this.neigh.valid[n]) return this.resolve(n);
+    if (this.wireSize(b, l3, l4, total, proto) > this.ifaces[out]!.mtu) return this.drop(DROP.oversize);
     if (d.fwd !== FWD_DR) {
-      rewriteEnd(b, l3, l4, proto === ipv4.PROTO_UDP, ipv4.OFF_DST, d.addr, 2, d.port !== 0 ? d.port : readU16(b, l4 + 2), this.fullChecksum);
+      rewriteEnd(b, l3, l4, proto === ipv4.PROTO_UDP, ipv4.OFF_DST, d.addr, 2, d.port !== 0 ? d.port : readU16(b, l4 + 2), this.csumMode);
     }
     ipv4.decrementTtl(b, l3);
+    const n = d.neigh;
+    if (n < 0 || !this.neigh.valid[n]) return this.queueForNeigh(n, b, l3 + total, out);
     setMacs(b, this.neigh.mac, n * 6, this.ifaces[out]!.mac);
     return this.emit(b, l3 + total, out);
   }
@@ -600,7 +728,10 @@ export class Engine {
     const spa = arp.senderIp(b, l3);
     const tpa = arp.targetIp(b, l3);
     const n = this.neigh.find(spa, ifi);
-    if (n >= 0 && spa !== 0) this.neigh.learn(n, b, l3 + arp.OFF_SHA, this.now);
+    if (n >= 0 && spa !== 0) {
+      this.neigh.learn(n, b, l3 + arp.OFF_SHA, this.now);
+      this.pending.release(n); // neigh_update: the queued frames may go (takeQueued)
+    }
     if (spa !== 0 && this.vips.index(spa) >= 0) {
       // Someone else speaks for our VIP (we never see our own frames here).
       this.vipArpConflicts++;
@@ -635,10 +766,6 @@ export class Engine {
       if (v.port === port && v.addr === addr && v.proto === proto) return v;
     }
     return null;
-  }
-
-  isOverloaded(d: RealServer): boolean {
-    return (d.flags & DEST_F_OVERLOAD) !== 0;
   }
 
   /** Rebuild the VIP list after a service change (control plane). */

@@ -32,7 +32,8 @@ export const DROP_REASONS = [
   'table_full',
   'ttl_exceeded',
   'oversize', // larger than the egress MTU (GSO/GRO super-frame or no DF to fragment)
-  'neigh_unresolved', // next hop MAC not known yet; an ARP request was sent
+  'neigh_unresolved', // next hop MAC not known and the wait queue full (or no neighbour entry)
+  'neigh_timeout', // queued for a next hop that did not answer ARP in time
   'icmp_bad_checksum',
   'icmp_unrelated',
   'arp_malformed',

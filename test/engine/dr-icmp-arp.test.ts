@@ -12,6 +12,7 @@ import { checksum } from '../../src/packet/checksum.js';
 import { FWD_DR } from '../../src/engine/model.js';
 import { DROP, V_CONSUMED, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
+import { OFL_KNOWN } from '../../src/packet/offload.js';
 
 const client = { srcMac: MAC.router, dstMac: MAC.lb, src: IP.client, dst: IP.vip };
 
@@ -77,19 +78,43 @@ t.test('ARP: who-has VIP is answered in place; other targets are not', async (t)
   t.same(arp.decode(garp, 14), { op: 1, senderMac: MAC.lb, senderIp: IP.vip, targetMac: 'ff:ff:ff:ff:ff:ff', targetIp: IP.vip });
 });
 
-t.test('unknown next hop: an ARP request goes out, then the MAC is learnt from the reply', async (t) => {
-  const { engine, rules } = oneArm();
-  rules.addDest(svcSpec(), destSpec('10.0.0.50'));
+t.test('unknown next hop: the frame waits, an ARP request goes out, the reply releases the frame', async (t) => {
+  const { engine } = oneArm({}, {}, [destSpec('10.0.0.50')]);
   const f = tcpFrame({ ...client, sport: 42000, dport: 80, flags: tcp.SYN });
   t.equal(engine.process(f, f.length, 0, 0), V_EMIT);
   const req = arp.decode(engine.txBuf, 14);
   t.same([req.op, req.targetIp, req.senderIp], [1, '10.0.0.50', IP.lb]);
-  t.equal(engine.drops[DROP.neigh_unresolved], 1);
+  t.equal(engine.drops[DROP.neigh_unresolved], 0, 'queued, not dropped (__neigh_event_send)');
+  t.equal(engine.neighQueued, 1);
+  t.equal(engine.takeQueued(), -1, 'nothing leaves before the reply');
   const reply = arpFrame({ srcMac: '02:00:00:00:00:50', dstMac: MAC.lb, op: 2, senderMac: '02:00:00:00:00:50', senderIp: '10.0.0.50', targetMac: MAC.lb, targetIp: IP.lb });
   t.equal(engine.process(reply, reply.length, 0, 1), V_CONSUMED);
-  const again = tcpFrame({ ...client, sport: 42000, dport: 80, flags: tcp.SYN });
+  t.ok(engine.takeQueued() >= 0, 'the SYN is released by the reply');
+  const out = engine.txBuf.subarray(0, engine.txLen);
+  t.equal(eth.decode(out).dst, '02:00:00:00:00:50');
+  t.equal(eth.decode(out).src, MAC.lb);
+  t.equal(ipv4.decode(out, 14).dst, '10.0.0.50', 'rewritten before it waited');
+  t.equal(ipv4.decode(out, 14).ttl, 63, 'TTL decremented once');
+  t.equal(engine.txIface, 0);
+  t.equal(engine.takeQueued(), -1, 'sent once');
+  const again = tcpFrame({ ...client, sport: 42001, dport: 80, flags: tcp.SYN });
   t.equal(engine.process(again, again.length, 0, 2), V_EMIT);
   t.equal(eth.decode(engine.txBuf).dst, '02:00:00:00:00:50');
+});
+
+t.test('unknown next hop that never answers: queued frames time out and are counted', async (t) => {
+  const { engine } = oneArm({}, {}, [destSpec('10.0.0.51')]);
+  for (let i = 0; i < 3; i++) {
+    const f = tcpFrame({ ...client, sport: 43000 + i, dport: 80, flags: tcp.SYN });
+    engine.process(f, f.length, 0, i * 10);
+  }
+  t.equal(engine.neighQueued, 3);
+  engine.tick(2_000);
+  t.equal(engine.drops[DROP.neigh_timeout], 0, 'still waiting at 2 s');
+  engine.tick(3_100);
+  t.equal(engine.drops[DROP.neigh_timeout], 3, 'dropped after 3 s, as after mcast_solicit probes');
+  t.equal(engine.takeQueued(), -1);
+  t.equal(engine.pending.used, 0, 'slots freed');
 });
 
 t.test('ICMP port unreachable from a NAT real server is translated back to VIP:port', async (t) => {
@@ -151,7 +176,8 @@ t.test('TTL 1: time exceeded back to the client; oversize DF: frag needed with t
   t.equal(engine.process(f, f.length, 0, 0), V_EMIT);
   t.same([engine.txBuf[34], engine.txBuf[35]], [11, 0]);
   const big = tcpFrame({ ...client, sport: 45001, dport: 80, flags: tcp.SYN, payload: Buffer.alloc(2000) });
-  t.equal(engine.process(big, big.length, 0, 0), V_EMIT);
+  // A port that reports offload state says this is one 2040-byte packet, not a super-frame.
+  t.equal(engine.process(big, big.length, 0, 0, OFL_KNOWN), V_EMIT);
   t.same([engine.txBuf[34], engine.txBuf[35]], [3, 4]);
   t.equal((engine.txBuf[40]! << 8) | engine.txBuf[41]!, 1500, 'next-hop MTU');
   t.equal(engine.drops[DROP.oversize], 1);

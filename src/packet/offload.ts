@@ -1,0 +1,31 @@
+/**
+ * A frame's offload state, as one small integer passed with the frame (no object per packet).
+ * The kernel keeps it in the skb (ip_summed, csum_start/offset, gso_size, gso_type); an
+ * AF_PACKET socket with PACKET_VNET_HDR reports it in a virtio_net_hdr (src/io/ring/vnet.ts),
+ * libpcap does not report it at all.
+ *
+ *   bit 0     KNOWN: the port reported the state (ring backend); otherwise the engine detects
+ *             partial checksums itself (pcap backend) and cannot forward super-frames
+ *   bit 1     CSUM_PARTIAL: the TCP/UDP checksum field holds only the folded pseudo-header sum
+ *             (CHECKSUM_PARTIAL); the kernel completes it when the frame goes out
+ *   bits 2-3  GSO type: 0 none, 1 TCPv4, 2 UDP (UDP_L4 segmentation)
+ *   bit 4     GSO with ECN (TCP CWR handling when the kernel segments)
+ *   bits 8-   gso_size: payload bytes per segment (0 = not a super-frame)
+ */
+export const OFL_KNOWN = 1;
+export const OFL_CSUM_PARTIAL = 2;
+export const OFL_GSO_SHIFT = 2;
+export const OFL_GSO_MASK = 3 << OFL_GSO_SHIFT;
+export const OFL_GSO_TCPV4 = 1 << OFL_GSO_SHIFT;
+export const OFL_GSO_UDP_L4 = 2 << OFL_GSO_SHIFT;
+export const OFL_GSO_ECN = 16;
+export const OFL_SIZE_SHIFT = 8;
+
+/** Segment payload size of a super-frame, 0 for an ordinary frame. */
+export function gsoSize(offload: number): number {
+  return offload >>> OFL_SIZE_SHIFT;
+}
+
+export function isPartial(offload: number): boolean {
+  return (offload & OFL_CSUM_PARTIAL) !== 0;
+}
