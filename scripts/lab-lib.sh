@@ -131,10 +131,13 @@ lab_ns_create() {
   lab_ns_sysctl "$ns" net.ipv4.ip_forward=0
 }
 
-# Offloads off so frames carry full checksums and are MTU-sized
-# (packet-io-notes.md pitfalls 10-12: the LB captures with libpcap and
-# rewrites; partial checksums and GSO super-frames would break it).
+# LAB_OFFLOADS=default leaves every veth as the kernel makes it (TX checksum
+# offload, TSO/GSO on: partial checksums and 64 KB super-frames reach the
+# balancer), as most namespace labs and container networks are. LAB_OFFLOADS=off
+# (the tuned lab, like NICs without GRO) turns them off so frames carry full
+# checksums and are MTU-sized.
 lab_offloads_off() {
+  [[ ${LAB_OFFLOADS:-off} == default ]] && return 0
   ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 ||
     ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off
 }

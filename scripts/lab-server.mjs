@@ -9,6 +9,7 @@
 // HTTP (keep-alive on, every port answers the same way):
 //   GET /            200, body exactly "<name>\n"
 //   GET /health      200 "ok\n" (503 "down\n" after POST /admin/health?ok=0)
+//   POST /upload     "<sha256> <length>\n" of the request body
 //   GET /bytes?n=N[&seed=S]
 //                    N deterministic pseudo-random bytes (see labBytes below),
 //                    header X-Content-SHA256 = hex sha256 of the body.
@@ -83,6 +84,14 @@ function startHttp(opts, port, state) {
       if (!req.socket.remoteAddress?.endsWith('127.0.0.1')) return send(403, 'forbidden\n');
       state.healthy = url.searchParams.get('ok') !== '0';
       return send(200, state.healthy ? 'ok\n' : 'down\n');
+    }
+    if (req.method === 'POST' && url.pathname === '/upload') {
+      // The body is hashed as it streams in: "<sha256 hex> <bytes>\n" (upload tests).
+      const h = crypto.createHash('sha256');
+      let n = 0;
+      req.on('data', (d) => { h.update(d); n += d.length; });
+      req.on('end', () => send(200, `${h.digest('hex')} ${n}\n`));
+      return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
     if (url.pathname === '/') return send(200, `${opts.name}\n`);

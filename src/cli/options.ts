@@ -32,6 +32,8 @@ export interface LbOptions {
   ifaces: string[];
   maxConns: number;
   checksum: 'incremental' | 'full';
+  /** Packet I/O backend: AF_PACKET rings (default, falls back to pcap) or libpcap. */
+  io: 'auto' | 'ring' | 'pcap';
   traceSched: boolean;
   hostGuard: boolean;
   pcapDir: string | null;
@@ -89,6 +91,8 @@ Packet path:
   --iface IF              capture/transmit interface (repeatable; default: from the routing table)
   --max-conns N           connection table capacity (default 1048576)
   --checksum incremental|full   L4 checksum update on rewrite (default incremental, RFC 1624)
+  --io ring|pcap          packet I/O: AF_PACKET rings with offload state and batched sends
+                          (default; falls back to pcap if it cannot open) or libpcap
   --fnat-addr ADDR        full-NAT local address (repeatable)
   --fnat-ports LO-HI      full-NAT local port range (default 1024-65535)
   --no-host-guard         do not install the nftables netdev drop rules
@@ -137,7 +141,7 @@ export function parseRealServer(v: string): RealServerOpt {
 export function parseOptions(argv: string[]): LbOptions {
   const o: LbOptions = {
     vip: null, ports: [], proto: 'tcp', udpPorts: [], rs: [], sched: DEFAULT_SCHEDULER, mode: FWD_MASQ,
-    persist: 0, persistMask: 0xffffffff, ops: false, ifaces: [], maxConns: 1 << 20, checksum: 'incremental',
+    persist: 0, persistMask: 0xffffffff, ops: false, ifaces: [], maxConns: 1 << 20, checksum: 'incremental', io: 'auto',
     traceSched: false, hostGuard: true, pcapDir: null, doctor: true, fnatAddrs: [], fnatPorts: [1024, 65535],
     rulesFile: null, saveOnExit: null, config: null, socket: '/run/tslb.sock', worker: null, workers: 1, shardBy: null, help: false,
     metrics: null, sync: 'auto', syncPeer: null, syncPort: null, syncId: null,
@@ -182,6 +186,12 @@ export function parseOptions(argv: string[]): LbOptions {
         const v = value();
         if (v !== 'incremental' && v !== 'full') throw new UsageError(`invalid value for --checksum: '${v}' (expected incremental or full)`);
         o.checksum = v;
+        break;
+      }
+      case '--io': {
+        const v = value();
+        if (v !== 'ring' && v !== 'pcap') throw new UsageError(`invalid value for --io: '${v}' (expected ring or pcap)`);
+        o.io = v;
         break;
       }
       case '--trace-sched': o.traceSched = true; break;

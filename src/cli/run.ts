@@ -11,7 +11,7 @@ import { DROP_REASONS } from '../engine/verdict.js';
 import { formatIPv4, formatMac } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
 import { STATE_NAMES } from '../table/tcp-state.js';
-import { CapPort } from '../io/cap-port.js';
+import { openPorts, IoError, type IoKind } from '../io/open-ports.js';
 import { HostGuard } from '../io/host-guard.js';
 import { Runtime } from '../io/runtime.js';
 import { PcapTap } from '../io/pcap-tap.js';
@@ -106,11 +106,20 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void): Pro
       log(`sched ${svc.scheduler.name} ${formatIPv4(caddr)}:${cport} -> ${d ? `${formatIPv4(d.addr)}:${d.port}` : 'none'} | ${inputs}`);
   }
   const guard = o.hostGuard ? new HostGuard() : null;
-  const ports = ifaces.map((i) => new CapPort(i.name, i.mac, i.mtu, `not ether src ${formatMac(i.mac)} and arp`));
+  let opened;
+  try {
+    opened = openPorts(o.io, ifaces.map((i) => ({ name: i.name, mac: i.mac, mtu: i.mtu, filter: `not ether src ${formatMac(i.mac)} and arp` })));
+  } catch (err) {
+    if (err instanceof IoError) throw new StartError(err.message);
+    throw err;
+  }
+  const ports = opened.ports;
+  log(`io: ${opened.kind} (${opened.why})`);
   // With workers each process writes its own files (IF.wK.pcap ...): one file per writer.
   const pcap = o.pcapDir !== null ? new PcapTap(o.pcapDir, ifaces.map((i) => (shard ? `${i.name}.w${shard.k}` : i.name))) : null;
   let doctor: DoctorRunner | null = null;
   const runtime = new Runtime(engine, ports, { guard: guard ? (r) => guard.apply(r) : null, tap: pcap ? pcap.tap : null, shard });
+  runtime.onHint = log;
   let stopped = false;
   let ha: HaHandle | null = null;
   // VRRP first: a re-created VIP must be passive again before the runtime announces it.
@@ -146,7 +155,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void): Pro
   runtime.start();
   // One doctor per balancer: with workers, worker 0 (its share of the flows, and the one answering ARP).
   if (o.doctor && (shard === null || shard.k === 0)) doctor = new DoctorRunner(runtime, log).start();
-  summary(o, runtime, log, guard);
+  summary(o, runtime, log, guard, opened.kind);
   if (pcap) log(`pcap: writing ${pcap.files.join(', ')}`);
   return { runtime, rules, plane, ha, stop };
 }
@@ -160,7 +169,7 @@ function primeNeighbours(engine: Engine, ifaces: IfaceInfo[]): void {
   }
 }
 
-function summary(o: LbOptions, rt: Runtime, log: (s: string) => void, guard: HostGuard | null): void {
+function summary(o: LbOptions, rt: Runtime, log: (s: string) => void, guard: HostGuard | null, io: IoKind): void {
   const e = rt.engine;
   rt.ports.forEach((p, i) => log(`capture ${p.name} (${formatMac(p.mac)}, mtu ${p.mtu}, ip ${formatIPv4(e.ifaces[i]!.ip)})`));
   for (const v of e.vipList()) {
@@ -175,7 +184,11 @@ function summary(o: LbOptions, rt: Runtime, log: (s: string) => void, guard: Hos
   }
   if (guard) log(`host guard: nft table netdev ${guard.table} drops VIP and NAT reply frames after capture`);
   else if (sysctl('net.ipv4.ip_forward') === '1') log('warning: ip_forward=1 and --no-host-guard: the kernel will also forward the VIP traffic');
-  if (o.checksum === 'incremental') log('checksums: incremental (RFC 1624); use --checksum full if senders leave partial checksums (veth tx offload)');
+  if (io === 'ring') {
+    log('offloads: partial checksums and GSO super-frames pass through with their virtio-net headers');
+  } else {
+    log('offloads: partial checksums are detected and completed; super-frames (GRO/TSO) cannot be forwarded on pcap and are counted');
+  }
 }
 
 /** Human summary printed at shutdown: what happened to every packet. */
@@ -187,6 +200,7 @@ export function finalReport(e: Engine): string {
       lines.push(`  -> ${formatIPv4(d.addr)}:${d.port} conns ${d.stats.conns} active ${d.activeConns} inactive ${d.inactConns} in ${d.stats.inPkts} out ${d.stats.outPkts}`);
     }
   }
+  lines.push(`offloads: ${e.partialFrames} partial checksums (${e.partialCompleted} completed here), ${e.gsoFrames} GSO frames (${e.superFramesDropped} dropped: pcap cannot send them), ${e.neighQueued} frames waited for ARP (${e.neighFlushed} sent)`);
   const drops = DROP_REASONS.map((r, i) => [r, e.drops[i]!] as const).filter(([, n]) => n > 0);
   lines.push(`drops: ${drops.length ? drops.map(([r, n]) => `${r}=${n}`).join(' ') : 'none'}`);
   lines.push(`connections in table: ${e.table.count} (${countStates(e)})`);

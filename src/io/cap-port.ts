@@ -23,7 +23,7 @@ export class CapPort implements PacketPort {
   /** Closed handles and their buffers, kept referenced (see above); bounded. */
   private readonly retired: [InstanceType<typeof Cap>, Buffer][] = [];
   private readonly ringBytes: number;
-  private handler: ((frame: Buffer, len: number) => void) | null = null;
+  private handler: ((frame: Uint8Array, len: number, offload: number) => void) | null = null;
 
   constructor(name: string, mac: Uint8Array, mtu: number, filter: string, ringBytes = DEFAULT_RING_BYTES) {
     this.name = name;
@@ -33,7 +33,7 @@ export class CapPort implements PacketPort {
     this.setFilter(filter);
   }
 
-  onFrame(handler: (frame: Buffer, len: number) => void): void {
+  onFrame(handler: (frame: Uint8Array, len: number, offload: number) => void): void {
     this.handler = handler;
     this.listen(this.cap!, this.buffer);
   }
@@ -41,7 +41,7 @@ export class CapPort implements PacketPort {
   private listen(cap: InstanceType<typeof Cap>, buf: Buffer): void {
     const handler = this.handler;
     // `truncated` is not reliable (packet-io-notes 10): the engine checks lengths itself.
-    if (handler) cap.on('packet', (nbytes: number) => handler(buf, nbytes));
+    if (handler) cap.on('packet', (nbytes: number) => handler(buf, nbytes, 0));
   }
 
   send(frame: Uint8Array, len: number): boolean {

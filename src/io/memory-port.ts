@@ -12,7 +12,9 @@ export class MemoryPort implements PacketPort {
   filter = '';
   txErrors = 0;
   closed = false;
-  private handler: ((frame: Buffer, len: number) => void) | null = null;
+  private handler: ((frame: Uint8Array, len: number, offload: number) => void) | null = null;
+  /** Offload word of each sent frame (-1: complete checksums). */
+  readonly sentOffload: number[] = [];
 
   constructor(name: string, mac: Uint8Array, mtu = 1500) {
     this.name = name;
@@ -20,16 +22,17 @@ export class MemoryPort implements PacketPort {
     this.mtu = mtu;
   }
 
-  onFrame(handler: (frame: Buffer, len: number) => void): void {
+  onFrame(handler: (frame: Uint8Array, len: number, offload: number) => void): void {
     this.handler = handler;
   }
 
-  inject(frame: Uint8Array): void {
+  inject(frame: Uint8Array, offload = 0): void {
     const b = Buffer.from(frame); // the real port hands out its own buffer too
-    this.handler?.(b, b.length);
+    this.handler?.(b, b.length, offload);
   }
 
-  send(frame: Uint8Array, len: number): boolean {
+  send(frame: Uint8Array, len: number, offload = -1): boolean {
+    this.sentOffload.push(offload);
     if (len > this.mtu + 18) {
       this.txErrors++;
       return false;

@@ -6,10 +6,16 @@ export interface PacketPort {
   readonly name: string;
   readonly mac: Uint8Array;
   readonly mtu: number;
-  /** Register the single frame handler. */
-  onFrame(handler: (frame: Buffer, len: number) => void): void;
-  /** Send a frame; false (and a counted error) when the kernel refuses it. */
-  send(frame: Uint8Array, len: number): boolean;
+  /**
+   * Register the single frame handler. `offload` is the frame's offload word
+   * (packet/offload.ts), 0 when the backend cannot tell (pcap).
+   */
+  onFrame(handler: (frame: Uint8Array, len: number, offload: number) => void): void;
+  /**
+   * Send a frame; false (and a counted error) when the kernel refuses it. `offload` is the
+   * frame's offload word, -1 (or absent) for a frame with complete checksums.
+   */
+  send(frame: Uint8Array, len: number, offload?: number): boolean;
   /** Replace the capture filter (rules changed). */
   setFilter(filter: string): void;
   close(): void;

@@ -12,6 +12,8 @@ import { FWD_DR, FWD_FNAT } from '../engine/model.js';
 import type { PacketPort } from './port.js';
 import { buildFilter, type FilterInput, type Shard } from './bpf.js';
 import type { GuardRules } from './host-guard.js';
+import { RingPort } from './ring/ring-port.js';
+import { RingDriver } from './ring/driver.js';
 
 export interface RuntimeHooks {
   /** Called with the new host-guard rules whenever services change (null = no guard). */
@@ -29,6 +31,10 @@ export class Runtime {
   private timer: NodeJS.Timeout | null = null;
   private garpTimer: NodeJS.Timeout | null = null;
   private lastFilter: string[] = [];
+  /** Ring backend: drains the rings in batches; the clock is read once per batch. */
+  driver: RingDriver | null = null;
+  private batchNow = 0;
+  private batched = false;
 
   constructor(engine: Engine, ports: PacketPort[], hooks: RuntimeHooks = {}) {
     this.engine = engine;
@@ -37,20 +43,36 @@ export class Runtime {
   }
 
   start(): void {
-    this.ports.forEach((port, i) => port.onFrame((frame, len) => this.onFrame(i, frame, len)));
+    this.ports.forEach((port, i) => port.onFrame((frame, len, offload) => this.onFrame(i, frame, len, offload)));
+    if (this.ports.length > 0 && this.ports.every((p) => p instanceof RingPort)) {
+      this.batched = true;
+      this.driver = new RingDriver(this.ports as RingPort[], () => (this.batchNow = performance.now()));
+    }
     this.rulesChanged();
     this.resolveNeighbours();
     this.announceVips(3);
     this.timer = setInterval(() => this.periodic(), 100);
+    this.driver?.start();
   }
 
-  private onFrame(ifi: number, frame: Buffer, len: number): void {
+  private onFrame(ifi: number, frame: Uint8Array, len: number, offload: number): void {
     const tap = this.hooks.tap;
     if (tap) tap(ifi, 'in', frame, len);
     const e = this.engine;
-    if (e.process(frame, len, ifi, performance.now()) === V_EMIT) {
+    if (e.process(frame, len, ifi, this.batched ? this.batchNow : performance.now(), offload) === V_EMIT) {
       if (tap) tap(e.txIface, 'out', e.txBuf, e.txLen);
-      this.ports[e.txIface]!.send(e.txBuf, e.txLen);
+      this.ports[e.txIface]!.send(e.txBuf, e.txLen, e.txOffload);
+    }
+    if (e.pending.ready > 0) this.flushQueued();
+  }
+
+  /** Frames that waited for a next hop whose ARP reply just came (neigh_update). */
+  private flushQueued(): void {
+    const e = this.engine;
+    const tap = this.hooks.tap;
+    while (e.takeQueued() >= 0) {
+      if (tap) tap(e.txIface, 'out', e.txBuf, e.txLen);
+      this.ports[e.txIface]!.send(e.txBuf, e.txLen, e.txOffload);
     }
   }
 
@@ -58,6 +80,7 @@ export class Runtime {
 
   private periodic(): void {
     this.engine.tick(performance.now());
+    if (this.engine.superFramesDropped > 0 && !this.superFrameHinted) this.hintSuperFrames();
     if (++this.periodicCount % 10 === 0) this.resolveNeighbours();
   }
 
@@ -141,7 +164,23 @@ export class Runtime {
     return { vips, natServers, localAddrs, hostAddrs };
   }
 
+  private superFrameHinted = false;
+  /** Called once with the hint when the pcap backend first drops a super-frame. */
+  onHint: ((msg: string) => void) | null = null;
+
+  private hintSuperFrames(): void {
+    this.superFrameHinted = true;
+    const p = this.ports[this.engine.superFrameIface];
+    if (!p || !this.onHint) return;
+    this.onHint(
+      `warning: frames larger than the MTU of ${p.name} arrive (GRO/TSO super-frames) and --io pcap cannot send them whole: ` +
+      `use the default ring backend, or turn merging off: ethtool -K ${p.name} gro off on this host, ` +
+      `and ethtool -K <sender's interface> tso off gso off on the hosts that send them (counted as oversize)`,
+    );
+  }
+
   stop(): void {
+    this.driver?.stop();
     if (this.timer) clearInterval(this.timer);
     if (this.garpTimer) clearInterval(this.garpTimer);
     this.timer = this.garpTimer = null;

@@ -39,10 +39,15 @@ export class Lab {
     this.prefix = state.LAB_PREFIX!;
   }
 
-  static async up(topo: 'onearm' | 'twoarm' | 'flat', extra: string[] = []): Promise<Lab> {
+  /**
+   * Build a lab. `offloads: 'default'` leaves every veth at the kernel's defaults (TX
+   * checksum offload, TSO/GSO on), as labs are usually built; the default here is the
+   * tuned lab with offloads off (scripts/lab-lib.sh lab_offloads_off).
+   */
+  static async up(topo: 'onearm' | 'twoarm' | 'flat', extra: string[] = [], opts: { offloads?: 'default' | 'off' } = {}): Promise<Lab> {
     const prefix = `tt${randomBytes(2).toString('hex')}`;
     const { stdout } = await run(LAB, ['up', topo, ...extra], {
-      env: { ...process.env, LAB_PREFIX: prefix },
+      env: { ...process.env, LAB_PREFIX: prefix, LAB_OFFLOADS: opts.offloads ?? 'off' },
       maxBuffer: 1 << 22,
     });
     const m = /LAB_STATE=(\S+)/.exec(stdout);
