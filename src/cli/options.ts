@@ -49,6 +49,8 @@ export interface LbOptions {
   worker: { k: number; n: number } | null;
   workers: number;
   shardBy: 'port' | 'addr' | null;
+  /** Ring backend with workers: the PACKET_FANOUT group the workers join (set by the supervisor). */
+  fanoutGroup: number | null;
   /** src/ha: `--metrics [ADDR:]PORT` (off by default). */
   metrics: string | null;
   /** src/ha connection sync: 'auto' = on when keepalived.conf has lvs_sync_daemon. */
@@ -143,7 +145,7 @@ export function parseOptions(argv: string[]): LbOptions {
     vip: null, ports: [], proto: 'tcp', udpPorts: [], rs: [], sched: DEFAULT_SCHEDULER, mode: FWD_MASQ,
     persist: 0, persistMask: 0xffffffff, ops: false, ifaces: [], maxConns: 1 << 20, checksum: 'incremental', io: 'auto',
     traceSched: false, hostGuard: true, pcapDir: null, doctor: true, fnatAddrs: [], fnatPorts: [1024, 65535],
-    rulesFile: null, saveOnExit: null, config: null, socket: '/run/tslb.sock', worker: null, workers: 1, shardBy: null, help: false,
+    rulesFile: null, saveOnExit: null, config: null, socket: '/run/tslb.sock', worker: null, workers: 1, shardBy: null, fanoutGroup: null, help: false,
     metrics: null, sync: 'auto', syncPeer: null, syncPort: null, syncId: null,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -223,6 +225,7 @@ export function parseOptions(argv: string[]): LbOptions {
       case '--sync-port': o.syncPort = intIn(name, value(), 1, 65535); break;
       case '--sync-id': o.syncId = intIn(name, value(), 0, 255); break;
       case '--workers': o.workers = intIn(name, value(), 1, 64); break;
+      case '--fanout-group': o.fanoutGroup = intIn(name, value(), 0, 0xffff); break;
       case '--worker': {
         const v = value();
         const m = /^(\d+)\/(\d+)$/.exec(v);

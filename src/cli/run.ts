@@ -12,6 +12,7 @@ import { formatIPv4, formatMac } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
 import { STATE_NAMES } from '../table/tcp-state.js';
 import { openPorts, IoError, type IoKind } from '../io/open-ports.js';
+import { fanoutProgram } from '../io/ring/fanout-bpf.js';
 import { HostGuard } from '../io/host-guard.js';
 import { Runtime } from '../io/runtime.js';
 import { PcapTap } from '../io/pcap-tap.js';
@@ -108,7 +109,11 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void): Pro
   const guard = o.hostGuard ? new HostGuard() : null;
   let opened;
   try {
-    opened = openPorts(o.io, ifaces.map((i) => ({ name: i.name, mac: i.mac, mtu: i.mtu, filter: `not ether src ${formatMac(i.mac)} and arp` })));
+    // Workers on the ring backend: one fanout group (its program is set again once the services are known).
+    const fanout = shard !== null && o.fanoutGroup !== null && o.io !== 'pcap' ? { group: o.fanoutGroup, program: fanoutProgram(shard, []) } : null;
+    // With fanout, nothing until the services are known (0x88b5: IEEE 802 local experimental EtherType).
+    const initial = (mac: Uint8Array) => `not ether src ${formatMac(mac)} and ${fanout ? 'ether proto 0x88b5' : 'arp'}`;
+    opened = openPorts(o.io, ifaces.map((i) => ({ name: i.name, mac: i.mac, mtu: i.mtu, filter: initial(i.mac) })), fanout);
   } catch (err) {
     if (err instanceof IoError) throw new StartError(err.message);
     throw err;
@@ -118,7 +123,9 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void): Pro
   // With workers each process writes its own files (IF.wK.pcap ...): one file per writer.
   const pcap = o.pcapDir !== null ? new PcapTap(o.pcapDir, ifaces.map((i) => (shard ? `${i.name}.w${shard.k}` : i.name))) : null;
   let doctor: DoctorRunner | null = null;
-  const runtime = new Runtime(engine, ports, { guard: guard ? (r) => guard.apply(r) : null, tap: pcap ? pcap.tap : null, shard });
+  const fanout = opened.kind === 'ring' && shard !== null && o.fanoutGroup !== null;
+  if (shard) log(`worker ${shard.k}/${shard.n}: ${fanout ? `PACKET_FANOUT group ${o.fanoutGroup} splits the flows` : 'capture filters split the flows'} (by ${shard.by})`);
+  const runtime = new Runtime(engine, ports, { guard: guard ? (r) => guard.apply(r) : null, tap: pcap ? pcap.tap : null, shard, fanout });
   runtime.onHint = log;
   let stopped = false;
   let ha: HaHandle | null = null;

@@ -16,6 +16,8 @@ export interface FilterInput {
   hostAddrs: number[];
   /** Worker k of n: only this share of the flows (see shardClauses). */
   shard?: Shard | null;
+  /** false: leave ARP out (a fanout group's workers take ARP through a socket of their own). */
+  arp?: boolean;
 }
 
 export interface Shard {
@@ -41,7 +43,7 @@ export function shardClauses(s: Shard): { inbound: string; reply: string } {
 }
 
 export function buildFilter(f: FilterInput): string {
-  const parts: string[] = ['arp'];
+  const parts: string[] = f.arp === false ? [] : ['arp'];
   const sh = f.shard && f.shard.n > 1 ? shardClauses(f.shard) : null;
   // ICMP to a VIP (echo, errors) goes to worker 0 only.
   const inb = sh ? (f.shard!.k === 0 ? ` and (icmp or ${sh.inbound})` : ` and ${sh.inbound}`) : '';

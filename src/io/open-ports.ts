@@ -5,7 +5,7 @@
  */
 import type { PacketPort } from './port.js';
 import { CapPort } from './cap-port.js';
-import { RingPort, RingError } from './ring/ring-port.js';
+import { RingPort, RingError, type FanoutJoin } from './ring/ring-port.js';
 import { libc, libcLoadError } from './ring/libc.js';
 
 export type IoKind = 'ring' | 'pcap';
@@ -26,12 +26,13 @@ export interface OpenedPorts {
 
 export class IoError extends Error {}
 
-export function openPorts(want: IoKind | 'auto', specs: PortSpec[], ringFrames?: number): OpenedPorts {
+export function openPorts(want: IoKind | 'auto', specs: PortSpec[], fanout: FanoutJoin | null = null, ringFrames?: number): OpenedPorts {
   if (want !== 'pcap') {
     const opened: RingPort[] = [];
     try {
       if (libc() === null) throw new RingError(`koffi could not be loaded (${libcLoadError()}); run npm ci`);
-      for (const s of specs) opened.push(new RingPort(s.name, s.mac, s.mtu, s.filter, ringFrames));
+      // A fanout group belongs to one device (fanout_add): interface i uses group id + i.
+      specs.forEach((s, i) => opened.push(new RingPort(s.name, s.mac, s.mtu, s.filter, ringFrames, fanout && { group: (fanout.group + i) & 0xffff, program: fanout.program })));
       return {
         ports: opened,
         kind: 'ring',

@@ -14,6 +14,7 @@ import { buildFilter, type FilterInput, type Shard } from './bpf.js';
 import type { GuardRules } from './host-guard.js';
 import { RingPort } from './ring/ring-port.js';
 import { RingDriver } from './ring/driver.js';
+import { fanoutProgram } from './ring/fanout-bpf.js';
 
 export interface RuntimeHooks {
   /** Called with the new host-guard rules whenever services change (null = no guard). */
@@ -22,6 +23,11 @@ export interface RuntimeHooks {
   tap?: ((ifi: number, dir: 'in' | 'out', frame: Uint8Array, len: number) => void) | null;
   /** Multi-process: this runtime's share of the flows. */
   shard?: Shard | null;
+  /**
+   * Ring backend with workers: the ports are in one PACKET_FANOUT group whose program
+   * splits the flows (ring/fanout-bpf.ts); the capture filters then carry no shard clause.
+   */
+  fanout?: boolean;
 }
 
 export class Runtime {
@@ -134,10 +140,12 @@ export class Runtime {
     }
     for (const v of this.engine.vipList()) this.announced.add(v.addr);
     const input = this.filterInput();
+    const fanout = this.hooks.fanout === true && this.hooks.shard != null;
     this.ports.forEach((p, i) => {
-      const f = buildFilter({ ...input, mac: p.mac, shard: this.hooks.shard ?? null });
+      const f = fanout ? buildFilter({ ...input, mac: p.mac, shard: null, arp: false }) : buildFilter({ ...input, mac: p.mac, shard: this.hooks.shard ?? null });
       if (this.lastFilter[i] !== f) {
         p.setFilter(f);
+        if (fanout) (p as RingPort).setFanoutProgram(fanoutProgram(this.hooks.shard!, input.vips));
         this.lastFilter[i] = f;
       }
     });

@@ -19,6 +19,7 @@ export class RingDriver {
   private readonly c: Libc;
   private readonly pollAddr: number;
   private readonly pollMem: Uint8Array;
+  private readonly nfds: number;
   private running = false;
   private waiting = false;
   private readonly beforeCycle: () => void;
@@ -42,8 +43,10 @@ export class RingDriver {
     if (this.pollAddr === -1) throw new Error('mmap(pollfd) failed');
     this.pollMem = new Uint8Array(c.view(this.pollAddr, size));
     const dv = new DataView(this.pollMem.buffer);
-    ports.forEach((p, i) => {
-      dv.setInt32(i * L.POLLFD.size + L.POLLFD.fd, p.rxFd, true);
+    const fds = ports.flatMap((p) => p.rxFds());
+    this.nfds = fds.length;
+    fds.forEach((fd, i) => {
+      dv.setInt32(i * L.POLLFD.size + L.POLLFD.fd, fd, true);
       dv.setInt16(i * L.POLLFD.size + L.POLLFD.events, L.POLLIN, true);
     });
     this.onPoll = () => {
@@ -101,6 +104,6 @@ export class RingDriver {
       }
     }
     this.waiting = true;
-    this.c.pollAsync(this.pollAddr, this.ports.length, POLL_TIMEOUT_MS, this.onPoll);
+    this.c.pollAsync(this.pollAddr, this.nfds, POLL_TIMEOUT_MS, this.onPoll);
   }
 }
