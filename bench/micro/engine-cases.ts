@@ -8,6 +8,15 @@
 import type { Engine } from '../../src/engine/engine.js';
 import { NONE } from '../../src/table/conn-table.js';
 import { benchEngine, changedBytes, establishFlows, ip, IP, V_DROP, V_EMIT, VERDICT_NAMES } from './engine-setup.js';
+import { OFL_KNOWN } from '../../src/packet/offload.js';
+
+/**
+ * The offload word each op passes: the ring backend (the default) reports every frame's
+ * offload state (OFL_KNOWN, here a complete checksum and no GSO); pcap reports none (0),
+ * and the engine then checks each TCP/UDP frame for a partial checksum itself.
+ */
+const RING = OFL_KNOWN;
+const PCAP = 0;
 
 export interface MicroCase {
   group: 'baseline' | 'engine' | 'restore' | 'table' | 'sched';
@@ -36,7 +45,7 @@ interface Clock {
 }
 
 /** One process() per op, after restoring the changed bytes; counts verdicts other than `want`. */
-function engineOp(engine: Engine, frame: Buffer, offs: Uint16Array, want: number, clock: Clock, bad: Uint32Array): () => void {
+function engineOp(engine: Engine, frame: Buffer, offs: Uint16Array, want: number, clock: Clock, bad: Uint32Array, offload = RING): () => void {
   const pristine = Buffer.from(frame);
   const n = offs.length;
   const len = frame.length;
@@ -48,7 +57,7 @@ function engineOp(engine: Engine, frame: Buffer, offs: Uint16Array, want: number
         frame[o] = pristine[o]!;
       }
       const t = (now[0] = now[0]! + 0.00075);
-      if (engine.process(frame, len, 0, t) !== want) bad[0]++;
+      if (engine.process(frame, len, 0, t, offload) !== want) bad[0]++;
     };
   }
   const tick = clock.ticks;
@@ -58,7 +67,7 @@ function engineOp(engine: Engine, frame: Buffer, offs: Uint16Array, want: number
       frame[o] = pristine[o]!;
     }
     if ((++tick[0]! & 1023) === 0) tick[1]++;
-    if (engine.process(frame, len, 0, tick[1]!) !== want) bad[0]++;
+    if (engine.process(frame, len, 0, tick[1]!, offload) !== want) bad[0]++;
   };
 }
 
@@ -108,14 +117,15 @@ export function engineCases(mode: ClockMode = 'fraction'): MicroCase[] {
   const f = establishFlows(engine);
   const clock: Clock = { mode, ms: new Float64Array([1000]), ticks: new Int32Array([0, 1000]) };
   const cases: MicroCase[] = [];
-  const add = (name: string, frame: Buffer, want: number, note: string) => {
-    const offs = changedBytes(frame, () => engine.process(frame, frame.length, 0, 1000));
+  const add = (name: string, frame: Buffer, want: number, note: string, offload = RING, restoreOf = name) => {
+    const offs = changedBytes(frame, () => engine.process(frame, frame.length, 0, 1000, offload));
     const bad = new Uint32Array(1);
-    const restoreName = `restore only: ${offs.length} bytes (${name})`;
-    cases.push({ group: 'engine', name, fn: engineOp(engine, frame, offs, want, clock, bad), note: `${note}; includes restoring ${offs.length} bytes`, restoreCase: offs.length > 0 ? restoreName : undefined, check: verdictCheck(bad, want) });
-    if (offs.length > 0) cases.push({ group: 'restore', name: restoreName, fn: restoreOp(frame, offs), note: `writes back the ${offs.length} bytes "${name}" changes` });
+    const restoreName = `restore only: ${offs.length} bytes (${restoreOf})`;
+    cases.push({ group: 'engine', name, fn: engineOp(engine, frame, offs, want, clock, bad, offload), note: `${note}; includes restoring ${offs.length} bytes`, restoreCase: offs.length > 0 ? restoreName : undefined, check: verdictCheck(bad, want) });
+    if (offs.length > 0 && restoreOf === name) cases.push({ group: 'restore', name: restoreName, fn: restoreOp(frame, offs), note: `writes back the ${offs.length} bytes "${name}" changes` });
   };
   add('NAT established, client->server', f.natIn, V_EMIT, 'ESTABLISHED flow, 60-byte PSH|ACK to VIP:80: lookup, state, stats, timer, DNAT + incremental checksums, TTL, MACs');
+  add('NAT established, client->server, pcap (offload unknown)', f.natIn, V_EMIT, 'the same op as the engine sees it from the pcap backend: plus the partial-checksum check', PCAP, 'NAT established, client->server');
   add('NAT established, server->client', f.natOut, V_EMIT, 'return traffic of that flow: reverse lookup, state, SNAT back to VIP:80, TTL, MACs');
   add('DR established', f.drIn, V_EMIT, 'ESTABLISHED flow to VIP:443 (DR): lookup, state, stats, timer, TTL, MACs only');
   {
