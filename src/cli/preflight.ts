@@ -22,7 +22,7 @@ export class PreflightError extends Error {}
 export interface Probes {
   /** Effective uid, and the effective capability set (CapEff of /proc/self/status), null when unknown. */
   privileges(): { uid: number; capEff: bigint | null };
-  /** An executable of that name on PATH? */
+  /** An executable of that name on PATH (as execFile looks it up)? */
   hasCommand(cmd: string): boolean;
   /** null when the libpcap binding (cap) loads; else why not. */
   libpcapError(): string | null;
@@ -57,9 +57,8 @@ export const realProbes: Probes = {
     return { uid: process.getuid?.() ?? 0, capEff };
   },
   hasCommand(cmd) {
-    const dirs = (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter);
-    // nft and ip live in /usr/sbin, which a user's PATH may lack while sudo's has it.
-    for (const d of [...dirs, '/usr/sbin', '/sbin']) {
+    // PATH only, as execFile finds them (sudo's secure_path has /usr/sbin, where nft and ip live).
+    for (const d of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
       try {
         accessSync(join(d, cmd), constants.X_OK);
         return true;
@@ -175,9 +174,9 @@ export async function preflight(o: LbOptions, probes: Probes): Promise<Checked> 
     throw new PreflightError(`running as root but without ${missing.map((b) => names[b]).join(' and ')} (a restricted container?): grant ${missing.map((b) => names[b]).join(' and ')}`);
   }
   // 2. Tools and libraries.
-  if (!probes.hasCommand('ip')) throw new PreflightError("the 'ip' command is missing (it reads interfaces and routes): install iproute2 (apt-get install iproute2)");
+  if (!probes.hasCommand('ip')) throw new PreflightError("the 'ip' command is not on PATH (it reads interfaces and routes): install iproute2 (apt-get install iproute2), or add /usr/sbin to PATH");
   if (o.hostGuard && !probes.hasCommand('nft')) {
-    throw new PreflightError("the 'nft' command is missing (the host guard keeps the kernel off the VIP traffic): install nftables (apt-get install nftables), or run with --no-host-guard");
+    throw new PreflightError("the 'nft' command is not on PATH (the host guard keeps the kernel off the VIP traffic): install nftables (apt-get install nftables) or add /usr/sbin to PATH, or run with --no-host-guard");
   }
   if (needsLibpcap(o)) {
     const why = probes.libpcapError();

@@ -94,8 +94,8 @@ interface Failure {
 const failures: Failure[] = [
   { what: 'not root, no capabilities', args: ['--vip', IP.vip], host: { privileges: () => ({ uid: 1000, capEff: 0n }) }, message: /^must run as root \(or with CAP_NET_RAW and CAP_NET_ADMIN\).*run it with sudo$/ },
   { what: 'root without CAP_NET_ADMIN', args: ['--vip', IP.vip], host: { privileges: () => ({ uid: 0, capEff: 1n << BigInt(CAP_NET_RAW) }) }, message: /without CAP_NET_ADMIN.*grant CAP_NET_ADMIN/ },
-  { what: 'no ip command', args: ['--vip', IP.vip], host: { hasCommand: (c) => c !== 'ip' }, message: /'ip' command is missing.*apt-get install iproute2/ },
-  { what: 'no nft', args: ['--vip', IP.vip], host: { hasCommand: (c) => c !== 'nft' }, message: /'nft' command is missing.*apt-get install nftables.*--no-host-guard/ },
+  { what: 'no ip command', args: ['--vip', IP.vip], host: { hasCommand: (c) => c !== 'ip' }, message: /'ip' command is not on PATH.*apt-get install iproute2/ },
+  { what: 'no nft', args: ['--vip', IP.vip], host: { hasCommand: (c) => c !== 'nft' }, message: /'nft' command is not on PATH.*apt-get install nftables.*--no-host-guard/ },
   {
     what: 'no libpcap', args: ['--vip', IP.vip],
     host: { libpcapError: () => 'libpcap.so.0.8: cannot open shared object file: No such file or directory' },
