@@ -1,31 +1,44 @@
 #!/usr/bin/env node
 /**
  * Entry point: `lb [options]` runs the balancer; `lb ipvsadm ARGS` and `lb reload`
- * talk to a running one over its control socket.
- * Bad values exit 2 naming the value; start-up failures exit 1 with the reason.
+ * talk to a running one over its control socket; `lb --config FILE -t` checks a
+ * configuration; `lb --version`.
+ * Bad arguments exit 2 naming the value; start-up failures exit 1 with one line that
+ * names the thing and the fix. The packet path (and its native addons) is loaded only
+ * once the start-up checks have passed, so a missing libpcap is a checked failure too.
  */
 import { readFileSync } from 'node:fs';
-import { parseOptions, UsageError, USAGE } from './cli/options.js';
-import { finalReport, startBalancer, StartError, RuleError } from './cli/run.js';
-import { ConfigError } from './config/errors.js';
+import { parseOptions, UsageError, USAGE, type LbOptions } from './cli/options.js';
 import { request } from './control/server.js';
+import { parseIpvsadmArgs } from './control/ipvsadm/args.js';
 import { supervise } from './cli/supervisor.js';
+import { clientSocketPath, defaultSocketPath } from './cli/netns.js';
+import { versionLine } from './cli/version.js';
+import { runConfigTest } from './cli/config-check.js';
+import { preflight, PreflightError, realProbes } from './cli/preflight.js';
 import { runTop } from './ha/top.js';
 
-const DEFAULT_SOCKET = '/run/tslb.sock';
-
-/** `lb [--socket PATH] ipvsadm ARGS...` and `lb [--socket PATH] reload`. */
+/** `lb [--socket PATH] ipvsadm ARGS...`, `lb [--socket PATH] reload`, `lb top`. */
 async function client(argv: string[]): Promise<number | null> {
-  let socket = process.env.TSLB_SOCKET ?? DEFAULT_SOCKET;
+  let socket = process.env.TSLB_SOCKET ?? null;
   let i = 0;
   if (argv[0] === '--socket' && argv[1]) {
     socket = argv[1];
     i = 2;
   }
   const sub = argv[i];
+  if (sub !== 'ipvsadm' && sub !== 'reload' && sub !== 'top') return null;
+  socket ??= clientSocketPath();
   if (sub === 'top') return runTop(socket, argv.slice(i + 1));
-  if (sub !== 'ipvsadm' && sub !== 'reload') return null;
   const args = argv.slice(i + 1);
+  if (sub === 'ipvsadm') {
+    // -h and -v are ipvsadm's own texts: no balancer needed.
+    const parsed = parseIpvsadmArgs(args);
+    if (parsed.ok && (parsed.command.cmd === 'help' || parsed.command.cmd === 'version')) {
+      process.stdout.write(parsed.command.stdout);
+      return 0;
+    }
+  }
   const wantsStdin = sub === 'ipvsadm' && args.some((a) => a === '-R' || a === '--restore');
   const stdin = wantsStdin ? readFileSync(0, 'utf8') : '';
   try {
@@ -39,40 +52,50 @@ async function client(argv: string[]): Promise<number | null> {
   }
 }
 
+function fail(message: string, status: number): never {
+  process.stderr.write(`lb: ${message}\n`);
+  process.exit(status);
+}
+
 async function main(argv: string[]): Promise<void> {
   const status = await client(argv);
   if (status !== null) process.exit(status);
-  let opts;
+  let opts: LbOptions;
   try {
-    opts = parseOptions(argv);
+    opts = parseOptions(argv, { socket: defaultSocketPath() });
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`lb: ${err.message}\n`);
-      process.exit(2);
-    }
+    if (err instanceof UsageError) fail(err.message, 2);
     throw err;
   }
   if (opts.help) {
     process.stdout.write(USAGE + '\n');
     return;
   }
+  if (opts.version) {
+    process.stdout.write(`${versionLine()}\n`);
+    return;
+  }
+  if (opts.configTest) {
+    process.exit(runConfigTest(opts, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }));
+  }
   const log = (s: string) => process.stdout.write(`${s}\n`);
   if (opts.workers > 1 && opts.worker === null) {
+    // The checks once, here, rather than the same failure from every worker.
+    try {
+      await preflight(opts, realProbes);
+    } catch (err) {
+      if (err instanceof PreflightError) fail(err.message, 1);
+      throw err;
+    }
     supervise(argv, opts.workers, opts.socket, log);
     return;
   }
+  const { finalReport, startBalancer, StartError } = await import('./cli/run.js');
   let lb;
   try {
     lb = await startBalancer(opts, log);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`lb: ${err.message}\n`);
-      process.exit(2);
-    }
-    if (err instanceof StartError || err instanceof RuleError) {
-      process.stderr.write(`lb: ${err.message}\n`);
-      process.exit(1);
-    }
+    if (err instanceof StartError) fail(err.message, 1);
     throw err;
   }
   const { runtime, plane, stop } = lb;

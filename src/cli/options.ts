@@ -58,16 +58,23 @@ export interface LbOptions {
   syncPeer: number | null;
   syncPort: number | null;
   syncId: number | null;
+  /** `--config-test` / `-t` (keepalived) or `--check`: parse --config / --rules, report, exit. */
+  configTest: boolean;
+  /** `--version`: print the version and exit. */
+  version: boolean;
   help: boolean;
 }
 
 export const USAGE = `Usage: lb [options]                     run the load balancer (as root)
+       lb --config FILE --config-test       check keepalived.conf (alias -t); lb --rules FILE --check likewise
+       lb --version                        print the version
        lb ipvsadm ARGS...                  ipvsadm commands against a running balancer
        lb reload                           re-read --config / --rules of a running balancer
        lb top [--interval S] [--once]       live view of a running balancer (ipvsadm -L -n --rate, VRRP, sync)
 
 Service:
-  --vip ADDR              virtual IP (not assigned to any interface; the balancer answers ARP for it)
+  --vip ADDR              virtual IP (not assigned to any interface; the balancer answers ARP for it);
+                          alone, a balancer for that VIP with no services yet (add them with lb ipvsadm -A / -a)
   --port N                service port (default 80; repeat for several services)
   --proto tcp|udp         protocol of the --port services (default tcp)
   --udp-port N            also a UDP service on VIP:N with the same real servers on port N (repeatable)
@@ -81,7 +88,10 @@ Rules and control:
   --rules FILE            load rules in ipvsadm-save format at start
   --save-on-exit FILE     write the live rules (ipvsadm -S -n) on shutdown
   --config FILE           keepalived.conf (virtual_server blocks and health checks)
-  --socket PATH           control socket (default /run/tslb.sock)
+  --config-test, -t       parse --config (and --rules), print every error and warning, exit 0 if it would start, else 1
+  --check                 the same for --rules FILE (no root, no network, nothing started)
+  --socket PATH           control socket (default, per network namespace: /run/tslb.sock in the host's,
+                          /run/tslb.NS.sock in a named one NS, else /run/tslb.netINODE.sock)
 High availability (vrrp_instance blocks of --config; see docs/ha.md):
   --sync                  connection sync to the backup (default: on when --config has lvs_sync_daemon)
   --no-sync               no connection sync
@@ -105,6 +115,7 @@ Packet path:
   --workers N             run N engine processes (one per core), flows split by capture filters
   --shard-by port|addr    how workers split flows (default: addr with --persist or sh, else port)
   --worker K/N            (internal) run as worker K of N
+  --version
   --help`;
 
 function intIn(name: string, v: string, lo: number, hi: number): number {
@@ -140,13 +151,18 @@ export function parseRealServer(v: string): RealServerOpt {
   return { addr: a, port, weight, fwd, text: v };
 }
 
-export function parseOptions(argv: string[]): LbOptions {
+export interface OptionDefaults {
+  /** The default control socket (lb.ts: the one of this network namespace, see netns.ts). */
+  socket?: string;
+}
+
+export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbOptions {
   const o: LbOptions = {
     vip: null, ports: [], proto: 'tcp', udpPorts: [], rs: [], sched: DEFAULT_SCHEDULER, mode: FWD_MASQ,
     persist: 0, persistMask: 0xffffffff, ops: false, ifaces: [], maxConns: 1 << 20, checksum: 'incremental', io: 'auto',
     traceSched: false, hostGuard: true, pcapDir: null, doctor: true, fnatAddrs: [], fnatPorts: [1024, 65535],
-    rulesFile: null, saveOnExit: null, config: null, socket: '/run/tslb.sock', worker: null, workers: 1, shardBy: null, fanoutGroup: null, help: false,
-    metrics: null, sync: 'auto', syncPeer: null, syncPort: null, syncId: null,
+    rulesFile: null, saveOnExit: null, config: null, socket: defaults.socket ?? '/run/tslb.sock', worker: null, workers: 1, shardBy: null, fanoutGroup: null,
+    help: false, metrics: null, sync: 'auto', syncPeer: null, syncPort: null, syncId: null, configTest: false, version: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -239,15 +255,19 @@ export function parseOptions(argv: string[]): LbOptions {
         o.shardBy = v;
         break;
       }
+      case '--config-test': case '-t': case '--check': o.configTest = true; break;
+      case '--version': o.version = true; break;
       case '--help': case '-h': o.help = true; break;
       default:
         throw new UsageError(`unknown option '${arg}' (see lb --help)`);
     }
   }
-  if (o.ports.length === 0) o.ports.push(80);
-  if (o.help) return o;
+  // --port 80 is the default for --rs servers; a bare --vip has no service until one is added.
+  if (o.ports.length === 0 && o.rs.length > 0) o.ports.push(80);
+  if (o.help || o.version) return o;
+  if (o.configTest && o.config === null && o.rulesFile === null) throw new UsageError('--config-test needs --config FILE or --rules FILE to check');
   if (o.vip === null && o.rs.length > 0) throw new UsageError('missing --vip: --rs servers need a virtual IP');
-  if (o.vip !== null && o.rs.length === 0 && o.rulesFile === null && o.config === null) throw new UsageError('missing --rs: give at least one real server');
+  // --vip alone: a balancer for that VIP with no services yet, as a fresh IPVS (run.ts prints how to add them).
   if (o.ops && o.proto !== 'udp' && o.udpPorts.length === 0) throw new UsageError('--ops: One-Packet Scheduling is only for UDP virtual services');
   if (o.persist === 0 && o.ports.includes(0)) throw new UsageError('--port 0: Zero port specified for non-persistent service');
   const usesFnat = o.mode === FWD_FNAT || o.rs.some((r) => r.fwd === FWD_FNAT);

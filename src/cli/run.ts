@@ -11,38 +11,24 @@ import { DROP_REASONS } from '../engine/verdict.js';
 import { formatIPv4, formatMac } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
 import { STATE_NAMES } from '../table/tcp-state.js';
-import { openPorts, IoError, type IoKind } from '../io/open-ports.js';
+import { openPorts, IoError, type IoKind, type OpenedPorts, type PortSpec } from '../io/open-ports.js';
 import { fanoutProgram } from '../io/ring/fanout-bpf.js';
-import { HostGuard } from '../io/host-guard.js';
+import type { FanoutJoin } from '../io/ring/ring-port.js';
+import { HostGuard, type GuardRules } from '../io/host-guard.js';
+import type { PacketPort } from '../io/port.js';
 import { Runtime } from '../io/runtime.js';
 import { PcapTap } from '../io/pcap-tap.js';
 import { DoctorRunner } from '../diag/runner.js';
-import { deviceFor, readInterfaces, readNeighbours, readRoutes, sysctl, type IfaceInfo } from '../io/sysinfo.js';
+import type { IfaceInfo } from '../io/sysinfo.js';
+import { preflight, PreflightError, realProbes, type Probes } from './preflight.js';
+import { basename, relative } from 'node:path';
 import type { LbOptions } from './options.js';
+import { defaultSocketPath } from './netns.js';
 import { ControlPlane, StartupError } from '../control/plane.js';
 import { ConfigError } from '../config/errors.js';
-import { HaError, startHa, type HaHandle } from '../ha/ha.js';
+import { startHa, type HaHandle } from '../ha/ha.js';
 
 export class StartError extends Error {}
-
-function chooseInterfaces(o: LbOptions, all: IfaceInfo[]): IfaceInfo[] {
-  let names = o.ifaces;
-  if (names.length === 0 && o.vip === null) {
-    // Rules come from --rules/--config: every interface that is up and has an address.
-    names = all.filter((i) => i.up && i.ip !== 0).map((i) => i.name);
-    if (names.length === 0) throw new StartError('no interface with an IPv4 address is up; give --iface');
-  } else if (names.length === 0) {
-    const targets = [o.vip, ...o.rs.map((r) => r.addr)].filter((a): a is number => a !== null);
-    names = [...new Set(targets.map((a) => deviceFor(formatIPv4(a))).filter((d): d is string => d !== null && d !== 'lo'))];
-    if (names.length === 0) throw new StartError('no interface reaches the VIP or the real servers; give --iface');
-  }
-  return names.map((n) => {
-    const i = all.find((x) => x.name === n);
-    if (!i) throw new StartError(`interface '${n}' does not exist here (have: ${all.map((x) => x.name).join(', ') || 'none'})`);
-    if (!i.up) throw new StartError(`interface '${n}' is down`);
-    return i;
-  });
-}
 
 export function serviceSpecs(o: LbOptions): ServiceSpec[] {
   if (o.vip === null) return [];
@@ -63,18 +49,64 @@ export interface Balancer {
   stop: () => void;
 }
 
-export async function startBalancer(o: LbOptions, log: (s: string) => void): Promise<Balancer> {
-  const all = readInterfaces();
-  const ifaces = chooseInterfaces(o, all);
-  if (o.vip !== null) {
-    const owner = all.find((i) => i.ip === o.vip);
-    if (owner) {
-      throw new StartError(
-        `the VIP ${formatIPv4(o.vip)} is assigned to ${owner.name} on this host: the kernel would own its TCP flows ` +
-        `and reset them. Remove it (ip addr del ${formatIPv4(o.vip)}/${owner.prefixLen} dev ${owner.name}); the balancer answers ARP for the VIP itself.`,
-      );
+/** The host guard as the start uses it (a fake in tests). */
+export interface Guard {
+  readonly table: string;
+  apply(r: GuardRules): void;
+  remove(): void;
+}
+
+/**
+ * What the start asks of the host: the checks' probes, and the things that act on it
+ * (captures, the nft guard). Tests pass fakes to see what a start did or did not start.
+ */
+export interface StartDeps {
+  probes: Probes;
+  /** One port per interface on the backend `o.io` asks for (io/open-ports.ts). */
+  openPorts(o: LbOptions, specs: PortSpec[], fanout: FanoutJoin | null): OpenedPorts;
+  hostGuard(): Guard;
+}
+
+export const realStartDeps: StartDeps = {
+  probes: realProbes,
+  openPorts: (o, specs, fanout) => {
+    try {
+      return openPorts(o.io, specs, fanout);
+    } catch (err) {
+      throw err instanceof IoError ? new StartError(err.message) : err;
     }
+  },
+  hostGuard: () => new HostGuard(),
+};
+
+/** One line for an error of the start phase: what failed, and its own message. */
+function startFailure(what: string, err: unknown): StartError {
+  if (err instanceof StartError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const hint = e.code === 'EADDRINUSE' ? ' (another process uses it)' : e.code === 'EACCES' || e.code === 'EPERM' ? ' (permission denied: run as root)' : '';
+  return new StartError(`${what}: ${(e.message ?? String(err)).split('\n')[0]}${hint}`);
+}
+
+/**
+ * Start the balancer in three phases:
+ *  1. checks (preflight.ts): privileges, tools, interfaces, --config/--rules, the VIP, the socket;
+ *  2. build, in memory: engine, rules, --vip/--rs services, --rules and --config loaded, VRRP/sync settings;
+ *  3. start: captures, then VRRP/sync, health checks and the control socket, then the packet path
+ *     (filters, nft guard, gratuitous ARP), the doctor.
+ * A failure in 1 or 2 has started nothing; one in 3 stops what was started. Either is a StartError.
+ */
+export async function startBalancer(o: LbOptions, log: (s: string) => void, deps: StartDeps = realStartDeps): Promise<Balancer> {
+  // ---- 1. checks
+  let checked;
+  try {
+    checked = await preflight(o, deps.probes);
+  } catch (err) {
+    if (err instanceof PreflightError) throw new StartError(err.message);
+    throw err;
   }
+  const { ifaces } = checked;
+
+  // ---- 2. build, in memory only
   const engine = new Engine({
     ifaces: ifaces.map((i) => ({ name: i.name, mac: i.mac, mtu: i.mtu, ip: i.ip })),
     maxConns: o.maxConns,
@@ -85,98 +117,150 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void): Pro
     : null;
   if (o.fnatAddrs.length) engine.fnat.configure(o.fnatAddrs, o.fnatPorts[0], o.fnatPorts[1], shard?.k ?? 0, shard?.n ?? 1);
   const index = new Map(ifaces.map((i, n) => [i.name, n]));
-  const routes: Route[] = readRoutes()
+  const routes: Route[] = checked.routes
     .filter((r) => index.has(r.dev))
     .map((r) => ({ dst: r.dst, prefixLen: r.prefixLen, iface: index.get(r.dev)!, gateway: r.gateway }));
-  const rules = new Rules(engine, new RoutingTable(routes));
+  const routing = new RoutingTable(routes);
+  const rules = new Rules(engine, routing);
   rules.answerArp = shard === null || shard.k === 0;
   const specs = serviceSpecs(o);
+  const ruleStep = (what: string, fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof RuleError) throw new StartError(`${what}: ${err.message}${/no route/.test(err.message) ? ': give --iface for the interface that reaches it, or add a route' : ''}`);
+      throw err;
+    }
+  };
   for (const spec of specs) {
-    rules.addService(spec);
+    ruleStep(`--vip ${formatIPv4(spec.addr)} --port ${spec.port}`, () => rules.addService(spec));
     // A --rs port applies to the --port service(s); --udp-port services use their own port.
     const own = spec.proto === PROTO_UDP && o.udpPorts.includes(spec.port) && o.proto !== 'udp';
     for (const rs of o.rs) {
-      rules.addDest(spec, {
+      ruleStep(`--rs ${rs.text}`, () => rules.addDest(spec, {
         addr: rs.addr, port: own || !rs.port ? spec.port : rs.port, weight: rs.weight, fwd: rs.fwd ?? o.mode, uThreshold: 0, lThreshold: 0,
-      });
+      }));
     }
   }
-  primeNeighbours(engine, ifaces);
+  // --vip: the balancer owns that VIP (answers ARP for it) even while it has no service.
+  const ownVip = o.vip !== null && rules.answerArp ? ownedVip(engine, routing, o.vip) : () => undefined;
+  ownVip();
+  primeNeighbours(engine, ifaces, deps.probes.readNeighbours());
   if (o.traceSched) {
     engine.trace = (svc, d, caddr, cport, inputs) =>
       log(`sched ${svc.scheduler.name} ${formatIPv4(caddr)}:${cport} -> ${d ? `${formatIPv4(d.addr)}:${d.port}` : 'none'} | ${inputs}`);
   }
-  const guard = o.hostGuard ? new HostGuard() : null;
-  let opened;
+  // Rule changes reach the packet path (filters, nft guard, VRRP state) once it runs.
+  let live = false;
+  let runtime: Runtime | null = null;
+  let ha: HaHandle | null = null;
+  const changed = () => {
+    ownVip();
+    if (!live) return;
+    ha?.reapply();
+    runtime!.rulesChanged();
+  };
+  const plane = new ControlPlane(rules, { rulesFile: o.rulesFile, saveOnExit: o.saveOnExit, config: o.config, socket: o.socket }, changed, log);
   try {
-    // Workers on the ring backend: one fanout group (its program is set again once the services are known).
-    const fanout = shard !== null && o.fanoutGroup !== null && o.io !== 'pcap' ? { group: o.fanoutGroup, program: fanoutProgram(shard, []) } : null;
-    // With fanout, nothing until the services are known (0x88b5: IEEE 802 local experimental EtherType).
-    const initial = (mac: Uint8Array) => `not ether src ${formatMac(mac)} and ${fanout ? 'ether proto 0x88b5' : 'arp'}`;
-    opened = openPorts(o.io, ifaces.map((i) => ({ name: i.name, mac: i.mac, mtu: i.mtu, filter: initial(i.mac) })), fanout);
+    plane.load();
   } catch (err) {
-    if (err instanceof IoError) throw new StartError(err.message);
+    if (err instanceof StartupError || err instanceof RuleError || err instanceof ConfigError) throw new StartError(err.message);
     throw err;
   }
-  const ports = opened.ports;
-  log(`io: ${opened.kind} (${opened.why})`);
-  // With workers each process writes its own files (IF.wK.pcap ...): one file per writer.
-  const pcap = o.pcapDir !== null ? new PcapTap(o.pcapDir, ifaces.map((i) => (shard ? `${i.name}.w${shard.k}` : i.name))) : null;
+
+  // ---- 3. start; stop() undoes whatever of it ran
+  const ports: PacketPort[] = [];
+  let guard: Guard | null = null;
+  let pcap: PcapTap | null = null;
   let doctor: DoctorRunner | null = null;
-  const fanout = opened.kind === 'ring' && shard !== null && o.fanoutGroup !== null;
-  if (shard) log(`worker ${shard.k}/${shard.n}: ${fanout ? `PACKET_FANOUT group ${o.fanoutGroup} splits the flows` : 'capture filters split the flows'} (by ${shard.by})`);
-  const runtime = new Runtime(engine, ports, { guard: guard ? (r) => guard.apply(r) : null, tap: pcap ? pcap.tap : null, shard, fanout });
-  runtime.onHint = log;
   let stopped = false;
-  let ha: HaHandle | null = null;
-  // VRRP first: a re-created VIP must be passive again before the runtime announces it.
-  const plane = new ControlPlane(rules, { rulesFile: o.rulesFile, saveOnExit: o.saveOnExit, config: o.config, socket: o.socket }, () => { ha?.reapply(); runtime.rulesChanged(); }, log);
-  const stop = () => {
+  let planeStarted = false;
+  /** save = false when the start itself failed: --save-on-exit is for a balancer that ran. */
+  const stop = (save = true) => {
     if (stopped) return;
     stopped = true;
     try {
       ha?.stop();
-      plane.stop();
+      if (planeStarted) plane.stop(save);
     } finally {
-      runtime.stop();
+      if (runtime) runtime.stop();
+      else for (const p of ports) p.close();
       guard?.remove();
       doctor?.stop();
       pcap?.close();
     }
   };
-  process.on('exit', stop); // last resort: never leave nft rules behind
-  try {
-    await plane.start();
-    if ((plane.keepalivedPlan?.vrrp.length ?? 0) > 0 && shard !== null) throw new StartError('vrrp_instance with --workers is not supported yet: run one process per director');
-    if (shard === null || shard.k === 0) {
-      ha = await startHa({ engine, ports, ifaces, routes, plan: plane.keepalivedPlan, opts: o, log });
-      const h = ha;
-      plane.haStatus = () => h.statusText();
+  process.on('exit', () => stop()); // last resort: never leave nft rules behind
+  const step = async <T>(what: string, fn: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      stop(false);
+      throw startFailure(what, err);
     }
-  } catch (err) {
-    stop();
-    if (err instanceof StartupError || err instanceof RuleError || err instanceof HaError) throw new StartError(err.message);
-    if (err instanceof ConfigError) throw err;
-    throw err;
+  };
+  // Workers on the ring backend: one fanout group (its program is set again once the services are known).
+  const fanoutJoin = shard !== null && o.fanoutGroup !== null && o.io !== 'pcap' ? { group: o.fanoutGroup, program: fanoutProgram(shard, []) } : null;
+  // With fanout, nothing until the services are known (0x88b5: IEEE 802 local experimental EtherType).
+  const initial = (mac: Uint8Array) => `not ether src ${formatMac(mac)} and ${fanoutJoin ? 'ether proto 0x88b5' : 'arp'}`;
+  const opened = await step(`capture on ${ifaces.map((i) => i.name).join(', ')}`, () =>
+    deps.openPorts(o, ifaces.map((i) => ({ name: i.name, mac: i.mac, mtu: i.mtu, filter: initial(i.mac) })), fanoutJoin));
+  ports.push(...opened.ports);
+  const ioKind = opened.kind;
+  log(`io: ${opened.kind} (${opened.why})`);
+  const fanout = opened.kind === 'ring' && fanoutJoin !== null;
+  if (shard) log(`worker ${shard.k}/${shard.n}: ${fanout ? `PACKET_FANOUT group ${o.fanoutGroup} splits the flows` : 'capture filters split the flows'} (by ${shard.by})`);
+  // With workers each process writes its own files (IF.wK.pcap ...): one file per writer.
+  if (o.pcapDir !== null) pcap = await step(`--pcap-dir ${o.pcapDir}`, () => new PcapTap(o.pcapDir!, ifaces.map((i) => (shard ? `${i.name}.w${shard.k}` : i.name))));
+  if (o.hostGuard) guard = deps.hostGuard();
+  const g = guard;
+  const rt = new Runtime(engine, ports, { guard: g ? (r) => g.apply(r) : null, tap: pcap ? pcap.tap : null, shard, fanout });
+  rt.onHint = log;
+  runtime = rt;
+  // VRRP first: a re-created VIP must be passive again before the runtime announces it.
+  if (shard === null || shard.k === 0) {
+    ha = await step('high availability (VRRP, sync, metrics)', () => startHa({ engine, ports, ifaces, routes, plan: plane.keepalivedPlan, opts: o, log }));
+    const h = ha;
+    plane.haStatus = () => h.statusText();
   }
-  runtime.start();
+  planeStarted = true;
+  await step('control plane', () => plane.start());
+  live = true;
+  ha?.reapply();
+  await step('packet path (capture filters, nft host guard)', () => rt.start());
   // One doctor per balancer: with workers, worker 0 (its share of the flows, and the one answering ARP).
-  if (o.doctor && (shard === null || shard.k === 0)) doctor = new DoctorRunner(runtime, log).start();
-  summary(o, runtime, log, guard, opened.kind);
+  if (o.doctor && (shard === null || shard.k === 0)) doctor = new DoctorRunner(rt, log).start();
+  summary(o, rt, log, guard, deps.probes, ioKind);
   if (pcap) log(`pcap: writing ${pcap.files.join(', ')}`);
-  return { runtime, rules, plane, ha, stop };
+  return { runtime: rt, rules, plane, ha, stop: () => stop() };
 }
 
-function primeNeighbours(engine: Engine, ifaces: IfaceInfo[]): void {
+/**
+ * Keeps `vip` in the engine's VIP table (ARP answered, gratuitous ARP at start) while no
+ * service uses it: a bare `--vip` owns its VIP as a director with the address configured
+ * does, before any `ipvsadm -A`. Called after every rule change (the table is rebuilt
+ * from the services).
+ */
+function ownedVip(engine: Engine, routing: RoutingTable, vip: number): () => void {
+  const all = (1 << engine.ifaces.length) - 1;
+  const arpMask = routing.onLinkMask(vip) || all;
+  return () => {
+    const list = engine.vipList();
+    if (list.some((v) => v.addr === vip >>> 0)) return;
+    engine.setVips([...list.map((v) => ({ addr: v.addr, arpMask: v.arpMask })), { addr: vip, arpMask }]);
+  };
+}
+
+function primeNeighbours(engine: Engine, ifaces: IfaceInfo[], known: { ip: number; dev: string; mac: Uint8Array }[]): void {
   const n = engine.neigh;
-  for (const k of readNeighbours()) {
+  for (const k of known) {
     const ifi = ifaces.findIndex((i) => i.name === k.dev);
     const slot = ifi >= 0 ? n.find(k.ip, ifi) : -1;
     if (slot >= 0) n.set(slot, k.mac, 0);
   }
 }
 
-function summary(o: LbOptions, rt: Runtime, log: (s: string) => void, guard: HostGuard | null, io: IoKind): void {
+function summary(o: LbOptions, rt: Runtime, log: (s: string) => void, guard: Guard | null, probes: Probes, io: IoKind): void {
   const e = rt.engine;
   rt.ports.forEach((p, i) => log(`capture ${p.name} (${formatMac(p.mac)}, mtu ${p.mtu}, ip ${formatIPv4(e.ifaces[i]!.ip)})`));
   for (const v of e.vipList()) {
@@ -189,13 +273,37 @@ function summary(o: LbOptions, rt: Runtime, log: (s: string) => void, guard: Hos
       log(`  -> ${formatIPv4(d.addr)}:${d.port} ${FWD_NAMES[d.fwd]} weight ${d.weight} via ${rt.ports[d.iface]!.name}`);
     }
   }
+  if (o.vip !== null) for (const line of emptyVipHint(o, e)) log(line);
   if (guard) log(`host guard: nft table netdev ${guard.table} drops VIP and NAT reply frames after capture`);
-  else if (sysctl('net.ipv4.ip_forward') === '1') log('warning: ip_forward=1 and --no-host-guard: the kernel will also forward the VIP traffic');
+  else if (probes.sysctl('net.ipv4.ip_forward') === '1') log('warning: ip_forward=1 and --no-host-guard: the kernel will also forward the VIP traffic');
   if (io === 'ring') {
     log('offloads: partial checksums and GSO super-frames pass through with their virtio-net headers');
   } else {
     log('offloads: partial checksums are detected and completed; super-frames (GRO/TSO) cannot be forwarded on pcap and are counted');
   }
+}
+
+/** How the user runs `lb ipvsadm` against this balancer (its socket when not the default). */
+export function clientCommand(o: Pick<LbOptions, 'socket'>, defaultSocket = defaultSocketPath(), script = process.argv[1] ?? 'dist/lb.js'): string {
+  const self = basename(script) === 'lb' ? 'lb' : `node ${relative(process.cwd(), script) || script}`;
+  return `${self}${o.socket !== defaultSocket ? ` --socket ${o.socket}` : ''} ipvsadm`;
+}
+
+/** A --vip with no service, or services with no server, as a fresh IPVS: how to add them. */
+export function emptyVipHint(o: LbOptions, e: Engine, cmd = clientCommand(o)): string[] {
+  const vip = formatIPv4(o.vip!);
+  const own = e.services.filter((s) => s.addr >>> 0 === o.vip! >>> 0);
+  if (own.length === 0) {
+    return [
+      `VIP ${vip}: no services yet (as a fresh IPVS); add them with ipvsadm commands, e.g.`,
+      `  ${cmd} -A -t ${vip}:80 -s rr`,
+      `  ${cmd} -a -t ${vip}:80 -r REAL_SERVER:80 -m`,
+    ];
+  }
+  return own.filter((s) => s.dests.length === 0).map((s) => {
+    const t = s.proto === PROTO_UDP ? '-u' : '-t';
+    return `service ${t === '-u' ? 'UDP' : 'TCP'} ${vip}:${s.port} has no real server yet: ${cmd} -a ${t} ${vip}:${s.port} -r REAL_SERVER:${s.port} -m`;
+  });
 }
 
 /** Human summary printed at shutdown: what happened to every packet. */

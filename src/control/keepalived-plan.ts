@@ -81,73 +81,99 @@ function target(c: { connectIp: string; connectPort: number; bindTo?: string; bi
   };
 }
 
-export function planFromKeepalived(cfg: KeepalivedConfig): KeepalivedPlan {
+/**
+ * `errors`: collect the error of each virtual_server and go on with the next one
+ * (lb --config-test reports them all); without it the first error is thrown.
+ */
+export function planFromKeepalived(cfg: KeepalivedConfig, errors?: ConfigError[]): KeepalivedPlan {
   const warnings: string[] = [];
   const services: PlannedService[] = [];
   const health: HealthServiceSpec[] = [];
-  // Kept for the tests that pin it; the control plane drops it from the log now that src/ha runs VRRP.
+  const collect = (err: unknown) => {
+    if (errors && err instanceof ConfigError) errors.push(err);
+    else throw err;
+  };
+  // keepalived's IPv6 entries and ranges (ae00::2-9) parse; the balancer has no IPv6 path yet.
+  for (const g of cfg.virtualServerGroups) {
+    for (const e of g.entries) {
+      if (e.family !== 'inet6') continue;
+      try {
+        fail(e.source, 'virtual_server_group', `IPv6 is not supported yet (entry ${e.address}${e.addressEnd ? ` to ${e.addressEnd}` : ''} of group ${g.name}); use IPv4 addresses`);
+      } catch (err) {
+        collect(err);
+      }
+    }
+  }
   for (const vs of cfg.virtualServers) {
-    const src = vs.source;
-    if (vs.kind !== 'address' || vs.address === undefined || vs.port === undefined) {
-      warnings.push(`${src.file}:${src.line}: virtual_server ${vs.name}: fwmark and group virtual servers are not supported yet; skipped`);
-      continue;
+    try {
+      planService(vs, warnings, services, health);
+    } catch (err) {
+      collect(err);
     }
-    const addr = parseIPv4(vs.address);
-    if (addr === null) fail(src, 'virtual_server', `an IPv4 address (IPv6 is not supported yet), got ${vs.address}`);
-    if (vs.protocol === 'SCTP') fail(src, 'protocol', 'TCP or UDP (SCTP is not supported)');
-    if (!isSchedulerName(vs.scheduler)) fail(src, 'lvs_sched', `one of rr wrr lc wlc sh sed nq mh (this balancer has no '${vs.scheduler}')`);
-    const proto = vs.protocol === 'TCP' ? PROTO_TCP : PROTO_UDP;
-    let netmask = -1;
-    if (vs.persistenceGranularity !== undefined) {
-      const g = vs.persistenceGranularity;
-      const m = /^\d+$/.test(g) ? prefixToMask(Number(g)) : parseIPv4(g);
-      if (m === null) fail(src, 'persistence_granularity', `a netmask, got ${g}`);
-      netmask = m | 0;
-    }
-    let schedFlags = 0;
-    if (vs.flags.ops) schedFlags |= SVC_F_ONEPACKET;
-    if (vs.flags.shFallback || vs.flags.mhFallback || vs.flags.flag1) schedFlags |= SVC_F_SCHED_SH_FALLBACK;
-    if (vs.flags.shPort || vs.flags.mhPort || vs.flags.flag2) schedFlags |= SVC_F_SCHED_SH_PORT;
-    const key = serviceKey(proto, vs.address, vs.port);
-    const spec: ServiceSpec = {
-      proto, addr, port: vs.port, scheduler: vs.scheduler, persistent: vs.persistenceTimeout, netmask,
-      ops: vs.flags.ops, schedFlags: schedFlags & ~SVC_F_ONEPACKET,
-    };
-    const dests: PlannedDest[] = [];
-    const rsSpecs: HealthRealServerSpec[] = [];
-    for (const rs of vs.realServers) {
-      const ra = parseIPv4(rs.address);
-      if (ra === null) fail(rs.source, 'real_server', `an IPv4 address, got ${rs.address}`);
-      const rkey = `${rs.address}:${rs.port}`;
-      dests.push({
-        key: rkey,
-        spec: {
-          addr: ra, port: rs.port, weight: rs.weight, fwd: method(vs, rs.forwarding.method, rs.source),
-          uThreshold: rs.uThreshold ?? 0, lThreshold: rs.lThreshold ?? 0,
-        },
-      });
-      const checkers = rs.checkers.map((c) => checker(c, rs, warnings)).filter((c): c is CheckerSpec => c !== null);
-      rsSpecs.push({
-        key: rkey, address: rs.address, port: rs.port, weight: rs.weight, inhibitOnFailure: rs.inhibitOnFailure, checkers,
-        ...(rs.notifyUp ? { notifyUp: rs.notifyUp.command } : {}), ...(rs.notifyDown ? { notifyDown: rs.notifyDown.command } : {}),
-      });
-    }
-    const sorry = vs.sorryServer;
-    if (sorry) {
-      const sa = parseIPv4(sorry.address);
-      if (sa === null) fail(sorry.source, 'sorry_server', `an IPv4 address, got ${sorry.address}`);
-      dests.push({
-        key: `${sorry.address}:${sorry.port}`,
-        spec: { addr: sa, port: sorry.port, weight: 1, fwd: method(vs, sorry.forwarding.method, sorry.source), uThreshold: 0, lThreshold: 0 },
-      });
-    }
-    services.push({ key, spec, dests });
-    health.push({
-      key, quorum: vs.quorum, hysteresis: vs.hysteresis, realServers: rsSpecs,
-      ...(vs.quorumUp ? { quorumUp: vs.quorumUp.command } : {}), ...(vs.quorumDown ? { quorumDown: vs.quorumDown.command } : {}),
-      ...(sorry ? { sorryServer: { key: `${sorry.address}:${sorry.port}`, address: sorry.address, port: sorry.port, inhibit: sorry.inhibit } } : {}),
-    });
   }
   const sync = cfg.globalDefs.lvsSyncDaemon;
   return { services, health, warnings, vrrp: cfg.vrrpInstances, ...(sync ? { syncDaemon: sync } : {}) };
+}
+
+function planService(vs: VirtualServer, warnings: string[], services: PlannedService[], health: HealthServiceSpec[]): void {
+  const src = vs.source;
+  if (vs.kind !== 'address' || vs.address === undefined || vs.port === undefined) {
+    warnings.push(`${src.file}:${src.line}: virtual_server ${vs.name}: fwmark and group virtual servers are not supported yet; skipped`);
+    return;
+  }
+  const addr = parseIPv4(vs.address);
+  if (addr === null) fail(src, 'virtual_server', `an IPv4 address (IPv6 is not supported yet), got ${vs.address}`);
+  if (vs.protocol === 'SCTP') fail(src, 'protocol', 'TCP or UDP (SCTP is not supported)');
+  if (!isSchedulerName(vs.scheduler)) fail(src, 'lvs_sched', `one of rr wrr lc wlc sh sed nq mh (this balancer has no '${vs.scheduler}')`);
+  const proto = vs.protocol === 'TCP' ? PROTO_TCP : PROTO_UDP;
+  let netmask = -1;
+  if (vs.persistenceGranularity !== undefined) {
+    const g = vs.persistenceGranularity;
+    const m = /^\d+$/.test(g) ? prefixToMask(Number(g)) : parseIPv4(g);
+    if (m === null) fail(src, 'persistence_granularity', `a netmask, got ${g}`);
+    netmask = m | 0;
+  }
+  let schedFlags = 0;
+  if (vs.flags.ops) schedFlags |= SVC_F_ONEPACKET;
+  if (vs.flags.shFallback || vs.flags.mhFallback || vs.flags.flag1) schedFlags |= SVC_F_SCHED_SH_FALLBACK;
+  if (vs.flags.shPort || vs.flags.mhPort || vs.flags.flag2) schedFlags |= SVC_F_SCHED_SH_PORT;
+  const key = serviceKey(proto, vs.address, vs.port);
+  const spec: ServiceSpec = {
+    proto, addr, port: vs.port, scheduler: vs.scheduler, persistent: vs.persistenceTimeout, netmask,
+    ops: vs.flags.ops, schedFlags: schedFlags & ~SVC_F_ONEPACKET,
+  };
+  const dests: PlannedDest[] = [];
+  const rsSpecs: HealthRealServerSpec[] = [];
+  for (const rs of vs.realServers) {
+    const ra = parseIPv4(rs.address);
+    if (ra === null) fail(rs.source, 'real_server', `an IPv4 address (IPv6 is not supported yet), got ${rs.address}`);
+    const rkey = `${rs.address}:${rs.port}`;
+    dests.push({
+      key: rkey,
+      spec: {
+        addr: ra, port: rs.port, weight: rs.weight, fwd: method(vs, rs.forwarding.method, rs.source),
+        uThreshold: rs.uThreshold ?? 0, lThreshold: rs.lThreshold ?? 0,
+      },
+    });
+    const checkers = rs.checkers.map((c) => checker(c, rs, warnings)).filter((c): c is CheckerSpec => c !== null);
+    rsSpecs.push({
+      key: rkey, address: rs.address, port: rs.port, weight: rs.weight, inhibitOnFailure: rs.inhibitOnFailure, checkers,
+      ...(rs.notifyUp ? { notifyUp: rs.notifyUp.command } : {}), ...(rs.notifyDown ? { notifyDown: rs.notifyDown.command } : {}),
+    });
+  }
+  const sorry = vs.sorryServer;
+  if (sorry) {
+    const sa = parseIPv4(sorry.address);
+    if (sa === null) fail(sorry.source, 'sorry_server', `an IPv4 address, got ${sorry.address}`);
+    dests.push({
+      key: `${sorry.address}:${sorry.port}`,
+      spec: { addr: sa, port: sorry.port, weight: 1, fwd: method(vs, sorry.forwarding.method, sorry.source), uThreshold: 0, lThreshold: 0 },
+    });
+  }
+  services.push({ key, spec, dests });
+  health.push({
+    key, quorum: vs.quorum, hysteresis: vs.hysteresis, realServers: rsSpecs,
+    ...(vs.quorumUp ? { quorumUp: vs.quorumUp.command } : {}), ...(vs.quorumDown ? { quorumDown: vs.quorumDown.command } : {}),
+    ...(sorry ? { sorryServer: { key: `${sorry.address}:${sorry.port}`, address: sorry.address, port: sorry.port, inhibit: sorry.inhibit } } : {}),
+  });
 }

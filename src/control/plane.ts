@@ -58,12 +58,29 @@ export class ControlPlane {
     this.session = new ControlSession(rules, this.est, this.sessionEnv, changed, () => performance.now());
   }
 
-  /** Load --rules and --config, start health checks, open the control socket. */
-  async start(): Promise<void> {
+  private loaded = false;
+
+  /**
+   * Load --rules and the services of --config into the rules: memory only, nothing
+   * started (no health check, no timer, no socket), so a bad file fails the start
+   * before any side effect. start() calls it when it has not run yet.
+   */
+  load(): void {
+    if (this.loaded) return;
     if (this.opts.rulesFile) this.loadRulesFile(this.opts.rulesFile);
     if (this.opts.config) {
       this.plan = this.loadConfig(this.opts.config);
-      this.applyPlan(this.plan, true);
+      this.addServices(this.plan, true);
+    }
+    this.loaded = true;
+  }
+
+  /** Load (if not yet), start health checks, open the control socket. */
+  async start(): Promise<void> {
+    this.load();
+    if (this.plan) {
+      this.startHealth(this.plan);
+      this.changed();
     }
     this.timer = setInterval(() => this.periodic(), ESTIMATOR_INTERVAL_MS);
     this.timer.unref();
@@ -118,11 +135,20 @@ export class ControlPlane {
 
   /** Services from the plan; real servers are added by the health runner's start-up (init_service_rs). */
   private applyPlan(plan: KeepalivedPlan, initial: boolean): void {
+    this.addServices(plan, initial);
+    this.startHealth(plan);
+    this.changed();
+  }
+
+  private addServices(plan: KeepalivedPlan, initial: boolean): void {
     for (const s of plan.services) {
       const cur = this.rules.findService(s.spec);
       if (!cur) this.rules.addService(s.spec);
       else if (!initial) this.rules.editService(s.spec);
     }
+  }
+
+  private startHealth(plan: KeepalivedPlan): void {
     // keepalived migrates checker state across a reload (migrate_checkers): a server that
     // was down stays down until a check succeeds, so its checkers start failed (alpha).
     const down = new Set<string>();
@@ -135,7 +161,6 @@ export class ControlPlane {
     this.health?.stop();
     this.health = new HealthRunner(specs, this.healthActions(plan));
     this.health.start();
-    this.changed();
   }
 
   private healthActions(plan: KeepalivedPlan): HealthActions {
@@ -267,13 +292,13 @@ export class ControlPlane {
     }
   }
 
-  /** Shutdown: stop checks, close the socket, write --save-on-exit atomically (temp file + rename). */
-  stop(): void {
+  /** Shutdown: stop checks, close the socket, write --save-on-exit atomically (temp file + rename) unless `save` is false. */
+  stop(save = true): void {
     this.health?.stop();
     if (this.timer) clearInterval(this.timer);
     this.server?.close();
     const path = this.opts.saveOnExit;
-    if (path) {
+    if (path && save) {
       const out = this.session.run(['-S', '-n']);
       const tmp = `${path}.tmp-${process.pid}`;
       writeFileSync(tmp, out.stdout, { mode: 0o600 });

@@ -9,13 +9,15 @@ import type { Engine } from '../engine/engine.js';
 import { RoutingTable, type Route } from '../engine/routing.js';
 import type { PacketPort } from '../io/port.js';
 import type { KeepalivedPlan } from '../control/keepalived-plan.js';
-import { formatIPv4, parseIPv4 } from '../packet/addr.js';
+import { formatIPv4 } from '../packet/addr.js';
 import { runScript } from '../health/script.js';
 import { VrrpRunner, type HaClock } from './vrrp-runner.js';
-import { vrrpInstanceFromConfig, type VrrpRunnerInstance } from './vrrp-config.js';
+import { haSettings } from './ha-settings.js';
 import { VrrpCapture, watchLinks } from './vrrp-capture.js';
 import { SyncRunner } from './sync-runner.js';
 import { MetricsServer, parseMetricsAddress, renderMetrics } from './metrics.js';
+
+export { HaError, haSettings, type HaSettings } from './ha-settings.js';
 
 export interface HaOptions {
   metrics: string | null;
@@ -46,8 +48,6 @@ export interface HaHandle {
   stop(): void;
 }
 
-export class HaError extends Error {}
-
 export const realClock: HaClock = {
   now: () => performance.now(),
   setTimer: (fn, ms) => setTimeout(fn, ms),
@@ -65,30 +65,18 @@ export async function startHa(p: HaParams): Promise<HaHandle> {
     const i = ifaces.findIndex((x) => x.name === name);
     return i >= 0 ? i : undefined;
   };
-  let specs: VrrpRunnerInstance[] = [];
-  try {
-    specs = (p.plan?.vrrp ?? []).map((vi) => vrrpInstanceFromConfig(vi, indexOf, (i) => ifaces[i]!.ip));
-  } catch (err) {
-    throw new HaError((err as Error).message);
-  }
+  const settings = haSettings(p.plan, opts, indexOf, (i) => ifaces[i]!.ip);
+  const { specs } = settings;
   let vrrp: VrrpRunner | null = null;
   let sync: SyncRunner | null = null;
   let metrics: MetricsServer | null = null;
   const captures: VrrpCapture[] = [];
   let stopLinks: (() => void) | null = null;
 
-  // global_defs lvs_sync_daemon, or the deprecated per-instance lvs_sync_daemon_interface.
-  const legacy = p.plan?.vrrp.find((v) => v.lvsSyncDaemonInterface !== undefined);
-  const sd = p.plan?.syncDaemon ?? (legacy ? { interface: legacy.lvsSyncDaemonInterface!, instance: legacy.name, source: legacy.source } : undefined);
-  const wantSync = opts.sync === 'on' || (opts.sync === 'auto' && sd !== undefined);
-  const syncInstance = sd?.instance ?? specs[0]?.name;
-  if (wantSync && specs.length === 0) log('warning: connection sync needs a vrrp_instance to follow (master sends, backup receives); sync is off');
-  if (wantSync && specs.length > 0) {
-    const inst = specs.find((s) => s.name === syncInstance);
-    if (!inst) throw new HaError(`lvs_sync_daemon: no vrrp_instance named ${syncInstance}`);
-    const ifIndex = sd ? indexOf(sd.interface) : inst.ifIndex;
-    if (ifIndex === undefined) throw new HaError(`lvs_sync_daemon: interface ${sd?.interface} is not one of the balancer's interfaces`);
-    const group = sd?.group !== undefined ? parseIPv4(sd.group) : null;
+  const syncInstance = settings.sync?.instance;
+  if (settings.syncWithoutVrrp) log('warning: connection sync needs a vrrp_instance to follow (master sends, backup receives); sync is off');
+  if (settings.sync) {
+    const { ifIndex, group, daemon: sd } = settings.sync;
     sync = new SyncRunner(engine, new RoutingTable(p.routes), {
       syncid: opts.syncId ?? sd?.syncId ?? 0,
       peer: opts.syncPeer,

@@ -84,7 +84,24 @@ t.test('missing service or servers', async (t) => {
     return 'accepted';
   };
   t.match(usage(['--rs', '10.0.0.1']), /^missing --vip/);
-  t.match(usage(['--vip', '10.0.0.127']), /^missing --rs/);
+  t.match(usage(['--config-test']), /^--config-test needs --config FILE or --rules FILE/);
+});
+
+t.test('a bare --vip is a balancer for that VIP with no service yet (issue 12 item 6)', async (t) => {
+  const o = parseOptions(['--vip', '10.0.0.127']);
+  t.equal(o.vip, 0x0a00007f);
+  t.same(o.rs, []);
+  t.same(o.ports, [], 'no --port 80 service without --rs: services come from lb ipvsadm -A');
+  t.same(parseOptions(['--vip', '10.0.0.127', '--port', '443']).ports, [443], 'an explicit --port is a service without servers');
+  t.same(parseOptions(BASE).ports, [80], '--rs servers: --port defaults to 80');
+});
+
+t.test('--config-test, -t, --check, --version; the default socket can be given', async (t) => {
+  for (const flag of ['--config-test', '-t', '--check']) t.equal(parseOptions(['--config', 'x.conf', flag]).configTest, true, flag);
+  t.equal(parseOptions(['--rules', 'r', '--check']).configTest, true);
+  t.equal(parseOptions(['--version']).version, true);
+  t.equal(parseOptions(['--vip', '10.0.0.127'], { socket: '/run/tslb.ns1.sock' }).socket, '/run/tslb.ns1.sock');
+  t.equal(parseOptions(['--vip', '10.0.0.127', '--socket', '/tmp/x.sock'], { socket: '/run/tslb.ns1.sock' }).socket, '/tmp/x.sock');
 });
 
 const LB = path.join(REPO, 'dist/lb.js');

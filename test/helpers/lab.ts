@@ -84,8 +84,12 @@ export class Lab {
     return `/tmp/tslb-${this.prefix}.sock`;
   }
 
-  async startLb(args: string[]): Promise<void> {
-    const withSocket = args.includes('--socket') ? args : [...args, '--socket', this.socket];
+  /**
+   * `opts.defaultSocket`: no --socket, so the balancer takes its namespace's default
+   * (/run/tslb.NS.sock, src/cli/netns.ts); talk to it with ipvsadmIn.
+   */
+  async startLb(args: string[], opts: { defaultSocket?: boolean } = {}): Promise<void> {
+    const withSocket = args.includes('--socket') || opts.defaultSocket ? args : [...args, '--socket', this.socket];
     const p = spawn('ip', ['netns', 'exec', this.ns('director'), process.execPath, LB, ...withSocket], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.lbProc = p;
     p.stdout!.on('data', (d: Buffer) => (this.lbLog += d.toString()));
@@ -119,6 +123,17 @@ export class Lab {
       p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       p.on('close', (code) => resolve({ stdout, stderr, status: code ?? -1 }));
       p.stdin!.end(stdin);
+    });
+  }
+
+  /** `lb ipvsadm ARGS` run inside a role's namespace with no --socket: the namespace's default socket. */
+  ipvsadmIn(role: Role, args: string[]): Promise<{ stdout: string; stderr: string; status: number }> {
+    return new Promise((resolve) => {
+      const p = spawn('ip', ['netns', 'exec', this.ns(role), process.execPath, LB, 'ipvsadm', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '', stderr = '';
+      p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('close', (code) => resolve({ stdout, stderr, status: code ?? -1 }));
     });
   }
 

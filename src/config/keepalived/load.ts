@@ -4,7 +4,7 @@
  * the global, check and vrrp keyword tables).
  */
 import { resolve as resolvePath } from 'node:path';
-import type { ConfigWarning } from '../errors.js';
+import { ConfigError, type ConfigWarning } from '../errors.js';
 import { Diagnostics } from './diagnostics.js';
 import { parseGlobalDefs } from './global-defs.js';
 import { expandIncludes } from './include.js';
@@ -18,6 +18,15 @@ import { parseVrrpInstance, parseVrrpScript, parseVrrpSyncGroup } from './vrrp.j
 export interface LoadResult {
   readonly config: KeepalivedConfig;
   readonly warnings: ConfigWarning[];
+}
+
+export interface LoadOptions {
+  /**
+   * Collect the errors of each top-level block here and go on with the next block
+   * (lb --config-test reports them all); without it the first error is thrown.
+   * Errors of the file structure (braces, includes, quoting) are still thrown.
+   */
+  readonly errors?: ConfigError[];
 }
 
 /** Top-level blocks keepalived knows that this project does not use. */
@@ -39,10 +48,10 @@ const BLOCK_KEYWORDS = new Set([
  * Loads `path` and everything it includes from the file system.
  * Throws ConfigError on syntax errors; everything else is a warning.
  */
-export function loadKeepalivedConfig(path: string): LoadResult {
+export function loadKeepalivedConfig(path: string, opts: LoadOptions = {}): LoadResult {
   const file = resolvePath(path);
   const source = nodeConfigSource();
-  return parseWithSource(source.readFile(file), file, source);
+  return parseWithSource(source.readFile(file), file, source, opts);
 }
 
 /**
@@ -62,8 +71,16 @@ function isSource(x: ConfigSource | Readonly<Record<string, string>>): x is Conf
   return typeof (x as ConfigSource).readFile === 'function' && typeof (x as ConfigSource).listDir === 'function';
 }
 
-function parseWithSource(text: string, fileName: string, source: ConfigSource): LoadResult {
+function parseWithSource(text: string, fileName: string, source: ConfigSource, opts: LoadOptions = {}): LoadResult {
   const diag = new Diagnostics();
+  const collect = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (err) {
+      if (opts.errors && err instanceof ConfigError) opts.errors.push(err);
+      else throw err;
+    }
+  };
   const { lines, files } = expandIncludes(text, fileName, source, diag);
   const tree = buildTree(lines, BLOCK_KEYWORDS);
   const config: KeepalivedConfig = {
@@ -71,7 +88,7 @@ function parseWithSource(text: string, fileName: string, source: ConfigSource): 
     vrrpSyncGroups: [], vrrpScripts: [], files,
   };
   const drafts: VirtualServerDraft[] = [];
-  for (const node of tree) {
+  for (const node of tree) collect(() => {
     switch (node.keyword) {
       case 'global_defs': parseGlobalDefs(node, config.globalDefs, diag); break;
       case 'virtual_server': drafts.push(parseVirtualServer(node, diag)); break;
@@ -87,7 +104,7 @@ function parseWithSource(text: string, fileName: string, source: ConfigSource): 
         if (IGNORED_TOP_LEVEL.has(node.keyword)) diag.warn(node, node.keyword, 'not supported - ignored');
         else diag.warn(node, node.keyword, 'unknown keyword - ignored');
     }
-  }
+  });
   // vrrp_parser.c vrrp_lvs_syncd_handler: the deprecated per-instance form sets the global one.
   for (const vi of config.vrrpInstances) {
     if (vi.lvsSyncDaemonInterface !== undefined && !config.globalDefs.lvsSyncDaemon) {
@@ -95,10 +112,10 @@ function parseWithSource(text: string, fileName: string, source: ConfigSource): 
     }
   }
   const groups = new Map<string, VirtualServerGroup>(config.virtualServerGroups.map((g) => [g.name, g]));
-  for (const d of drafts) {
+  for (const d of drafts) collect(() => {
     const vs = resolveVirtualServer(d, groups, diag);
     if (vs) config.virtualServers.push(vs);
-  }
+  });
   return { config, warnings: diag.warnings };
 }
 

@@ -228,7 +228,11 @@ function parseGroupEntry(n: ConfigNode): VirtualServerGroupEntry {
   const ip = parseIp(n, text.slice(0, dash), 'an IP address or range');
   const endText = text.slice(dash + 1);
   let end: string;
-  if (ip.family === 'inet' && !endText.includes('.')) {
+  if (ip.family === 'inet6') {
+    // utils.c inet_stor: for IPv6 the end is the last 16-bit group, in hex (ae00::2-9, ae00::2-1f).
+    if (!/^[0-9a-fA-F]{1,4}$/.test(endText)) fail(n, `expected a range end in hex (the last group, at most ffff), got '${text}'`);
+    end = ipv6RangeEnd(n, ip.address, parseInt(endText, 16), text);
+  } else if (!endText.includes('.')) {
     const last = parseUnsigned(n, endText, 0, 255, 'a range end');
     const octets = ip.address.split('.');
     if (Number(octets[3]) >= last) fail(n, `expected a range end greater than the start, got '${text}'`);
@@ -237,6 +241,32 @@ function parseGroupEntry(n: ConfigNode): VirtualServerGroupEntry {
     end = parseIp(n, endText, 'a range end address').address;
   }
   return { kind: 'address', address: ip.address, family: ip.family, addressEnd: end, port, source: n };
+}
+
+/** The address `start` with its last 16-bit group replaced by `last` (which must be above the start's). */
+function ipv6RangeEnd(n: ConfigNode, start: string, last: number, text: string): string {
+  const [head = '', tail] = start.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
+  if (headGroups.concat(tailGroups).some((g) => g.includes('.'))) fail(n, `expected a range of plain IPv6 addresses, got '${text}'`);
+  const groups = tail === undefined ? headGroups : [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+  const first = parseInt(groups[7] ?? '0', 16);
+  if (first >= last) fail(n, `expected a range end greater than the start, got '${text}'`);
+  groups[7] = last.toString(16);
+  return compressIpv6(groups.map((g) => parseInt(g, 16).toString(16)));
+}
+
+/** RFC 5952 text: the longest run (two or more) of zero groups becomes '::'. */
+function compressIpv6(groups: string[]): string {
+  let best = -1, bestLen = 1;
+  for (let i = 0; i < groups.length; ) {
+    let j = i;
+    while (j < groups.length && groups[j] === '0') j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j > i ? j : i + 1;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
 }
 
 function ipv4PrefixEnd(n: ConfigNode, address: string, len: number): string {
