@@ -10,7 +10,7 @@ import { loadKeepalivedConfig, parseKeepalivedText } from '../../src/config/keep
 import { planFromKeepalived, type KeepalivedPlan } from '../../src/control/keepalived-plan.js';
 import { FWD_DR, FWD_MASQ } from '../../src/engine/model.js';
 import type { CheckerSpec } from '../../src/health/types.js';
-import { FIXTURES, findSamplesDir } from '../config/paths.js';
+import { FIXTURES, SAMPLES } from '../config/paths.js';
 import { ip } from '../helpers/lab-engine.js';
 
 const TCP = 6;
@@ -122,12 +122,7 @@ t.test('seed 004 master: DR port 8000, HTTP_GET /health', async (t) => {
 });
 
 t.test('keepalived.conf.sample: NAT, persistence 50, sorry_server, HTTP_GET with digest', async (t) => {
-  const dir = findSamplesDir();
-  if (!dir) {
-    t.fail('/work/shared/keepalived-samples not found');
-    return;
-  }
-  const p = plan(path.join(dir, 'keepalived.conf.sample'));
+  const p = plan(path.join(SAMPLES, 'keepalived.conf.sample'));
   t.equal(p.services.length, 1);
   const s = p.services[0]!;
   t.equal(s.key, 'TCP 10.10.10.2:1358');
