@@ -10,7 +10,7 @@ import { finalReport, startBalancer, StartError, RuleError } from './cli/run.js'
 import { ConfigError } from './config/errors.js';
 import { request } from './control/server.js';
 import { supervise } from './cli/supervisor.js';
-import { runTop } from './ha/top.js';
+import { runTop } from './observe/top.js';
 
 const DEFAULT_SOCKET = '/run/tslb.sock';
 

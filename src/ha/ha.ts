@@ -15,7 +15,7 @@ import { VrrpRunner, type HaClock } from './vrrp-runner.js';
 import { vrrpInstanceFromConfig, type VrrpRunnerInstance } from './vrrp-config.js';
 import { VrrpCapture, watchLinks } from './vrrp-capture.js';
 import { SyncRunner } from './sync-runner.js';
-import { MetricsServer, parseMetricsAddress, renderMetrics } from './metrics.js';
+import { MetricsServer, parseMetricsAddress, renderMetrics } from '../observe/metrics.js';
 
 export interface HaOptions {
   metrics: string | null;
