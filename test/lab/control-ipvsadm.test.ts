@@ -8,7 +8,7 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Lab, labUnavailable, REPO } from '../helpers/lab.js';
+import { Lab, labReady, REPO } from '../helpers/lab.js';
 
 /** C printf for %[-][width](s|d|u). */
 function cprintf(fmt: string, ...args: (string | number)[]): string {
@@ -23,10 +23,7 @@ const TITLES = 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:P
 const destLine = (a: string, w: number, act: number, inact: number) => cprintf('  -> %-28s %-7s %-6d %-10u %-10u\n', a, 'Masq', w, act, inact);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(240_000);
   const lab = await Lab.up('onearm');
   const work = mkdtempSync(path.join(tmpdir(), 'tslb-ctl-'));

@@ -10,15 +10,12 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Lab, labUnavailable, REPO } from '../helpers/lab.js';
+import { Lab, labReady, REPO } from '../helpers/lab.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CONF = path.join(REPO, 'fixtures/keepalived/lab/flat-dns.conf');
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(120_000);
   const lab = await Lab.up('flat', ['--dr-rs', 'ok', '--dns']);
   let restartedPid: number | null = null;

@@ -9,7 +9,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { Lab, labUnavailable, REPO } from '../helpers/lab.js';
+import { Lab, labReady, REPO } from '../helpers/lab.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CONF = path.join(REPO, 'fixtures/keepalived/lab/onearm-http.conf');
@@ -45,10 +45,7 @@ async function slowDownload(lab: Lab, vip: string, bytes: number): Promise<{ ser
   return { server, status: m?.[1] ?? '?', size: Number(m?.[2] ?? -1) };
 }
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(240_000);
   const lab = await Lab.up('onearm');
   t.teardown(() => lab.down());

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Lab, labUnavailable, REPO } from '../helpers/lab.js';
+import { Lab, labReady, REPO } from '../helpers/lab.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CONF = path.join(REPO, 'fixtures/keepalived/lab/onearm-tcp.conf');
@@ -24,10 +24,7 @@ function alive(pid: number): boolean {
   }
 }
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(240_000);
   const lab = await Lab.up('onearm');
   let restartedPid = 0;

@@ -10,7 +10,7 @@
  * FIN and the entry is FIN_WAIT/TIME_WAIT: inactive, weighing 1 (reference §9).
  */
 import t from 'tap';
-import { Lab, labUnavailable } from '../helpers/lab.js';
+import { Lab, labReady } from '../helpers/lab.js';
 import { schedTraces, spawnIn, waitFor, whoAnswers, type Background, socketArgs } from '../helpers/lab-sched.js';
 
 /** Independent model of ip_vs_lc_schedule over a kernel-ordered list. */
@@ -40,10 +40,7 @@ class LcModel {
   }
 }
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(120_000);
   const lab = await Lab.up('onearm');
   const held: Background[] = [];

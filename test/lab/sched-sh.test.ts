@@ -9,7 +9,7 @@
  * reaches directly on its eth1 (one-arm topology), so replies find their way back.
  */
 import t from 'tap';
-import { Lab, labUnavailable } from '../helpers/lab.js';
+import { Lab, labReady } from '../helpers/lab.js';
 import { addClientAddresses, schedTraces, whoAnswers, socketArgs } from '../helpers/lab-sched.js';
 
 /** hash_32(key, 8) with GOLDEN_RATIO_32 (include/linux/hash.h), computed independently with BigInt. */
@@ -33,10 +33,7 @@ function shTable(list: { name: string; weight: number }[]): string[] {
   return table;
 }
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(150_000);
 
   t.test('the reference hash reproduces the §1.5 test vectors', async (t) => {

@@ -18,7 +18,7 @@
  */
 import t from 'tap';
 import path from 'node:path';
-import { Lab, labUnavailable, REPO } from '../helpers/lab.js';
+import { Lab, labReady, REPO } from '../helpers/lab.js';
 import { schedTraces, startExtraServer, whoAnswers, type Background, socketArgs } from '../helpers/lab-sched.js';
 
 /*
@@ -59,10 +59,7 @@ const WRR_432 = [
 const WRR_321_BEFORE_EDIT = ['rs3', 'rs2', 'rs1', 'rs1', 'rs2'];
 const WRR_AFTER_EDIT_RS2_W4 = ['rs2', 'rs1', 'rs3', 'rs2', 'rs1', 'rs2', 'rs2', 'rs1', 'rs2', 'rs1', 'rs3', 'rs2'];
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(180_000);
   const lab = await Lab.up('onearm');
   let rs3: Background | null = null;
