@@ -132,7 +132,7 @@ lab_ns_create() {
 }
 
 # Offloads off so frames carry full checksums and are MTU-sized
-# (packet-io-notes.md pitfalls 10-12: the LB captures with libpcap and
+# (docs/packet-io.md pitfalls 10-12: the LB captures with libpcap and
 # rewrites; partial checksums and GSO super-frames would break it).
 lab_offloads_off() {
   ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 ||

@@ -1,6 +1,6 @@
 /**
  * planFromKeepalived: parsed keepalived.conf -> IPVS services/real servers + health specs.
- * Expected values are keepalived's documented semantics (ipvs-semantics.md §6: defaults
+ * Expected values are keepalived's documented semantics (docs/ipvs-behaviour.md §6: defaults
  * from alloc_vs / validate_check_config, checker defaults of §6.4, times in ms), worked
  * out by hand from the seed configs as their authors wrote them.
  */

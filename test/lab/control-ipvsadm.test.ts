@@ -75,7 +75,7 @@ if (labReady(t)) {
     t.equal(await ipvsadm('-L', '-n'), TITLES + `TCP  ${vip}:80 rr\n` + destLine('10.0.0.86:80', 1, 0, 0) + destLine('10.0.0.185:80', 1, 0, 0), '-w defaults to 1');
     const answers: string[] = [];
     for (let i = 0; i < 10; i++) answers.push((await lab.curl(`http://${vip}/`)).trim());
-    // The kernel walks servers in reverse add order (§9): .86 (rs2, added last) first.
+    // The kernel walks servers in reverse add order (docs/ipvs-behaviour.md §9): .86 (rs2, added last) first.
     t.same(answers, Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? 'rs2' : 'rs1')));
     // Every curl has closed its connection: all of them inactive (FIN_WAIT/TIME_WAIT), 5 each.
     const want = TITLES + `TCP  ${vip}:80 rr\n` + destLine('10.0.0.86:80', 1, 0, 5) + destLine('10.0.0.185:80', 1, 0, 5);

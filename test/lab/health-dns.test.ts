@@ -2,7 +2,7 @@
  * DNS_CHECK as in seed 001 (issue 5), on the flat lab: DR, UDP 53 of the VIP to the
  * dnsmasq in rs1 and rs2, configured by fixtures/keepalived/lab/flat-dns.conf (delay_loop 1,
  * DNS_CHECK type A example.lab, connect_timeout 1, retry 1, delay_before_retry 1,
- * inhibit_on_failure). keepalived semantics (check_dns.c, §6.5): the second consecutive
+ * inhibit_on_failure). keepalived semantics (check_dns.c, docs/ipvs-behaviour.md §6.5): the second consecutive
  * failed query takes the checker down, inhibit_on_failure turns the removal into weight 0,
  * and the first answered query brings the server back with its weight.
  */

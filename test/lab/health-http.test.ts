@@ -1,7 +1,7 @@
 /**
  * HTTP_GET health checks on the one-arm lab (fixtures/keepalived/lab/onearm-http.conf:
  * delay_loop 1, connect_timeout 1, retry 1, delay_before_retry 1, inhibit_on_failure).
- * keepalived semantics (§6.5): the second consecutive failure takes the checker down,
+ * keepalived semantics (docs/ipvs-behaviour.md §6.5): the second consecutive failure takes the checker down,
  * inhibit_on_failure turns the removal into weight 0, established connections go on
  * (§2.7), and the first success brings the server back with its weight.
  * Issue 5: a dead server gets no new connections within 3 s.

@@ -1,7 +1,7 @@
 /**
  * TCP_CHECK on the one-arm lab (fixtures/keepalived/lab/onearm-tcp.conf: delay_loop 1,
  * connect_timeout 1, retry 1, no inhibit_on_failure). The real server's process is
- * stopped: keepalived deletes the dest (ipvs_cmd DEL_DEST, §6.5), so it disappears from
+ * stopped: keepalived deletes the dest (ipvs_cmd DEL_DEST, docs/ipvs-behaviour.md §6.5), so it disappears from
  * the listing and gets no new connections within 3 s; started again, the first successful
  * connect re-adds it (ADD_DEST) with its weight.
  */

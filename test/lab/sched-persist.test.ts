@@ -1,5 +1,5 @@
 /**
- * Persistence end to end (issue 3, reference §3 and §2.5): with --persist, a client
+ * Persistence end to end (issue 3, docs/ipvs-behaviour.md §3 and §2.5): with --persist, a client
  * sticks to one server across many new connections even under rr, and moves only once
  * its template has expired.
  *
