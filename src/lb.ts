@@ -16,7 +16,7 @@ import { clientSocketPath, defaultSocketPath } from './cli/netns.js';
 import { versionLine } from './cli/version.js';
 import { runConfigTest } from './cli/config-check.js';
 import { preflight, PreflightError, realProbes } from './cli/preflight.js';
-import { runTop } from './ha/top.js';
+import { runTop } from './observe/top.js';
 
 /** `lb [--socket PATH] ipvsadm ARGS...`, `lb [--socket PATH] reload`, `lb top`. */
 async function client(argv: string[]): Promise<number | null> {

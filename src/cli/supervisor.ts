@@ -1,6 +1,6 @@
 /**
  * `lb --workers N`: cap and raw-socket only work on a process's main thread
- * (packet-io-notes 9), so more cores mean more processes. The supervisor starts N
+ * (docs/packet-io.md pitfall 9), so more cores mean more processes. The supervisor starts N
  * copies of itself as `--worker k/N`; their capture filters split the flows
  * disjointly (io/bpf.ts shardClauses), they share nothing on the packet path.
  * Worker 0 answers ARP and owns the control socket path; worker k listens on PATH.k.

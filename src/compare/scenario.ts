@@ -45,7 +45,7 @@ export interface CloseStep { close: string }
 export interface UdpStep { udp: { from: string | string[]; to: string; count?: number } }
 /** One `ipvsadm ARGS` line (without the program name). */
 export interface IpvsadmStep { ipvsadm: string }
-/** `ipvsadm -S -n`, `-C`, `-R` with that text: the kernel's order is lost (§9). */
+/** `ipvsadm -S -n`, `-C`, `-R` with that text: the kernel's order is lost (docs/ipvs-behaviour.md §9). */
 export interface SaveRestoreStep { saveRestore: true }
 /** The four listings at this point, labelled. The end of the run always takes one. */
 export interface SnapshotStep { snapshot: string }

@@ -9,7 +9,7 @@
  *         the VIP on lo with arp_ignore/arp_announce (DR); socat answers each TCP
  *         line and each UDP datagram with the server's name
  *   r<N>  only when a rule uses -g: a router 10.0.0.1 / 198.51.100.254 that the real
- *         servers use as default route, so DR replies bypass the director as in §9
+ *         servers use as default route, so DR replies bypass the director as in docs/ipvs-behaviour.md §9
  * Results go to stdout as "@@" records that src/compare/kernel-log.ts reads back.
  */
 import type { ClientAction, Scenario } from './scenario.js';
@@ -42,7 +42,7 @@ topo_up() { # suffix vip "name=addr ..." "client addrs" "tcp ports" "udp ports" 
   ip -n c-$S route add default via ${DIRECTOR_CLIENT_SIDE}
   GW=${DIRECTOR_LAN}
   if [ "$7" = dr ]; then
-    # DR: the servers answer through a router of their own, past the director (§9).
+    # DR: the servers answer through a router of their own, past the director (docs/ipvs-behaviour.md §9).
     ip netns add r-$S; NSLIST="$NSLIST r-$S"; GW=${ROUTER_LAN}
     ip link add rtr netns d-$S type veth peer name eth0 netns r-$S
     ip -n d-$S link set rtr master br0
@@ -89,7 +89,7 @@ cmd() { # step ipvsadm-args...
 
 saverestore() { # step
   # Re-adding a dest to the new service zeroes its counters (__ip_vs_update_dest) from
-  # what the 2-second estimator last published: let it catch up first (§9).
+  # what the 2-second estimator last published: let it catch up first (docs/ipvs-behaviour.md §9).
   sleep 3
   out=$(D sh -c 'ipvsadm -S -n > /tmp/save.$$ && ipvsadm -C && ipvsadm -R < /tmp/save.$$; rc=$?; rm -f /tmp/save.$$; exit $rc' 2>&1); rc=$?
   echo "@@CMD $1 $rc -S -n | -C | -R"
@@ -148,7 +148,7 @@ capture() { # step id from port vip vport label
 }
 
 snapshot() { # label
-  sleep 3 # --stats counters are published by the 2-second estimator (ipvs-semantics §9)
+  sleep 3 # --stats counters are published by the 2-second estimator (docs/ipvs-behaviour.md §9)
   echo "@@LIST $1 list"; D ipvsadm -L -n 2>&1
   echo "@@LIST $1 stats"; D ipvsadm -L -n --stats 2>&1
   echo "@@LIST $1 conns"; D ipvsadm -L -n -c 2>&1

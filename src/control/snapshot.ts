@@ -21,7 +21,7 @@ export type TunnelType = 'ipip' | 'gue' | 'gre';
 /** IP_VS_TUNNEL_ENCAP_FLAG_*: nocsum = 0, csum = 1, remcsum = 2. */
 export type TunnelCsum = 'nocsum' | 'csum' | 'remcsum';
 
-/** Cumulative counters (struct ip_vs_kstats; §4.6). Values stay below 2^53. */
+/** Cumulative counters (struct ip_vs_kstats; docs/ipvs-behaviour.md §4.6). Values stay below 2^53. */
 export interface StatsSnapshot {
   readonly conns: number;
   readonly inpkts: number;
@@ -30,7 +30,7 @@ export interface StatsSnapshot {
   readonly outbytes: number;
 }
 
-/** Estimator output per second (ip_vs_est.c; §4.6). */
+/** Estimator output per second (ip_vs_est.c; docs/ipvs-behaviour.md §4.6). */
 export interface RatesSnapshot {
   readonly cps: number;
   readonly inpps: number;
@@ -106,7 +106,7 @@ export interface ConnSnapshot {
   readonly peData?: string;
 }
 
-/** `ipvsadm --set tcp tcpfin udp` values (§2.6). */
+/** `ipvsadm --set tcp tcpfin udp` values (docs/ipvs-behaviour.md §2.6). */
 export interface TimeoutsSnapshot {
   readonly tcp: number;
   readonly tcpfin: number;

@@ -80,7 +80,7 @@ export class Engine {
   icmpRateLimited = 0;
   /** Timeouts per state (ms); `ipvsadm --set tcp tcpfin udp` changes three of them. */
   readonly timeoutsMs = Float64Array.from(DEFAULT_TIMEOUTS_S, (s) => s * 1000);
-  /** IPVS sysctls (defaults of §2.8). */
+  /** IPVS sysctls (defaults of docs/ipvs-behaviour.md §2.8). */
   expireNodestConn = false;
   expireQuiescentTemplate = false;
   connReuseMode = 1;
@@ -210,7 +210,7 @@ export class Engine {
     if (hlen < ipv4.IPV4_MIN_HLEN) return this.drop(DROP.ip_bad_ihl);
     const total = readU16(b, l3 + 2);
     if (total < hlen) return this.drop(DROP.ip_bad_length);
-    // The capture may cut GSO frames to the ring slot without saying so (packet-io-notes 10).
+    // The capture may cut GSO frames to the ring slot without saying so (docs/packet-io.md pitfall 10).
     if (l3 + total > len) return this.drop(DROP.ip_truncated);
     if (!(hlen === 20 ? ipv4.verifyHeader20(b, l3) : ipv4.verifyHeader(b, l3, hlen))) return this.drop(DROP.ip_bad_checksum);
     // IPVS only ever sees reassembled datagrams (LOCAL_IN); we do not reassemble.

@@ -15,7 +15,7 @@ import { VrrpRunner, type HaClock } from './vrrp-runner.js';
 import { haSettings } from './ha-settings.js';
 import { VrrpCapture, watchLinks } from './vrrp-capture.js';
 import { SyncRunner } from './sync-runner.js';
-import { MetricsServer, parseMetricsAddress, renderMetrics } from './metrics.js';
+import { MetricsServer, parseMetricsAddress, renderMetrics } from '../observe/metrics.js';
 
 export { HaError, haSettings, type HaSettings } from './ha-settings.js';
 

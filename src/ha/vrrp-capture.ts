@@ -2,7 +2,7 @@
  * The VRRP receive side on a real interface: a cap (libpcap) handle of its own, filtered to
  * `ip proto 112 and not ether src <our MAC>`, so the engine's capture never sees VRRP and the
  * adverts we send (through the runtime's port, another handle) never come back to us
- * (packet-io-notes pitfalls 4 and 5). The capture Buffer is kept referenced for the handle's
+ * (docs/packet-io.md pitfalls 4 and 5). The capture Buffer is kept referenced for the handle's
  * whole life: the addon does not hold it (pitfall 1).
  *
  * Also the link watcher: keepalived learns link changes from netlink; we poll

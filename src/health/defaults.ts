@@ -1,5 +1,5 @@
 /**
- * keepalived defaults for checker timing (ipvs-semantics.md §6.4; check_api.c `queue_checker`,
+ * keepalived defaults for checker timing (docs/ipvs-behaviour.md §6.4; check_api.c `queue_checker`,
  * check_data.c `validate_check_config`, check_dns.c, check_misc.c, check_http.c), for the
  * adapter that turns parsed configuration into CheckerSpec values. All values in ms.
  */

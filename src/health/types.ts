@@ -4,7 +4,7 @@
  * Every timing field is already resolved (virtual server -> real server -> checker inheritance,
  * keepalived defaults) and expressed in milliseconds, so nothing below needs to know about the
  * keepalived.conf parser. The adapter that builds these objects should apply the defaults of
- * ipvs-semantics.md §6.4 (`resolveCheckerTiming()` in defaults.ts does this for one checker).
+ * docs/ipvs-behaviour.md §6.4 (`resolveCheckerTiming()` in defaults.ts does this for one checker).
  */
 
 /** Result of one probe run. `detail` is a short human-readable reason, used for logs. */
@@ -43,7 +43,7 @@ export type HttpProtocol = '1.0' | '1.0C' | '1.1';
 export type DnsQueryType = 'A' | 'NS' | 'CNAME' | 'SOA' | 'MX' | 'TXT' | 'AAAA';
 
 interface CheckerCommon {
-  /** `retry`: extra attempts after a failure before the checker goes down (§6.5). */
+  /** `retry`: extra attempts after a failure before the checker goes down (docs/ipvs-behaviour.md §6.5). */
   retry: number;
   /** `delay_loop` in ms: interval between regular checks. */
   delayLoopMs: number;

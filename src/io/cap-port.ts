@@ -1,7 +1,7 @@
 /**
  * A PacketPort over libpcap through `cap`: one handle per interface for both capture
  * and transmit (a handle never sees its own sends; the filter also excludes our MAC).
- * See reference/packet-io-notes.md for the pitfalls this guards against.
+ * See docs/packet-io.md for the pitfalls this guards against.
  */
 import capModule from 'cap';
 import type { PacketPort } from './port.js';
@@ -40,7 +40,7 @@ export class CapPort implements PacketPort {
 
   private listen(cap: InstanceType<typeof Cap>, buf: Buffer): void {
     const handler = this.handler;
-    // `truncated` is not reliable (packet-io-notes 10): the engine checks lengths itself.
+    // `truncated` is not reliable (docs/packet-io.md pitfall 10): the engine checks lengths itself.
     if (handler) cap.on('packet', (nbytes: number) => handler(buf, nbytes, 0));
   }
 

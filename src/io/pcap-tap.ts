@@ -7,7 +7,7 @@
  * Seed 002's lesson shows here: in NAT one connection passes twice with rewritten
  * addresses; in DR only the client's half ever reaches the director.
  * Frames are written synchronously while the capture buffer is still valid
- * (packet-io-notes pitfall 8); this costs syscalls, so it is a debugging aid.
+ * (docs/packet-io.md pitfall 8); this costs syscalls, so it is a debugging aid.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

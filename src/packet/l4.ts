@@ -1,10 +1,10 @@
 /**
- * TCP/UDP checksums over the IPv4 pseudo-header: full computation (tests, and the
- * `--checksum full` mode for senders that leave partial checksums) and RFC 1624
- * incremental updates for NAT rewrites (IPVS tcp_fast_csum_update / udp_fast_csum_update).
+ * TCP/UDP checksums over the IPv4 pseudo-header, computed in full and verified (tests,
+ * and the `--checksum full` mode for senders that leave partial checksums). The RFC 1624
+ * incremental updates of NAT rewrites are in checksum.ts (csumReplace16/csumReplace32).
  */
 import { readU16, writeU16 } from './bytes.js';
-import { checksum, csumReplace16, csumReplace32, pseudoHeaderSum } from './checksum.js';
+import { checksum, pseudoHeaderSum } from './checksum.js';
 import * as ipv4 from './ipv4.js';
 
 /** Offset of the checksum field inside the L4 header, or -1 for other protocols. */
@@ -36,18 +36,3 @@ export function verifyChecksum(b: Uint8Array, o: number): boolean {
   return checksum(b, l4, l4len, pseudoHeaderSum(ipv4.src(b, o), ipv4.dst(b, o), proto, l4len)) === 0;
 }
 
-/**
- * Patch the L4 checksum at b[l4+co] after an address change old->new (pseudo-header)
- * and a port change. UDP checksum 0 ("none") stays 0 here; callers that mirror IPVS
- * compute it in full instead (udp_dnat_handler), see engine/nat.ts.
- */
-export function patchAddrPort(
-  b: Uint8Array, csumAt: number, isUdp: boolean,
-  oldAddr: number, newAddr: number, oldPort: number, newPort: number,
-): void {
-  let c = readU16(b, csumAt);
-  c = csumReplace32(c, oldAddr, newAddr);
-  c = csumReplace16(c, oldPort, newPort);
-  if (isUdp && c === 0) c = 0xffff; // CSUM_MANGLED_0
-  writeU16(b, csumAt, c);
-}

@@ -1,6 +1,6 @@
 /**
  * Connection thresholds (ipvsadm -x u_threshold / -y l_threshold) and the OVERLOAD flag,
- * as pure functions over the dest's flags and counters (ipvs-semantics.md §1.7).
+ * as pure functions over the dest's flags and counters (docs/ipvs-behaviour.md §1.7).
  * A threshold of 0 means "unset". "total" = activeconns + inactconns (ip_vs_dest_totalconns);
  * persistence templates (persistconns) never count.
  *

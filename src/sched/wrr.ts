@@ -22,7 +22,7 @@
  *
  * Because the service is created empty, the first -a sets cw = mw = weight - (weight - 1) = 1,
  * and later adds keep cw = 1: a real ipvsadm build starts with one pass that gives every
- * dest one pick (ipvs-semantics.md §1.2). Replaying the adds through addDest reproduces it.
+ * dest one pick (docs/ipvs-behaviour.md §1.2). Replaying the adds through addDest reproduces it.
  */
 import { DEST_F_OVERLOAD, type SchedDest, type SchedService, type Scheduler } from './types.js';
 

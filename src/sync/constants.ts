@@ -25,10 +25,7 @@ export const IPPROTO_SCTP = 132;
 // Connection flags (IP_VS_CONN_F_*).
 export const CONN_F_FWD_MASK = 0x0007;
 export const CONN_F_MASQ = 0x0000;
-export const CONN_F_LOCALNODE = 0x0001;
-export const CONN_F_TUNNEL = 0x0002;
 export const CONN_F_DROUTE = 0x0003;
-export const CONN_F_BYPASS = 0x0004;
 /**
  * Full NAT: NOT a mainline value. 0x0005 is what the Alibaba/DPVS LVS forks use; mainline receivers
  * have no transmitter for it. Only meaningful between two tslb instances (see FULLNAT TLV in message.ts).
@@ -38,10 +35,10 @@ export const CONN_F_SYNC = 0x0020;
 export const CONN_F_HASHED = 0x0040;
 export const CONN_F_NOOUTPUT = 0x0080;
 export const CONN_F_INACTIVE = 0x0100;
-export const CONN_F_OUT_SEQ = 0x0200;
 export const CONN_F_IN_SEQ = 0x0400;
-export const CONN_F_SEQ_MASK = 0x0600;
-export const CONN_F_NO_CPORT = 0x0800;
+/** IP_VS_CONN_F_OUT_SEQ | IP_VS_CONN_F_IN_SEQ. */
+const CONN_F_SEQ_MASK = 0x0600;
+const CONN_F_NO_CPORT = 0x0800;
 export const CONN_F_TEMPLATE = 0x1000;
 export const CONN_F_ONE_PACKET = 0x2000;
 /** Bits a backup takes from a sync message for a new entry (IP_VS_CONN_F_BACKUP_MASK). */
@@ -50,24 +47,16 @@ export const CONN_F_BACKUP_MASK =
 /** Bits a sync message may change on an existing entry (IP_VS_CONN_F_BACKUP_UPD_MASK). */
 export const CONN_F_BACKUP_UPD_MASK = CONN_F_INACTIVE | CONN_F_SEQ_MASK;
 
-// IPVS TCP states (IP_VS_TCP_S_*), in kernel numbering.
-export const TCP_S_NONE = 0;
+// The IPVS TCP states (IP_VS_TCP_S_*, kernel numbering) the sync code names; the full list is
+// in src/table/tcp-state.ts.
 export const TCP_S_ESTABLISHED = 1;
-export const TCP_S_SYN_SENT = 2;
 export const TCP_S_SYN_RECV = 3;
 export const TCP_S_FIN_WAIT = 4;
 export const TCP_S_TIME_WAIT = 5;
 export const TCP_S_CLOSE = 6;
 export const TCP_S_CLOSE_WAIT = 7;
-export const TCP_S_LAST_ACK = 8;
-export const TCP_S_LISTEN = 9;
-export const TCP_S_SYNACK = 10;
 /** IP_VS_TCP_S_LAST: number of TCP states. */
 export const TCP_S_LAST = 11;
 /** UDP has a single state (IP_VS_UDP_S_NORMAL); IP_VS_UDP_S_LAST = 1. */
 export const UDP_S_NORMAL = 0;
 export const UDP_S_LAST = 1;
-/** Persistence template states (IP_VS_CTPL_S_NONE, _ASSURED, _LAST). */
-export const CTPL_S_NONE = 0;
-export const CTPL_S_ASSURED = 1;
-export const CTPL_S_LAST = 2;

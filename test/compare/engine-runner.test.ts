@@ -1,7 +1,7 @@
 /**
  * The engine side of the comparison, no VM: scenarios replayed in-process. Expected
  * picks come from small reference models of the documented algorithms written here
- * (ipvs-semantics.md §1, §9), never from running the engine; rewrite expectations
+ * (docs/ipvs-behaviour.md §1, §9), never from running the engine; rewrite expectations
  * come from §4 / §9 (what NAT and DR change).
  */
 import t from 'tap';
@@ -14,7 +14,7 @@ const servers = [{ name: 'rs1', addr: '10.0.0.11' }, { name: 'rs2', addr: '10.0.
 const topo = { vip: '10.0.0.127', servers, clients: ['198.51.100.10', '198.51.100.11'], udpPorts: [9000] };
 const add = (i: number, fwd = '-m', w = 1) => ({ ipvsadm: `-a -t ${VS} -r 10.0.0.1${i}:80 ${fwd} -w ${w}` });
 
-t.test('rr walks the servers in reverse order of -a (§9)', async (t) => {
+t.test('rr walks the servers in reverse order of -a (docs/ipvs-behaviour.md §9)', async (t) => {
   const s = validateScenario({ name: 'rr', topology: topo, steps: [{ ipvsadm: `-A -t ${VS} -s rr` }, add(1), add(2, '-m', 5), add(3), { connect: { from: '198.51.100.10', to: VS, count: 7 } }] });
   const r = runOnEngine(s);
   const list = ['10.0.0.13:80', '10.0.0.12:80', '10.0.0.11:80']; // -a inserts at the head
@@ -82,7 +82,7 @@ t.test('NAT capture: destination rewritten toward the server, source back to the
   t.equal(r.conns[0]!.kind, 'capture');
 });
 
-t.test('DR: only MACs, TTL and IP checksum change; the director sees client packets only (§9)', async (t) => {
+t.test('DR: only MACs, TTL and IP checksum change; the director sees client packets only (docs/ipvs-behaviour.md §9)', async (t) => {
   const s = validateScenario({
     name: 'dr', topology: topo,
     steps: [{ ipvsadm: `-A -t ${VS} -s rr` }, add(1, '-g'), { capture: { label: 'dr', from: '198.51.100.10', to: VS } }],
@@ -115,7 +115,7 @@ t.test('a failing ipvsadm line is recorded with its status and message', async (
   t.match(r.commands[2]!.stderr, /Destination already exists/);
 });
 
-t.test('save/restore re-adds servers sorted by address, reversing rr order (§9)', async (t) => {
+t.test('save/restore re-adds servers sorted by address, reversing rr order (docs/ipvs-behaviour.md §9)', async (t) => {
   const s = validateScenario({
     name: 'sr', topology: topo,
     steps: [{ ipvsadm: `-A -t ${VS} -s rr` }, add(2), add(3), add(1), { saveRestore: true }, { connect: { from: '198.51.100.10', to: VS, count: 3 } }],

@@ -1,5 +1,5 @@
 /**
- * argv parsing against ipvsadm 1.31's documented rules (§5.1, §5.2, §3) and
+ * argv parsing against ipvsadm 1.31's documented rules (docs/ipvs-behaviour.md §5.1, §5.2, §3) and
  * the order of checks in parse_options/process_options. Messages and exit
  * statuses are ipvsadm's: fail() = 2, tryhelp and popt errors = 255.
  */
@@ -74,7 +74,7 @@ t.test('service addresses: names, ports, IPv6, fwmark', async (t) => {
   t.same(err(['-A', '-6', '-f', '1']), { message: '-6 used before -f\n', stderr: '-6 used before -f\n\n', status: 2, exits: true });
 });
 
-t.test('-p/-o/zero port rules (§3)', async (t) => {
+t.test('-p/-o/zero port rules (docs/ipvs-behaviour.md §3)', async (t) => {
   t.same(err(['-A', '-t', '10.0.0.1:0']), fail2('Zero port specified for non-persistent service'));
   t.same(err(['-A', '-t', '10.0.0.1']), fail2('Zero port specified for non-persistent service'));
   t.match(ok(t, ['-A', '-t', '10.0.0.1:0', '-p']), { service: { port: 0 }, settings: { flags: SVC_F_PERSISTENT } });

@@ -1,5 +1,5 @@
 /**
- * Golden listings. Expected texts come from the reference (§5.4, copied
+ * Golden listings. Expected texts come from docs/ipvs-behaviour.md (§5.4, copied
  * verbatim, trailing spaces included) or are produced by applying ipvsadm's
  * documented printf formats (§5.3) through `cprintf`, a tiny C printf model
  * written here independently of the code under test.
@@ -38,7 +38,7 @@ const snap = (services: ServiceSnapshot[], extra: Partial<Snapshot> = {}): Snaps
   services, conns: [], timeouts: DEFAULT_TIMEOUTS, connTableSize: DEFAULT_CONN_TABLE_SIZE, daemons: [], ...extra,
 });
 
-// §5.4: kernel list order is [.86, .185] (the last added first).
+// docs/ipvs-behaviour.md §5.4: kernel list order is [.86, .185] (the last added first).
 const st = (conns: number, inpkts: number, outpkts: number, inbytes: number, outbytes: number) => ({ conns, inpkts, outpkts, inbytes, outbytes });
 const rt = (cps: number, inpps: number, outpps: number, inbps: number, outbps: number) => ({ cps, inpps, outpps, inbps, outbps });
 const example = snap([
@@ -53,7 +53,7 @@ const example = snap([
   }),
 ]);
 
-t.test('§5.4 worked example, verbatim', async (t) => {
+t.test('docs/ipvs-behaviour.md §5.4 worked example, verbatim', async (t) => {
   t.equal(listAllText(example, listFormat({ numeric: true })), [
     'IP Virtual Server version 1.2.1 (size=4096)',
     'Prot LocalAddress:Port Scheduler Flags',
@@ -104,7 +104,7 @@ t.test('§5.4 worked example, verbatim', async (t) => {
   ].join('\n'));
 });
 
-t.test('persistence: -L and -S forms from §5.4', async (t) => {
+t.test('persistence: -L and -S forms from docs/ipvs-behaviour.md §5.4', async (t) => {
   const s = snap([service('10.0.0.127', 80, { scheduler: 'rr', flags: SVC_F_PERSISTENT, timeout: 360 })]);
   t.match(listAllText(s, listFormat({ numeric: true })), /\nTCP {2}10\.0\.0\.127:80 rr persistent 360\n$/);
   t.equal(saveText(s, true), '-A -t 10.0.0.127:80 -s rr -p 360\n');

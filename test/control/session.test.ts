@@ -1,6 +1,6 @@
 /**
  * ControlSession: ipvsadm command lines against a real Engine + Rules (no root).
- * Expected texts are ipvsadm 1.31's documented output (ipvs-semantics.md §5.3/§5.4,
+ * Expected texts are ipvsadm 1.31's documented output (docs/ipvs-behaviour.md §5.3/§5.4,
  * copied verbatim or produced from the printf formats by `cprintf` below), the error
  * strings of libipvs ipvs_strerror (§5.2), and kernel semantics (§2, §9) — never
  * captured from this program.
@@ -57,7 +57,7 @@ function primeNeighbours(engine: Engine): void {
 }
 
 const VS = '10.0.0.127:80';
-/** §5.4's three commands. */
+/** The three commands of docs/ipvs-behaviour.md §5.4. */
 function seed000(s: ControlSession): void {
   for (const argv of [
     ['-A', '-t', VS, '-s', 'rr'],
@@ -69,7 +69,7 @@ function seed000(s: ControlSession): void {
   }
 }
 
-// §5.4, verbatim (dest lines end with 9 spaces: the last field is %-10u).
+// docs/ipvs-behaviour.md §5.4, verbatim (dest lines end with 9 spaces: the last field is %-10u).
 const GOLDEN_LIST = [
   'IP Virtual Server version 1.2.1 (size=4096)',
   'Prot LocalAddress:Port Scheduler Flags',
@@ -93,7 +93,7 @@ function sendSyn(engine: Engine, sport: number, now: number): string {
   return ipv4.decode(engine.txBuf, 14).dst;
 }
 
-t.test('§5.4: -A, two -a -m -w 1, then -L -n and -S -n are the golden texts', async (t) => {
+t.test('docs/ipvs-behaviour.md §5.4: -A, two -a -m -w 1, then -L -n and -S -n are the golden texts', async (t) => {
   const { session, changes } = fresh();
   seed000(session);
   t.equal(changes.n, 3, 'each state-changing command reports a change (runtime filter refresh)');
@@ -106,11 +106,11 @@ t.test('§5.4: -A, two -a -m -w 1, then -L -n and -S -n are the golden texts', a
   t.equal(save.status, 0);
   t.equal(save.stdout, GOLDEN_SAVE);
   t.equal(session.run(['--save', '-n']).stdout, GOLDEN_SAVE, '--save is -S');
-  // Listing a single service: the two title lines and that service, no version line (§5.3).
+  // Listing a single service: the two title lines and that service, no version line (docs/ipvs-behaviour.md §5.3).
   t.equal(session.run(['-L', '-n', '-t', VS]).stdout, GOLDEN_LIST.split('\n').slice(1).join('\n'));
 });
 
-t.test('round trip -S -n, -C, -R restores an identical listing; servers come back in sorted order (§9)', async (t) => {
+t.test('round trip -S -n, -C, -R restores an identical listing; servers come back in sorted order (docs/ipvs-behaviour.md §9)', async (t) => {
   const { engine, session, clock } = fresh();
   seed000(session);
   primeNeighbours(engine);
@@ -131,7 +131,7 @@ t.test('round trip -S -n, -C, -R restores an identical listing; servers come bac
   const listAfter = session.run(['-L', '-n']).stdout;
   // Before the round trip one connection existed (to .86, SYN_RECV = active). -C moved .86 to
   // the dest trash with that connection; re-adding the same RIP:port to a service with the same
-  // protocol, VIP and port takes it back with its counters (ip_vs_trash_get_dest, §2.7).
+  // protocol, VIP and port takes it back with its counters (ip_vs_trash_get_dest, docs/ipvs-behaviour.md §2.7).
   t.equal(listAfter, GOLDEN_LIST.replace(/(-> 10\.0\.0\.86:80 {17}Masq {4}1 {6})0/, '$11'));
   t.equal(session.run(['-S', '-n']).stdout, saved, '-S after restore is what was saved');
   t.not(listBefore, '', 'a listing was taken before');
@@ -202,8 +202,8 @@ t.test('-E changes the scheduler, -e the weight, -d removes', async (t) => {
     '-A -t 10.0.0.127:80 -s wlc\n-a -t 10.0.0.127:80 -r 10.0.0.185:80 -m -w 5\n',
   );
   t.equal(session.run(['-E', '-t', VS, '-s', 'rr', '-p', '360']).status, 0);
-  t.match(session.run(['-L', '-n']).stdout, /^TCP  10\.0\.0\.127:80 rr persistent 360$/m, '§5.4: -p 360 in -L');
-  t.equal(session.run(['-S', '-n']).stdout.split('\n')[0], '-A -t 10.0.0.127:80 -s rr -p 360', '§5.4: -p 360 in -S');
+  t.match(session.run(['-L', '-n']).stdout, /^TCP  10\.0\.0\.127:80 rr persistent 360$/m, 'docs/ipvs-behaviour.md §5.4: -p 360 in -L');
+  t.equal(session.run(['-S', '-n']).stdout.split('\n')[0], '-A -t 10.0.0.127:80 -s rr -p 360', 'docs/ipvs-behaviour.md §5.4: -p 360 in -S');
   t.equal(session.run(['-D', '-t', VS]).status, 0);
   t.equal(session.run(['-S', '-n']).stdout, '');
   t.equal(session.run(['-D', '-t', VS]).stderr, 'No such service\n');
@@ -219,7 +219,7 @@ t.test('--set 100 0 0 then -L --timeout (0 = unchanged)', async (t) => {
   t.equal(session.run(['-L', '-n', '--timeout']).stdout, 'Timeout (tcp tcpfin udp): 100 30 60\n');
 });
 
-/** Byte count IPVS uses: the IP total length (skb->len from the IP header, §4.6). */
+/** Byte count IPVS uses: the IP total length (skb->len from the IP header, docs/ipvs-behaviour.md §4.6). */
 const ipLen = (f: Buffer) => f.readUInt16BE(14 + 2);
 
 t.test('--stats counts the traffic fed through the engine; -Z zeroes it', async (t) => {
@@ -247,7 +247,7 @@ t.test('--stats counts the traffic fed through the engine; -Z zeroes it', async 
     drow('10.0.0.86:80', 1, 1, 1, L, R) +
     drow('10.0.0.185:80', 1, 1, 0, L, 0);
   t.equal(session.run(['-L', '-n', '--stats']).stdout, expected);
-  // Both connections are SYN_RECV: active since the first SYN on modern kernels (§2.4).
+  // Both connections are SYN_RECV: active since the first SYN on modern kernels (docs/ipvs-behaviour.md §2.4).
   const dest = (a: string, act: number) => cprintf('  -> %-28s %-7s %-6d %-10u %-10u', a, 'Masq', 1, act, 0);
   t.equal(session.run(['-L', '-n']).stdout, [...GOLDEN_LIST.split('\n').slice(0, 4), dest('10.0.0.86:80', 1), dest('10.0.0.185:80', 1), ''].join('\n'));
 
@@ -311,7 +311,7 @@ t.test('-L -n -c lists connections with state names and MM:SS (remaining seconds
   clock.now += 10_000;
   const udpRows = session.run(['-L', '-n', '-c']).stdout.split('\n').filter((l) => l.startsWith('UDP'));
   t.same(udpRows, [cprintf('%-3s %-6s %-11s %-18s %-18s %s', 'UDP', '04:50', 'UDP', `${IP.client}:5353`, '10.0.0.127:9000', '10.0.0.185:9000')]);
-  // UDP connections are always InActConn (§2.4).
+  // UDP connections are always InActConn (docs/ipvs-behaviour.md §2.4).
   t.match(session.run(['-L', '-n', '-u', '10.0.0.127:9000']).stdout, /10\.0\.0\.185:9000 +Masq +1 +0 +1 /);
 });
 

@@ -1,5 +1,5 @@
 /**
- * Persistence template lifetime with an injected clock (issue 3; reference §3 and §2.5):
+ * Persistence template lifetime with an injected clock (issue 3; docs/ipvs-behaviour.md §3 and §2.5):
  * the lab test (test/lab/sched-persist.test.ts) shows stickiness and a short expiry;
  * here the slow rules are checked at the millisecond scale without waiting:
  *  - the template timer restarts with each new connection made through it

@@ -5,11 +5,12 @@
  * everything down.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { labReady, type LabGate } from '../helpers/lab.js';
 
 const run = promisify(execFile);
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -20,10 +21,9 @@ export type HaRole = 'client' | 'dir1' | 'dir2' | 'rs1' | 'rs2' | 'switch';
 export type Director = 'dir1' | 'dir2';
 export const METRICS_PORT = 9100;
 
-export function haLabUnavailable(): string | null {
-  if (process.getuid?.() !== 0) return 'HA lab tests need root (network namespaces)';
-  if (!existsSync(LB)) return 'dist/lb.js is missing: run the build first';
-  return null;
+/** labReady (test/helpers/lab.ts) for the HA lab: skip when not root, fail when not built. */
+export function haLabReady(t: LabGate): boolean {
+  return labReady(t, 'HA lab tests');
 }
 
 export interface LbProcess {

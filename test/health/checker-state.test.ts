@@ -84,7 +84,7 @@ t.test('alpha: starts down, first failure still reported (for notify), success b
   t.equal(b.state.isUp, true);
 });
 
-t.test('timing defaults per checker type (ipvs-semantics §6.4)', async (t) => {
+t.test('timing defaults per checker type (docs/ipvs-behaviour.md §6.4)', async (t) => {
   const { resolveCheckerTiming } = await import('../../src/health/defaults.js');
   t.same(resolveCheckerTiming('TCP', {}), { retry: 1, delayLoopMs: 60000, delayBeforeRetryMs: 1000, warmupMs: 60000, connectTimeoutMs: 5000 });
   t.same(resolveCheckerTiming('HTTP', { delayLoopMs: 6000 }), { retry: 1, delayLoopMs: 6000, delayBeforeRetryMs: 3000, warmupMs: 6000, connectTimeoutMs: 5000 });

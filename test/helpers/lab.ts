@@ -21,11 +21,29 @@ export interface LabState {
   [key: string]: string;
 }
 
-/** Why lab tests cannot run here, or null. */
-export function labUnavailable(): string | null {
-  if (process.getuid?.() !== 0) return 'lab tests need root (network namespaces)';
-  if (!existsSync(LB)) return 'dist/lb.js is missing: run the build first';
-  return null;
+/** The two calls of a tap test object that labReady uses. */
+export interface LabGate {
+  plan(n: number, comment?: string): void;
+  fail(message: string): void;
+}
+
+/**
+ * Whether this file's lab tests can run here; call it at the top of a lab test file.
+ * Not root: the whole file is skipped with the reason (tap prints `# SKIP ... need root`), so
+ * `npm test` as an ordinary user runs the unit tests and says plainly what it left out.
+ * Root but dist/lb.js missing: the file fails, because that is a broken build, not a missing
+ * privilege.
+ */
+export function labReady(t: LabGate, what = 'lab tests'): boolean {
+  if (process.getuid?.() !== 0) {
+    t.plan(0, `${what} need root (network namespaces); run the suite as root to include them`);
+    return false;
+  }
+  if (!existsSync(LB)) {
+    t.fail('dist/lb.js is missing: run the build first (npm run build)');
+    return false;
+  }
+  return true;
 }
 
 export class Lab {

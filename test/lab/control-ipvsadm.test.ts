@@ -8,7 +8,7 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Lab, labUnavailable, REPO } from '../helpers/lab.js';
+import { Lab, labReady, REPO } from '../helpers/lab.js';
 
 /** C printf for %[-][width](s|d|u). */
 function cprintf(fmt: string, ...args: (string | number)[]): string {
@@ -23,10 +23,7 @@ const TITLES = 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:P
 const destLine = (a: string, w: number, act: number, inact: number) => cprintf('  -> %-28s %-7s %-6d %-10u %-10u\n', a, 'Masq', w, act, inact);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(240_000);
   const lab = await Lab.up('onearm');
   const work = mkdtempSync(path.join(tmpdir(), 'tslb-ctl-'));
@@ -78,7 +75,7 @@ if (why) {
     t.equal(await ipvsadm('-L', '-n'), TITLES + `TCP  ${vip}:80 rr\n` + destLine('10.0.0.86:80', 1, 0, 0) + destLine('10.0.0.185:80', 1, 0, 0), '-w defaults to 1');
     const answers: string[] = [];
     for (let i = 0; i < 10; i++) answers.push((await lab.curl(`http://${vip}/`)).trim());
-    // The kernel walks servers in reverse add order (§9): .86 (rs2, added last) first.
+    // The kernel walks servers in reverse add order (docs/ipvs-behaviour.md §9): .86 (rs2, added last) first.
     t.same(answers, Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? 'rs2' : 'rs1')));
     // Every curl has closed its connection: all of them inactive (FIN_WAIT/TIME_WAIT), 5 each.
     const want = TITLES + `TCP  ${vip}:80 rr\n` + destLine('10.0.0.86:80', 1, 0, 5) + destLine('10.0.0.185:80', 1, 0, 5);

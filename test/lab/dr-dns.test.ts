@@ -5,12 +5,9 @@
  * TXT who.example.lab with its name, so the answers show the rr alternation.
  */
 import t from 'tap';
-import { Lab, labUnavailable } from '../helpers/lab.js';
+import { Lab, labReady } from '../helpers/lab.js';
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(180_000);
   // 'flat': one segment, client included (seed 001's network).
   const lab = await Lab.up('flat', ['--dr-rs', 'ok', '--dns']);

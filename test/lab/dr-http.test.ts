@@ -9,13 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Lab, labUnavailable } from '../helpers/lab.js';
+import { Lab, labReady } from '../helpers/lab.js';
 import { readPcap } from '../../src/io/pcap-file.js';
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(180_000);
   const lab = await Lab.up('onearm', ['--rs-gw', 'router', '--dr-rs', 'ok']);
   const pcapDir = path.join(tmpdir(), `tslb-${lab.prefix}-pcap`);

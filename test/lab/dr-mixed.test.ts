@@ -4,12 +4,9 @@
  * the router). Both answer, rr alternates, only the NAT server's replies pass the director.
  */
 import t from 'tap';
-import { Lab, labUnavailable } from '../helpers/lab.js';
+import { Lab, labReady } from '../helpers/lab.js';
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(180_000);
   const lab = await Lab.up('onearm', ['--rs-gw', 'director,router', '--dr-rs', 'none,ok']);
   t.teardown(() => lab.down());

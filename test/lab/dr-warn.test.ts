@@ -4,12 +4,9 @@
  * for the VIP. Both are reported by the doctor with the seeds' fix.
  */
 import t from 'tap';
-import { Lab, labUnavailable } from '../helpers/lab.js';
+import { Lab, labReady } from '../helpers/lab.js';
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(180_000);
   // rs1: arp sysctls set but no VIP on lo; rs2: set up correctly (for now).
   const lab = await Lab.up('onearm', ['--rs-gw', 'router', '--dr-rs', 'novip,ok']);

@@ -6,12 +6,9 @@
  * a director address, so the replies come back whatever the servers' routes are.
  */
 import t from 'tap';
-import { Lab, labUnavailable } from '../helpers/lab.js';
+import { Lab, labReady } from '../helpers/lab.js';
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(180_000);
   const lab = await Lab.up('onearm', ['--rs-gw', 'router']);
   t.teardown(() => lab.down());

@@ -10,16 +10,13 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { HaLab, haLabUnavailable, sleep, type Director } from '../ha/ha-lab.js';
+import { HaLab, haLabReady, sleep, type Director } from '../ha/ha-lab.js';
 
-const why = haLabUnavailable();
 const mdi = (prio: number): number => 3000 + ((256 - prio) / 256) * 1000;
 /** Process scheduling and the 50 ms polling on a 2-core box shared with other tests. */
 const SLACK_MS = 600;
 
-if (why) {
-  t.fail(why);
-} else {
+if (haLabReady(t)) {
   t.setTimeout(300_000);
   const lab = await HaLab.up();
   t.teardown(() => lab.down());

@@ -2,7 +2,7 @@
  * DNS_CHECK as in seed 001 (issue 5), on the flat lab: DR, UDP 53 of the VIP to the
  * dnsmasq in rs1 and rs2, configured by fixtures/keepalived/lab/flat-dns.conf (delay_loop 1,
  * DNS_CHECK type A example.lab, connect_timeout 1, retry 1, delay_before_retry 1,
- * inhibit_on_failure). keepalived semantics (check_dns.c, §6.5): the second consecutive
+ * inhibit_on_failure). keepalived semantics (check_dns.c, docs/ipvs-behaviour.md §6.5): the second consecutive
  * failed query takes the checker down, inhibit_on_failure turns the removal into weight 0,
  * and the first answered query brings the server back with its weight.
  */
@@ -10,15 +10,12 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Lab, labUnavailable, REPO } from '../helpers/lab.js';
+import { Lab, labReady, REPO } from '../helpers/lab.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CONF = path.join(REPO, 'fixtures/keepalived/lab/flat-dns.conf');
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(120_000);
   const lab = await Lab.up('flat', ['--dr-rs', 'ok', '--dns']);
   let restartedPid: number | null = null;

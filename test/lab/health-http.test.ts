@@ -1,7 +1,7 @@
 /**
  * HTTP_GET health checks on the one-arm lab (fixtures/keepalived/lab/onearm-http.conf:
  * delay_loop 1, connect_timeout 1, retry 1, delay_before_retry 1, inhibit_on_failure).
- * keepalived semantics (§6.5): the second consecutive failure takes the checker down,
+ * keepalived semantics (docs/ipvs-behaviour.md §6.5): the second consecutive failure takes the checker down,
  * inhibit_on_failure turns the removal into weight 0, established connections go on
  * (§2.7), and the first success brings the server back with its weight.
  * Issue 5: a dead server gets no new connections within 3 s.
@@ -9,7 +9,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { Lab, labUnavailable, REPO } from '../helpers/lab.js';
+import { Lab, labReady, REPO } from '../helpers/lab.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CONF = path.join(REPO, 'fixtures/keepalived/lab/onearm-http.conf');
@@ -45,10 +45,7 @@ async function slowDownload(lab: Lab, vip: string, bytes: number): Promise<{ ser
   return { server, status: m?.[1] ?? '?', size: Number(m?.[2] ?? -1) };
 }
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(240_000);
   const lab = await Lab.up('onearm');
   t.teardown(() => lab.down());

@@ -1,7 +1,7 @@
 /**
  * TCP_CHECK on the one-arm lab (fixtures/keepalived/lab/onearm-tcp.conf: delay_loop 1,
  * connect_timeout 1, retry 1, no inhibit_on_failure). The real server's process is
- * stopped: keepalived deletes the dest (ipvs_cmd DEL_DEST, §6.5), so it disappears from
+ * stopped: keepalived deletes the dest (ipvs_cmd DEL_DEST, docs/ipvs-behaviour.md §6.5), so it disappears from
  * the listing and gets no new connections within 3 s; started again, the first successful
  * connect re-adds it (ADD_DEST) with its weight.
  */
@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Lab, labUnavailable, REPO } from '../helpers/lab.js';
+import { Lab, labReady, REPO } from '../helpers/lab.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CONF = path.join(REPO, 'fixtures/keepalived/lab/onearm-tcp.conf');
@@ -24,10 +24,7 @@ function alive(pid: number): boolean {
   }
 }
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(240_000);
   const lab = await Lab.up('onearm');
   let restartedPid = 0;

@@ -5,12 +5,9 @@
  */
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { Lab, labUnavailable } from '../helpers/lab.js';
+import { Lab, labReady } from '../helpers/lab.js';
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(240_000);
   const lab = await Lab.up('onearm');
   t.teardown(() => lab.down());

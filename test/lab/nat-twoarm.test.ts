@@ -1,11 +1,8 @@
 /** Seed 003 topology (public and private segments, two interfaces), NAT with wlc and rr. */
 import t from 'tap';
-import { Lab, labUnavailable } from '../helpers/lab.js';
+import { Lab, labReady } from '../helpers/lab.js';
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(180_000);
   const lab = await Lab.up('twoarm');
   t.teardown(() => lab.down());

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Lab, labUnavailable, REPO } from '../helpers/lab.js';
+import { Lab, labReady, REPO } from '../helpers/lab.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FIXTURE = path.join(REPO, 'fixtures/keepalived/lab/onearm-reload.conf');
@@ -26,10 +26,7 @@ function lbCli(socket: string, args: string[]): Promise<{ stdout: string; stderr
   });
 }
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(240_000);
   const lab = await Lab.up('onearm');
   const work = mkdtempSync(path.join(tmpdir(), 'tslb-reload-'));

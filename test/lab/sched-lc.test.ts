@@ -1,16 +1,16 @@
 /**
  * lc end to end (issue 3): while some connections are held open, new connections go to
- * the server with the smaller IPVS overhead = active*256 + inactive (reference §1.3,
+ * the server with the smaller IPVS overhead = active*256 + inactive (docs/ipvs-behaviour.md §1.3,
  * ip_vs_lc_schedule: strict `<`, so ties go to the earliest server in kernel list order,
  * i.e. the one added last).
  *
  * Held connections: curl downloading a large /bytes body at 1 kB/s (ESTABLISHED for the
  * whole test). Short connections: one curl each; the client closes first (the servers
  * keep idle connections alive for 30 s), so by the next SYN the balancer has seen its
- * FIN and the entry is FIN_WAIT/TIME_WAIT: inactive, weighing 1 (reference §9).
+ * FIN and the entry is FIN_WAIT/TIME_WAIT: inactive, weighing 1 (§9).
  */
 import t from 'tap';
-import { Lab, labUnavailable } from '../helpers/lab.js';
+import { Lab, labReady } from '../helpers/lab.js';
 import { schedTraces, spawnIn, waitFor, whoAnswers, type Background, socketArgs } from '../helpers/lab-sched.js';
 
 /** Independent model of ip_vs_lc_schedule over a kernel-ordered list. */
@@ -40,10 +40,7 @@ class LcModel {
   }
 }
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(120_000);
   const lab = await Lab.up('onearm');
   const held: Background[] = [];

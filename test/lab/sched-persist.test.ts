@@ -1,5 +1,5 @@
 /**
- * Persistence end to end (issue 3, reference §3 and §2.5): with --persist, a client
+ * Persistence end to end (issue 3, docs/ipvs-behaviour.md §3 and §2.5): with --persist, a client
  * sticks to one server across many new connections even under rr, and moves only once
  * its template has expired.
  *
@@ -15,7 +15,7 @@
  * test/engine/persistence-expiry.test.ts).
  */
 import t from 'tap';
-import { Lab, labUnavailable } from '../helpers/lab.js';
+import { Lab, labReady } from '../helpers/lab.js';
 import { addClientAddresses, schedTraces, sleep, whoAnswers, socketArgs } from '../helpers/lab-sched.js';
 
 /** GET / over a fresh TCP connection, print the body, then close with an RST. */
@@ -38,10 +38,7 @@ s.on('close', () => process.exit(0));
 s.on('error', (e) => { console.error(e.message); process.exit(2); });
 `;
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(170_000);
   const lab = await Lab.up('onearm');
   t.teardown(() => lab.down());

@@ -1,7 +1,7 @@
 /**
  * sh end to end (issue 3): twenty client source addresses, each asked three times, each
  * always lands on the same real server, and that server is the one IPVS's source hash
- * gives (reference §1.5, ip_vs_sh.c): bucket = hash_32(addr, 8) =
+ * gives (docs/ipvs-behaviour.md §1.5, ip_vs_sh.c): bucket = hash_32(addr, 8) =
  * (addr * 0x61C88647 mod 2^32) >> 24, buckets filled by ip_vs_sh_reassign in kernel list
  * order, `weight` consecutive buckets per server per round.
  *
@@ -9,7 +9,7 @@
  * reaches directly on its eth1 (one-arm topology), so replies find their way back.
  */
 import t from 'tap';
-import { Lab, labUnavailable } from '../helpers/lab.js';
+import { Lab, labReady } from '../helpers/lab.js';
 import { addClientAddresses, schedTraces, whoAnswers, socketArgs } from '../helpers/lab-sched.js';
 
 /** hash_32(key, 8) with GOLDEN_RATIO_32 (include/linux/hash.h), computed independently with BigInt. */
@@ -33,13 +33,10 @@ function shTable(list: { name: string; weight: number }[]): string[] {
   return table;
 }
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(150_000);
 
-  t.test('the reference hash reproduces the §1.5 test vectors', async (t) => {
+  t.test('the hash written here reproduces the docs/ipvs-behaviour.md §1.5 test vectors', async (t) => {
     t.same(['10.0.0.1', '10.0.0.2', '192.168.1.10', '172.16.5.4'].map(shBucket), [39, 137, 248, 138]);
     t.same(shTable([{ name: 'A', weight: 3 }, { name: 'B', weight: 2 }, { name: 'C', weight: 0 }]).slice(0, 12).join(''), 'AAABBCAAABBC');
   });

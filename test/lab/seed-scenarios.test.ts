@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { REPO, labUnavailable } from '../helpers/lab.js';
+import { REPO, labReady } from '../helpers/lab.js';
 
 const run = promisify(execFile);
 const LAB = path.join(REPO, 'scripts/lab');
@@ -27,10 +27,7 @@ async function scenario(name: string): Promise<{ out: string; ok: boolean; prefi
   }
 }
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(600_000);
 
   t.test('seed000-broken: no answers, the doctor explains the return path', async (t) => {

@@ -1,4 +1,4 @@
-// Destination list edits as ip_vs_ctl.c makes them (ipvs-semantics.md intro, §1.6, §1.7).
+// Destination list edits as ip_vs_ctl.c makes them (docs/ipvs-behaviour.md §0, §1.6, §1.7).
 import t from 'tap';
 import { addDest, checkDestSettings, editDest, findDest, removeDest } from '../../src/sched/dest-list.js';
 import { mk, type TDest } from '../helpers/sched-dests.js';

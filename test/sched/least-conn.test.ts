@@ -1,4 +1,4 @@
-// lc / wlc / sed / nq against ipvs-semantics.md §1.3-1.4: hand-worked cases plus a check
+// lc / wlc / sed / nq against docs/ipvs-behaviour.md §1.3-1.4: hand-worked cases plus a check
 // against an independent "minimum ratio, ties to the earliest" model on random inputs.
 import t from 'tap';
 import { createLcScheduler } from '../../src/sched/lc.js';

@@ -1,4 +1,4 @@
-// mh against ip_vs_mh.c as in ipvs-semantics.md §1.6. The table is compared with an
+// mh against ip_vs_mh.c as in docs/ipvs-behaviour.md §1.6. The table is compared with an
 // independent Maglev populate written here (the hash itself is checked in siphash.test.ts).
 import t from 'tap';
 import { createMhScheduler, MH_TAB_SIZE, MhScheduler } from '../../src/sched/mh.js';
@@ -61,7 +61,7 @@ t.test('table size is 4093', async (t) => {
   t.equal(MH_TAB_SIZE, 4093);
 });
 
-t.test('§1.6 vectors: [10.0.0.86:80 w1, 10.0.0.185:80 w1]', async (t) => {
+t.test('docs/ipvs-behaviour.md §1.6 vectors: [10.0.0.86:80 w1, 10.0.0.185:80 w1]', async (t) => {
   const { svc, sched } = build([['185', '10.0.0.185', 1], ['86', '10.0.0.86', 1]]);
   const tab = tableOf(sched);
   t.equal(tab.filter((n) => n === '86').length, 2047);

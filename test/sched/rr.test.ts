@@ -1,4 +1,4 @@
-// rr against ip_vs_rr.c as described in ipvs-semantics.md §1.1 and observed in §9.
+// rr against ip_vs_rr.c as described in docs/ipvs-behaviour.md §1.1 and observed in §9.
 import t from 'tap';
 import { createRrScheduler } from '../../src/sched/rr.js';
 import { addDest, editDest, removeDest } from '../../src/sched/dest-list.js';
@@ -31,7 +31,7 @@ t.test('weights other than 0 do not matter', async (t) => {
   t.same(pick(6), ['C', 'B', 'A', 'C', 'B', 'A']);
 });
 
-t.test('§1.1 example: .185 then .86 added -> .86, .185, ...', async (t) => {
+t.test('docs/ipvs-behaviour.md §1.1 example: .185 then .86 added -> .86, .185, ...', async (t) => {
   const { pick } = build([['185', 1], ['86', 1]]);
   t.same(pick(4), ['86', '185', '86', '185']);
 });

@@ -1,4 +1,4 @@
-// sh against ip_vs_sh.c as in ipvs-semantics.md §1.5. Bucket numbers come from an
+// sh against ip_vs_sh.c as in docs/ipvs-behaviour.md §1.5. Bucket numbers come from an
 // independent BigInt hash_32 written here and from the §1.5 test vectors.
 import t from 'tap';
 import { createShScheduler, SH_TAB_SIZE } from '../../src/sched/sh.js';
@@ -24,7 +24,7 @@ function build(adds: [string, string, number][], flags = 0) {
   return { svc, sched, byName };
 }
 
-t.test('§1.5 vectors: list [.86, .185], even bucket .86, odd .185', async (t) => {
+t.test('docs/ipvs-behaviour.md §1.5 vectors: list [.86, .185], even bucket .86, odd .185', async (t) => {
   const { svc, sched } = build([['185', '10.0.0.185', 1], ['86', '10.0.0.86', 1]]);
   const cases: [string, number, string][] = [
     ['10.0.0.1', 39, '185'], ['10.0.0.2', 137, '185'], ['192.168.1.10', 248, '86'], ['172.16.5.4', 138, '86'],
@@ -37,7 +37,7 @@ t.test('§1.5 vectors: list [.86, .185], even bucket .86, odd .185', async (t) =
   }
 });
 
-t.test('old multiplicative hash variant, §1.5 vectors', async (t) => {
+t.test('old multiplicative hash variant, docs/ipvs-behaviour.md §1.5 vectors', async (t) => {
   const svc = { dests: [] as TDest[], flags: 0 };
   const sched = createShScheduler<TDest>({ legacyHash: true });
   sched.init(svc);

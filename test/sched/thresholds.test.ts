@@ -1,4 +1,4 @@
-// -x/-y OVERLOAD rules of ipvs-semantics.md §1.7 (ip_vs_bind_dest, ip_vs_unbind_dest,
+// -x/-y OVERLOAD rules of docs/ipvs-behaviour.md §1.7 (ip_vs_bind_dest, ip_vs_unbind_dest,
 // __ip_vs_update_dest, the -ERANGE check of ip_vs_add_dest/ip_vs_edit_dest).
 import t from 'tap';
 import {

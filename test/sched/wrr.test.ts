@@ -1,4 +1,4 @@
-// wrr against ip_vs_wrr.c: sequences of ipvs-semantics.md §1.2, and -e cases worked out by
+// wrr against ip_vs_wrr.c: sequences of docs/ipvs-behaviour.md §1.2, and -e cases worked out by
 // hand from ip_vs_wrr_dest_changed (the derivations are in the comments).
 import t from 'tap';
 import { WrrScheduler } from '../../src/sched/wrr.js';
@@ -33,7 +33,7 @@ function freshBuild(list: [string, number][]) {
 
 const seq = (s: string) => s.split(' ');
 
-t.test('fresh init, §1.2 table', async (t) => {
+t.test('fresh init, docs/ipvs-behaviour.md §1.2 table', async (t) => {
   let b = freshBuild([['A', 3], ['B', 2], ['C', 1]]);
   t.same([b.sched.di, b.sched.mw, b.sched.cw], [1, 3, 3]);
   t.same(b.pick(12), seq('A A B A B C A A B A B C'));
@@ -46,7 +46,7 @@ t.test('fresh init, §1.2 table', async (t) => {
   t.same(b.pick(6), seq('A A B A A B'));
 });
 
-t.test('real build by successive adds starts at cw=1, §1.2 table', async (t) => {
+t.test('real build by successive adds starts at cw=1, docs/ipvs-behaviour.md §1.2 table', async (t) => {
   let b = realBuild([['RS1', 3], ['RS2', 2], ['RS3', 1]]);
   t.same(b.svc.dests.map((d) => d.name), ['RS3', 'RS2', 'RS1']);
   t.same([b.sched.cw, b.sched.mw, b.sched.di], [1, 3, 1]);

@@ -10,7 +10,7 @@ function run(steps: [number, number][]): string[] {
   return steps.map(([dir, flags]) => STATE_NAMES[(s = nextTcpState(dir, s, flags))]!);
 }
 
-// Expected traces are the ones ipvs-semantics.md §2.3 lists ("Typical traces").
+// Expected traces are the ones docs/ipvs-behaviour.md §2.3 lists ("Typical traces").
 t.test('NAT: handshake, server closes first', async (t) => {
   t.same(run([[DIR_INPUT, SYN], [DIR_OUTPUT, SYN | ACK], [DIR_INPUT, ACK], [DIR_OUTPUT, FIN | ACK], [DIR_INPUT, FIN | ACK]]),
     ['SYN_RECV', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'TIME_WAIT']);

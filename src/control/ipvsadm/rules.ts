@@ -1,7 +1,7 @@
 /**
  * The checks of parse_options/process_options that come after the option
  * loop: -b flags, multicast groups, and the per-command rules that follow
- * generic_opt_check (§3 -p/-o rules, -r port forcing, tunnels, list conflicts).
+ * generic_opt_check (-p/-o rules of docs/ipvs-behaviour.md §3, -r port forcing, tunnels, list conflicts).
  */
 import { SVC_F_ONEPACKET, SVC_F_PERSISTENT, SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3 } from '../../sched/types.js';
 import type { Draft } from './draft.js';

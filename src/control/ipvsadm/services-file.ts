@@ -6,7 +6,6 @@
  * a comment. Like glibc's files backend, lookups return the first matching line.
  */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 
 export type ServiceProtocol = 'tcp' | 'udp' | 'sctp';
 
@@ -54,15 +53,6 @@ export function parseServices(text: string): ServicesDb {
 export const EMPTY_SERVICES: ServicesDb = parseServices('');
 
 /** Read a services file; a missing or unreadable file gives the empty database. */
-export async function loadServices(path = '/etc/services'): Promise<ServicesDb> {
-  try {
-    return parseServices(await readFile(path, 'utf8'));
-  } catch {
-    return EMPTY_SERVICES;
-  }
-}
-
-/** Synchronous variant for one-shot command-line use. */
 export function loadServicesSync(path = '/etc/services'): ServicesDb {
   try {
     return parseServices(readFileSync(path, 'utf8'));

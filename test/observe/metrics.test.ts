@@ -7,7 +7,7 @@ import http from 'node:http';
 import { oneArm, MAC, IP } from '../helpers/lab-engine.js';
 import { tcpFrame } from '../../src/packet/builder.js';
 import * as tcp from '../../src/packet/tcp.js';
-import { MetricsServer, parseMetricsAddress, renderMetrics } from '../../src/ha/metrics.js';
+import { MetricsServer, parseMetricsAddress, renderMetrics } from '../../src/observe/metrics.js';
 import type { VrrpInstanceStats } from '../../src/ha/vrrp-runner.js';
 
 function parse(text: string): Map<string, number> {

@@ -12,8 +12,8 @@ import type { Engine } from '../engine/engine.js';
 import { DROP_REASONS } from '../engine/verdict.js';
 import { DEST_F_AVAILABLE } from '../sched/types.js';
 import { formatIPv4 } from '../packet/addr.js';
-import type { VrrpRunner } from './vrrp-runner.js';
-import type { SyncStats } from './sync-runner.js';
+import type { VrrpRunner } from '../ha/vrrp-runner.js';
+import type { SyncStats } from '../ha/sync-runner.js';
 
 export interface MetricsSource {
   engine: Engine;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ControlServer, type ControlRequest } from '../../src/control/server.js';
-import { parseTopArgs, topScreen } from '../../src/ha/top.js';
+import { parseTopArgs, topScreen } from '../../src/observe/top.js';
 
 t.test('arguments', (t) => {
   t.same(parseTopArgs([]), { intervalMs: 2000, once: false, stats: false });
