@@ -8,12 +8,9 @@
  */
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { Lab, labUnavailable } from '../helpers/lab.js';
+import { Lab, labReady } from '../helpers/lab.js';
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(180_000);
   const lab = await Lab.up('onearm');
   t.teardown(() => lab.down());

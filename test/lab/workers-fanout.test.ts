@@ -6,12 +6,9 @@
  * (a connection's both directions meet in one worker).
  */
 import t from 'tap';
-import { Lab, labUnavailable } from '../helpers/lab.js';
+import { Lab, labReady } from '../helpers/lab.js';
 
-const why = labUnavailable();
-if (why) {
-  t.fail(why);
-} else {
+if (labReady(t)) {
   t.setTimeout(180_000);
   const lab = await Lab.up('onearm', [], { offloads: 'default' });
   t.teardown(() => lab.down());
