@@ -201,15 +201,13 @@ export async function preflight(o: LbOptions, probes: Probes): Promise<Checked> 
       throw err;
     }
   }
-  // 5. The VIP must not be an address of this host (the kernel would own its flows).
-  if (o.vip !== null) {
-    const owner = all.find((i) => i.ip === o.vip);
-    if (owner) {
-      throw new PreflightError(
-        `the VIP ${formatIPv4(o.vip)} is assigned to ${owner.name} on this host: the kernel would own its TCP flows ` +
-        `and reset them. Remove it (ip addr del ${formatIPv4(o.vip)}/${owner.prefixLen} dev ${owner.name}); the balancer answers ARP for the VIP itself.`,
-      );
-    }
+  // 5. A VIP may be an address of this host, as IPVS wants it: the balancer then takes only
+  // its services' frames. Without the host guard the kernel would answer those too (RST).
+  if (o.vip !== null && !o.hostGuard && all.some((i) => i.ip === o.vip)) {
+    throw new PreflightError(
+      `the VIP ${formatIPv4(o.vip)} is an address of this host and --no-host-guard is given: the kernel would reset the service's connections. ` +
+      'Drop --no-host-guard (the guard drops only the service ports of a local VIP), or remove the address',
+    );
   }
   // 6. The control socket: free, and creatable.
   if (o.socket) {

@@ -19,7 +19,7 @@ import type { PacketPort } from '../io/port.js';
 import { Runtime } from '../io/runtime.js';
 import { PcapTap } from '../io/pcap-tap.js';
 import { DoctorRunner } from '../diag/runner.js';
-import type { IfaceInfo } from '../io/sysinfo.js';
+import { readHostAddresses, type IfaceInfo } from '../io/sysinfo.js';
 import { preflight, PreflightError, realProbes, type Probes } from './preflight.js';
 import { basename, relative } from 'node:path';
 import type { LbOptions } from './options.js';
@@ -214,7 +214,10 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
   if (o.pcapDir !== null) pcap = await step(`--pcap-dir ${o.pcapDir}`, () => new PcapTap(o.pcapDir!, ifaces.map((i) => (shard ? `${i.name}.w${shard.k}` : i.name))));
   if (o.hostGuard) guard = deps.hostGuard();
   const g = guard;
-  const rt = new Runtime(engine, ports, { guard: g ? (r) => g.apply(r) : null, tap: pcap ? pcap.tap : null, shard, fanout });
+  const rt = new Runtime(engine, ports, {
+    guard: g ? (r) => g.apply(r) : null, tap: pcap ? pcap.tap : null, shard, fanout,
+    hostAddresses: () => new Set(readHostAddresses().map((a) => a.addr)),
+  });
   rt.onHint = log;
   runtime = rt;
   // VRRP first: a re-created VIP must be passive again before the runtime announces it.
@@ -263,9 +266,22 @@ function primeNeighbours(engine: Engine, ifaces: IfaceInfo[], known: { ip: numbe
 function summary(o: LbOptions, rt: Runtime, log: (s: string) => void, guard: Guard | null, probes: Probes, io: IoKind): void {
   const e = rt.engine;
   rt.ports.forEach((p, i) => log(`capture ${p.name} (${formatMac(p.mac)}, mtu ${p.mtu}, ip ${formatIPv4(e.ifaces[i]!.ip)})`));
+  const hostAddrs = (() => {
+    try {
+      return readHostAddresses();
+    } catch {
+      return [];
+    }
+  })();
   for (const v of e.vipList()) {
+    if (v.local) {
+      const dev = hostAddrs.filter((a) => a.addr === v.addr >>> 0).map((a) => a.dev).join(', ');
+      const svcs = e.services.filter((s) => s.addr >>> 0 === v.addr >>> 0).map((s) => `${s.proto === PROTO_UDP ? 'UDP' : 'TCP'} ${s.port}`);
+      log(`VIP ${formatIPv4(v.addr)}: a local address (on ${dev}): the kernel keeps its ARP, ping and other ports; the balancer takes ${svcs.length ? svcs.join(', ') : 'no port yet'} and the replies`);
+      continue;
+    }
     const on = rt.ports.filter((_, i) => v.arpMask & (1 << i)).map((p) => p.name);
-    log(`VIP ${formatIPv4(v.addr)}: ARP answered on ${on.join(', ')}, gratuitous ARP sent`);
+    log(`VIP ${formatIPv4(v.addr)}: not a local address: ARP answered on ${on.join(', ')}, gratuitous ARP sent`);
   }
   for (const s of e.services) {
     log(`service ${s.proto === PROTO_UDP ? 'UDP' : 'TCP'} ${formatIPv4(s.addr)}:${s.port} ${s.scheduler.name}${s.timeoutS ? ` persistent ${s.timeoutS}` : ''}`);

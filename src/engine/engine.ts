@@ -741,7 +741,8 @@ export class Engine {
     }
     if (arp.op(b, l3) === arp.ARP_REQUEST && spa !== tpa) {
       const vi = this.vips.index(tpa);
-      if (vi >= 0 && this.vips.active[vi] && (this.vips.arpMask[vi]! & (1 << ifi)) !== 0) {
+      // A local VIP is the kernel's to answer (it sees the same request).
+      if (vi >= 0 && this.vips.active[vi] && !this.vips.local[vi] && (this.vips.arpMask[vi]! & (1 << ifi)) !== 0) {
         this.arpReplies++;
         return this.emit(b, frames.arpReplyInPlace(b, l3, this.ifaces[ifi]!.mac), ifi);
       }
@@ -774,7 +775,7 @@ export class Engine {
     for (const s of this.services) s.vipIndex = this.vips.index(s.addr);
   }
 
-  vipList(): { addr: number; arpMask: number; active: boolean }[] {
+  vipList(): { addr: number; arpMask: number; active: boolean; local: boolean }[] {
     return this.vips.list();
   }
 

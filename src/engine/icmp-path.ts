@@ -22,7 +22,7 @@ export function icmpPath(x: Engine, b: Uint8Array, l3: number, l4: number, total
   const type = b[l4]!;
   const daddr = ipv4.dst(b, l3);
   const vi = x.vips.index(daddr);
-  if (type === icmp.ECHO_REQUEST && vi >= 0 && x.vips.active[vi]) {
+  if (type === icmp.ECHO_REQUEST && vi >= 0 && x.vips.active[vi] && !x.vips.local[vi]) {
     if (checksum(b, l4, l4len) !== 0) return x.drop(DROP.icmp_bad_checksum);
     return x.emit(b, frames.echoReplyInPlace(b, l3, l4, x.ifaces[ifi]!.mac), ifi);
   }

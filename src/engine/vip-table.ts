@@ -1,12 +1,16 @@
 /**
  * The addresses the engine speaks for (VIPs and full-NAT local addresses): per address,
- * the interfaces on which it answers ARP (bitmask) and whether it is active (a VRRP
- * backup keeps its VIPs passive). Looked up per packet by a short linear scan.
+ * the interfaces on which it answers ARP (bitmask), whether it is active (a VRRP
+ * backup keeps its VIPs passive), and whether it is local: an address of this host, whose
+ * ARP and ICMP echo the kernel answers (the balancer then only balances its services).
+ * Looked up per packet by a short linear scan.
  */
 export class VipTable {
   addrs = new Int32Array(0);
   arpMask = new Uint32Array(0);
   active = new Uint8Array(0);
+  local = new Uint8Array(0);
+  private localSet: ReadonlySet<number> = new Set();
 
   index(addr: number): number {
     addr |= 0;
@@ -24,10 +28,23 @@ export class VipTable {
       const i = old.indexOf(v.addr | 0);
       return i >= 0 ? oldActive[i]! : 1;
     });
+    this.local = Uint8Array.from(list, (v) => (this.localSet.has(v.addr >>> 0) ? 1 : 0));
   }
 
-  list(): { addr: number; arpMask: number; active: boolean }[] {
-    return Array.from(this.addrs, (addr, i) => ({ addr: addr >>> 0, arpMask: this.arpMask[i]!, active: this.active[i] === 1 }));
+  /** The host's own addresses (unsigned) changed; returns true when a VIP's locality did. */
+  setLocal(hostAddrs: ReadonlySet<number>): boolean {
+    this.localSet = hostAddrs;
+    let changed = false;
+    for (let i = 0; i < this.addrs.length; i++) {
+      const l = hostAddrs.has(this.addrs[i]! >>> 0) ? 1 : 0;
+      if (l !== this.local[i]) changed = true;
+      this.local[i] = l;
+    }
+    return changed;
+  }
+
+  list(): { addr: number; arpMask: number; active: boolean; local: boolean }[] {
+    return Array.from(this.addrs, (addr, i) => ({ addr: addr >>> 0, arpMask: this.arpMask[i]!, active: this.active[i] === 1, local: this.local[i] === 1 }));
   }
 
   setActive(addr: number, active: boolean): void {

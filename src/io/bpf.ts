@@ -7,7 +7,14 @@ import { formatIPv4, formatMac } from '../packet/addr.js';
 
 export interface FilterInput {
   mac: Uint8Array;
+  /** VIPs that are not addresses of this host: every frame to them is ours (ARP too). */
   vips: number[];
+  /**
+   * VIPs that are this host's own addresses: only their services' frames (and ICMP errors
+   * sent to them, which may be about our NAT replies) are ours; ARP, ping and other ports
+   * stay with the kernel.
+   */
+  localVips?: LocalVip[];
   /** NAT and full-NAT servers whose replies come back through us. */
   natServers: { proto: 'tcp' | 'udp'; addr: number; port: number }[];
   /** Full-NAT local addresses (replies are addressed to them). */
@@ -19,6 +26,14 @@ export interface FilterInput {
   /** false: leave ARP out (a fanout group's workers take ARP through a socket of their own). */
   arp?: boolean;
 }
+
+export interface LocalVip {
+  addr: number;
+  services: { proto: 'tcp' | 'udp'; port: number }[];
+}
+
+/** ICMP errors (destination unreachable, time exceeded, parameter problem), as ip_vs_in_icmp takes them. */
+const ICMP_ERRORS = '(icmp[0] = 3 or icmp[0] = 11 or icmp[0] = 12)';
 
 export interface Shard {
   k: number;
@@ -48,6 +63,13 @@ export function buildFilter(f: FilterInput): string {
   // ICMP to a VIP (echo, errors) goes to worker 0 only.
   const inb = sh ? (f.shard!.k === 0 ? ` and (icmp or ${sh.inbound})` : ` and ${sh.inbound}`) : '';
   for (const v of f.vips) parts.push(`(dst host ${formatIPv4(v)}${inb})`);
+  const svcInb = sh ? ` and ${sh.inbound}` : '';
+  for (const lv of f.localVips ?? []) {
+    if (lv.services.length === 0) continue;
+    const ports = lv.services.map((s) => `(${s.proto} dst port ${s.port})`).join(' or ');
+    parts.push(`(dst host ${formatIPv4(lv.addr)} and (${ports})${svcInb})`);
+    if (!sh || f.shard!.k === 0) parts.push(`(icmp and dst host ${formatIPv4(lv.addr)} and ${ICMP_ERRORS})`);
+  }
   const rep = sh ? ` and ${sh.reply}` : '';
   const notMineOnly = f.hostAddrs.map((a) => ` and not dst host ${formatIPv4(a)}`).join('');
   const notMine = notMineOnly + rep;

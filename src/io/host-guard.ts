@@ -11,7 +11,10 @@ import { formatIPv4 } from '../packet/addr.js';
 
 export interface GuardRules {
   devices: string[];
+  /** VIPs that are not local: everything to them is dropped after the tap. */
   vips: number[];
+  /** Local VIPs: only their services' frames; ARP, ICMP and other ports reach the kernel. */
+  localServices?: { proto: 'tcp' | 'udp'; addr: number; port: number }[];
   natServers: { proto: 'tcp' | 'udp'; addr: number; port: number }[];
   localAddrs: number[];
   /** This host's own addresses: replies to them (health checks, admin) must pass. */
@@ -28,6 +31,7 @@ export class HostGuard {
     r.devices.forEach((dev, i) => {
       lines.push(`  chain ingress_${i} {`, `    type filter hook ingress device "${dev}" priority 0; policy accept;`);
       for (const v of [...r.vips, ...r.localAddrs]) lines.push(`    ip daddr ${formatIPv4(v)} counter drop`);
+      for (const s of r.localServices ?? []) lines.push(`    ip daddr ${formatIPv4(s.addr)} ${s.proto} dport ${s.port} counter drop`);
       const mine = r.hostAddrs.length ? `ip daddr != { ${r.hostAddrs.map(formatIPv4).join(', ')} } ` : '';
       for (const s of r.natServers) lines.push(`    ${mine}ip saddr ${formatIPv4(s.addr)} ${s.proto} sport ${s.port} counter drop`);
       lines.push('  }');

@@ -28,6 +28,11 @@ export interface RuntimeHooks {
    * splits the flows (ring/fanout-bpf.ts); the capture filters then carry no shard clause.
    */
   fanout?: boolean;
+  /**
+   * This host's IPv4 addresses (unsigned), read again on rule changes and every 2 s (VRRP
+   * or the operator may add a VIP): a VIP among them is local (engine/vip-table.ts).
+   */
+  hostAddresses?: (() => Set<number>) | null;
 }
 
 export class Runtime {
@@ -48,7 +53,21 @@ export class Runtime {
     this.hooks = hooks;
   }
 
+  /** Read the host's addresses again; when a VIP became local or stopped being so, refilter. */
+  refreshLocal(): boolean {
+    const read = this.hooks.hostAddresses;
+    if (!read) return false;
+    let set: Set<number>;
+    try {
+      set = read();
+    } catch {
+      return false; // `ip` failed this once: keep what we know
+    }
+    return this.engine.vips.setLocal(set);
+  }
+
   start(): void {
+    this.refreshLocal();
     this.ports.forEach((port, i) => port.onFrame((frame, len, offload) => this.onFrame(i, frame, len, offload)));
     if (this.ports.length > 0 && this.ports.every((p) => p instanceof RingPort)) {
       this.batched = true;
@@ -86,6 +105,7 @@ export class Runtime {
 
   private periodic(): void {
     this.engine.tick(performance.now());
+    if (this.periodicCount % 20 === 19 && this.refreshLocal()) this.rulesChanged();
     if (this.engine.superFramesDropped > 0 && !this.superFrameHinted) this.hintSuperFrames();
     if (++this.periodicCount % 10 === 0) this.resolveNeighbours();
   }
@@ -124,7 +144,8 @@ export class Runtime {
   private vipInterfaces(): { vip: number; iface: number }[] {
     const out: { vip: number; iface: number }[] = [];
     const vips = this.engine.vipList();
-    for (const v of vips) for (let i = 0; i < this.ports.length; i++) if (v.arpMask & (1 << i) && v.active) out.push({ vip: v.addr, iface: i });
+    // A local VIP is announced by the kernel that owns it.
+    for (const v of vips) for (let i = 0; i < this.ports.length; i++) if (v.arpMask & (1 << i) && v.active && !v.local) out.push({ vip: v.addr, iface: i });
     return out;
   }
 
@@ -132,6 +153,7 @@ export class Runtime {
 
   /** Services or servers changed: new capture filters and host-guard rules, new neighbours. */
   rulesChanged(): void {
+    this.refreshLocal();
     if (this.timer) {
       // New VIPs are announced as at start; next hops of new servers are resolved now.
       const fresh = this.engine.vipList().filter((v) => !this.announced.has(v.addr));
@@ -145,13 +167,14 @@ export class Runtime {
       const f = fanout ? buildFilter({ ...input, mac: p.mac, shard: null, arp: false }) : buildFilter({ ...input, mac: p.mac, shard: this.hooks.shard ?? null });
       if (this.lastFilter[i] !== f) {
         p.setFilter(f);
-        if (fanout) (p as RingPort).setFanoutProgram(fanoutProgram(this.hooks.shard!, input.vips));
+        if (fanout) (p as RingPort).setFanoutProgram(fanoutProgram(this.hooks.shard!, [...input.vips, ...(input.localVips ?? []).map((v) => v.addr)]));
         this.lastFilter[i] = f;
       }
     });
     this.hooks.guard?.({
       devices: this.ports.map((p) => p.name),
       vips: input.vips,
+      localServices: (input.localVips ?? []).flatMap((lv) => lv.services.map((s) => ({ ...s, addr: lv.addr }))),
       natServers: input.natServers,
       localAddrs: input.localAddrs,
       hostAddrs: input.hostAddrs,
@@ -159,7 +182,12 @@ export class Runtime {
   }
 
   filterInput(): Omit<FilterInput, 'mac'> {
-    const vips = [...new Set(this.engine.services.map((s) => s.addr))];
+    const local = new Set(this.engine.vipList().filter((v) => v.local).map((v) => v.addr >>> 0));
+    const vips = [...new Set(this.engine.services.map((s) => s.addr >>> 0))].filter((a) => !local.has(a));
+    const localVips: NonNullable<FilterInput['localVips']> = [...local].map((addr) => ({
+      addr,
+      services: this.engine.services.filter((s) => s.addr >>> 0 === addr).map((s) => ({ proto: s.proto === 17 ? 'udp' as const : 'tcp' as const, port: s.port })),
+    }));
     const natServers: FilterInput['natServers'] = [];
     for (const s of this.engine.services) {
       for (const d of s.dests) {
@@ -169,7 +197,7 @@ export class Runtime {
     }
     const localAddrs = this.engine.services.some((s) => s.dests.some((d) => d.fwd === FWD_FNAT)) ? [...this.engine.fnat.addrs] : [];
     const hostAddrs = this.engine.ifaces.map((i) => i.ip >>> 0).filter((a) => a !== 0);
-    return { vips, natServers, localAddrs, hostAddrs };
+    return { vips, localVips, natServers, localAddrs, hostAddrs };
   }
 
   private superFrameHinted = false;

@@ -52,6 +52,22 @@ export function readInterfaces(): IfaceInfo[] {
     });
 }
 
+/**
+ * Every IPv4 address of this host (network namespace), `lo` and secondary addresses
+ * included: a VIP among them is local, as IPVS wants it (the kernel owns ARP, ping and
+ * other ports of that address; the balancer takes only its services' frames).
+ */
+export function readHostAddresses(): { addr: number; dev: string }[] {
+  const out: { addr: number; dev: string }[] = [];
+  for (const l of ipJson(['-4', 'addr', 'show']) as IpAddrJson[]) {
+    for (const a of l.addr_info ?? []) {
+      const n = a.family === 'inet' ? parseIPv4(a.local) : null;
+      if (n !== null) out.push({ addr: n >>> 0, dev: l.ifname });
+    }
+  }
+  return out;
+}
+
 interface IpRouteJson {
   dst: string;
   dev: string;

@@ -109,9 +109,9 @@ const failures: Failure[] = [
   { what: 'interface down', args: ['--vip', IP.vip], host: { readInterfaces: () => [{ ...ETH0, up: false }] }, message: /^interface 'eth0' is down: ip link set eth0 up$/ },
   { what: 'no interface reaches the VIP', args: ['--vip', IP.vip], host: { deviceFor: () => 'lo' }, message: /^no interface reaches the VIP 10\.0\.0\.127.*give --iface/ },
   {
-    what: 'the VIP is a local address', args: ['--vip', IP.vip],
+    what: 'a local VIP without the host guard', args: ['--vip', IP.vip, '--no-host-guard'],
     host: { readInterfaces: () => [{ ...ETH0, ip: ip(IP.vip) >>> 0 }] },
-    message: /^the VIP 10\.0\.0\.127 is assigned to eth0 on this host.*ip addr del 10\.0\.0\.127\/24 dev eth0/,
+    message: /^the VIP 10\.0\.0\.127 is an address of this host and --no-host-guard is given: .*Drop --no-host-guard/,
   },
   { what: 'socket in use', args: ['--vip', IP.vip], host: { socketInUse: async () => true }, message: /control socket .* is in use by another balancer: .*--socket PATH$/ },
   { what: 'socket directory missing', args: ['--vip', IP.vip], host: { socketPathError: () => '/nonexistent does not exist' }, message: /^cannot create the control socket .*\/nonexistent does not exist\): give --socket PATH$/ },
@@ -183,7 +183,7 @@ t.test('bare --vip: no service, the VIP owned (ARP, gratuitous ARP), how to add 
   t.equal(e.services.length, 0, 'no service, as a fresh IPVS');
   t.same(e.vipList().map((v) => v.addr), [ip(IP.vip) >>> 0], 'the VIP is in the table');
   const text = log.join('\n');
-  t.match(text, /VIP 10\.0\.0\.127: ARP answered on eth0, gratuitous ARP sent/);
+  t.match(text, /VIP 10\.0\.0\.127: not a local address: ARP answered on eth0, gratuitous ARP sent/);
   t.match(text, /VIP 10\.0\.0\.127: no services yet/);
   t.match(text, new RegExp(`ipvsadm -A -t 10\\.0\\.0\\.127:80 -s rr`));
   t.match(text, new RegExp(`--socket ${socket.replace(/[.]/g, '\\.')} ipvsadm -a -t 10\\.0\\.0\\.127:80 -r REAL_SERVER:80 -m`), 'the hint names the non-default socket');

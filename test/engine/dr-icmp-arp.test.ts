@@ -215,3 +215,18 @@ t.test('malformed frames are dropped with a named reason', async (t) => {
     t.equal(engine.drops[DROP[reason]], before + 1, `${name} counted as ${reason}`);
   }
 });
+
+t.test('local VIP: ARP and echo requests for it are left to the kernel; the service is still balanced', async (t) => {
+  const { engine } = oneArm();
+  engine.vips.setLocal(new Set([ip(IP.vip) >>> 0]));
+  t.equal(engine.vipList()[0]!.local, true);
+  const req = arpFrame({ srcMac: MAC.router, dstMac: 'ff:ff:ff:ff:ff:ff', op: 1, senderMac: MAC.router, senderIp: IP.router, targetMac: '00:00:00:00:00:00', targetIp: IP.vip });
+  t.not(engine.process(req, req.length, 0, 0), V_EMIT, 'no ARP reply from the balancer');
+  t.equal(engine.arpReplies, 0);
+  const ping = icmpFrame({ ...client, type: icmp.ECHO_REQUEST, code: 0, rest: 0x00010001, payload: Buffer.from('abcdefgh') });
+  t.equal(engine.process(ping, ping.length, 0, 0), V_DROP, 'no echo reply from the balancer');
+  const syn = tcpFrame({ ...client, sport: 47000, dport: 80, flags: tcp.SYN });
+  t.equal(engine.process(syn, syn.length, 0, 0), V_EMIT, 'the service is balanced');
+  engine.vips.setLocal(new Set());
+  t.equal(engine.process(req, req.length, 0, 1), V_EMIT, 'no longer local: answered again');
+});

@@ -73,3 +73,17 @@ t.test('host guard script: one ingress chain per device, replies to the host its
   t.match(s, /ip daddr 10\.0\.0\.127 counter drop/);
   t.match(s, /ip daddr != \{ 10\.0\.0\.2 \} ip saddr 10\.0\.0\.185 tcp sport 80 counter drop/);
 });
+
+t.test('local VIP: the filter and the guard take only the service ports (and ICMP errors to it)', async (t) => {
+  const local = { ...base, vips: [], localVips: [{ addr: ip('10.0.0.127'), services: [{ proto: 'tcp' as const, port: 80 }, { proto: 'udp' as const, port: 53 }] }] };
+  const f = buildFilter(local);
+  t.match(f, /\(dst host 10\.0\.0\.127 and \(\(tcp dst port 80\) or \(udp dst port 53\)\)\)/);
+  t.match(f, /\(icmp and dst host 10\.0\.0\.127 and \(icmp\[0\] = 3 or icmp\[0\] = 11 or icmp\[0\] = 12\)\)/, 'ICMP errors, not echo');
+  t.notMatch(f, /\(dst host 10\.0\.0\.127\)/, 'not every frame to the address');
+  t.ok(compiles(f), f);
+  t.ok(compiles(buildFilter({ ...local, shard: { k: 1, n: 2, by: 'port' } })));
+  const g = new HostGuard();
+  const s = g.script({ devices: ['eth0'], vips: [], localServices: [{ proto: 'tcp', addr: ip('10.0.0.127'), port: 80 }], natServers: base.natServers, localAddrs: [], hostAddrs: base.hostAddrs });
+  t.match(s, /ip daddr 10\.0\.0\.127 tcp dport 80 counter drop/);
+  t.notMatch(s, /ip daddr 10\.0\.0\.127 counter drop/, 'ARP, ICMP and other ports reach the kernel');
+});

@@ -27,7 +27,7 @@ if (labReady(t)) {
     await lab.startLb(['--vip', vip], { defaultSocket: true });
     t.match(lab.lbLog, new RegExp(`control socket ${socket.replace(/[.]/g, '\\.')} `), "the director namespace's own socket");
     t.ok(existsSync(socket), `${socket} exists`);
-    t.match(lab.lbLog, new RegExp(`VIP ${vip.replace(/[.]/g, '\\.')}: ARP answered on \\S+, gratuitous ARP sent`), 'the VIP is owned');
+    t.match(lab.lbLog, new RegExp(`VIP ${vip.replace(/[.]/g, '\\.')}: not a local address: ARP answered on \\S+, gratuitous ARP sent`), 'the VIP is owned');
     t.match(lab.lbLog, /no services yet/);
     t.match(lab.lbLog, new RegExp(`ipvsadm -A -t ${vip.replace(/[.]/g, '\\.')}:80 -s rr`), 'the -A hint');
     t.match(lab.lbLog, new RegExp(`ipvsadm -a -t ${vip.replace(/[.]/g, '\\.')}:80 -r REAL_SERVER:80 -m`), 'the -a hint');
