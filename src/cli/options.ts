@@ -58,6 +58,8 @@ export interface LbOptions {
   syncPeer: number | null;
   syncPort: number | null;
   syncId: number | null;
+  /** VRRP: add the VIPs to the interface while MASTER, as keepalived does (--no-vrrp-addresses: not). */
+  vrrpAddresses: boolean;
   /** `--config-test` / `-t` (keepalived) or `--check`: parse --config / --rules, report, exit. */
   configTest: boolean;
   /** `--version`: print the version and exit. */
@@ -99,6 +101,7 @@ High availability (vrrp_instance blocks of --config; see docs/ha.md):
   --sync-port N           sync UDP port (default 8848)
   --sync-id N             sync id 0..255 (default 0 = a backup accepts any)
   --metrics [ADDR:]PORT   Prometheus text endpoint /metrics (off by default; ADDR default 127.0.0.1)
+  --no-vrrp-addresses     VRRP: keep the VIPs off the interface (default: added while MASTER, as keepalived)
 Packet path:
   --iface IF              capture/transmit interface (repeatable; default: from the routing table)
   --max-conns N           connection table capacity (default 1048576)
@@ -162,7 +165,7 @@ export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbO
     persist: 0, persistMask: 0xffffffff, ops: false, ifaces: [], maxConns: 1 << 20, checksum: 'incremental', io: 'auto',
     traceSched: false, hostGuard: true, pcapDir: null, doctor: true, fnatAddrs: [], fnatPorts: [1024, 65535],
     rulesFile: null, saveOnExit: null, config: null, socket: defaults.socket ?? '/run/tslb.sock', worker: null, workers: 1, shardBy: null, fanoutGroup: null,
-    help: false, metrics: null, sync: 'auto', syncPeer: null, syncPort: null, syncId: null, configTest: false, version: false,
+    help: false, metrics: null, sync: 'auto', syncPeer: null, syncPort: null, syncId: null, vrrpAddresses: true, configTest: false, version: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -241,6 +244,7 @@ export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbO
       case '--sync-port': o.syncPort = intIn(name, value(), 1, 65535); break;
       case '--sync-id': o.syncId = intIn(name, value(), 0, 255); break;
       case '--workers': o.workers = intIn(name, value(), 1, 64); break;
+      case '--no-vrrp-addresses': o.vrrpAddresses = false; break;
       case '--fanout-group': o.fanoutGroup = intIn(name, value(), 0, 0xffff); break;
       case '--worker': {
         const v = value();

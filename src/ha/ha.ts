@@ -17,6 +17,7 @@ import { VrrpCapture, watchLinks } from './vrrp-capture.js';
 import { SyncRunner } from './sync-runner.js';
 import { MetricsServer, parseMetricsAddress, renderMetrics } from '../observe/metrics.js';
 
+import { VipAddresses } from './vip-addresses.js';
 export { HaError, haSettings, type HaSettings } from './ha-settings.js';
 
 export interface HaOptions {
@@ -25,6 +26,8 @@ export interface HaOptions {
   syncPeer: number | null;
   syncPort: number | null;
   syncId: number | null;
+  /** Add a VRRP VIP to its instance's interface while MASTER, as keepalived does (default true). */
+  vrrpAddresses?: boolean;
 }
 
 export interface HaParams {
@@ -35,6 +38,8 @@ export interface HaParams {
   plan: KeepalivedPlan | null;
   opts: HaOptions;
   log: (s: string) => void;
+  /** A VIP was added to or removed from an interface: the runtime refilters (local VIP). */
+  addressesChanged?: () => void;
 }
 
 export interface HaHandle {
@@ -89,10 +94,17 @@ export async function startHa(p: HaParams): Promise<HaHandle> {
     await sync.start();
   }
 
+  const addrs = opts.vrrpAddresses === false ? null : new VipAddresses(log);
   if (specs.length > 0) {
+    const devOf = new Map<number, string>();
+    for (const s of specs) for (const v of s.machine.vips) devOf.set(v >>> 0, ifaces[s.ifIndex]!.name);
     const runner = new VrrpRunner(specs, {
       ports,
-      setVipActive: (a, on) => engine.setVipActive(a, on),
+      setVipActive: (a, on) => {
+        engine.setVipActive(a, on);
+        const dev = devOf.get(a >>> 0);
+        if (addrs && dev !== undefined && addrs.set(a, dev, on)) p.addressesChanged?.();
+      },
       clock: realClock,
       runNotify: (cmd, args, env) => {
         void runScript(commandLine(cmd, args), { timeoutMs: 0, env: { ...process.env, ...env } }).then((o) => {
@@ -145,6 +157,7 @@ export async function startHa(p: HaParams): Promise<HaHandle> {
     stop: () => {
       stopLinks?.();
       vrrp?.stop(); // priority-0 advert while the ports are still open
+      addrs?.removeAll();
       for (const c of captures) c.close();
       sync?.stop();
       metrics?.close();

@@ -65,6 +65,9 @@ if (haLabReady(t)) {
     t.equal(m1.get(`tslb_vip_active{vip="${vip}"}`), 1, 'master: VIP active');
     t.equal(m2.get(`tslb_vip_active{vip="${vip}"}`), 0, 'backup: VIP passive');
     t.ok((m2.get('tslb_vrrp_adverts_received_total{instance="VI_1",vrid="51"}') ?? 0) >= 1, 'the backup hears the adverts');
+    // As keepalived: the master carries the VIP on its interface, the backup does not.
+    t.match(await lab.exec('dir1', ['ip', '-4', 'addr', 'show', 'dev', 'eth0']), new RegExp(`inet ${vip.replace(/\./g, '\\.')}/32`), 'master: VIP on eth0 (ip addr)');
+    t.notMatch(await lab.exec('dir2', ['ip', '-4', 'addr', 'show', 'dev', 'eth0']), new RegExp(`inet ${vip.replace(/\./g, '\\.')}/`), 'backup: no VIP on eth0');
   });
 
   await t.test('kill the master balancer (SIGKILL): the backup owns the VIP in time, the synced download completes', async (t) => {
@@ -77,6 +80,7 @@ if (haLabReady(t)) {
     const waited = await lab.waitState('dir2', 'MASTER', 10_000);
     t.ok(waited >= 0 && waited <= mdi(50) + SLACK_MS, `dir2 MASTER ${Math.round(waited)} ms after the kill (bound ${mdi(50)} + ${SLACK_MS} ms)`);
     t.match(await lab.exec('client', ['curl', '-s', '--max-time', '3', `http://${vip}/`]), /^rs[12]\n$/, 'a new connection works');
+    t.match(await lab.exec('dir2', ['ip', '-4', 'addr', 'show', 'dev', 'eth0']), new RegExp(`inet ${vip.replace(/\./g, '\\.')}/32`), 'the new master carries the VIP');
     const r = await d;
     t.equal(r.code, 0, 'curl exit 0');
     t.ok(r.intact, `download byte-identical (${r.got} bytes)`);
