@@ -25,7 +25,7 @@ export const BAD_WORDS = [
   'abc', 'on', 'off', 'yes', 'NAT', 'DR', 'TUN', 'rr', 'wlc', 'TCP', 'UDP', 'SCTP', 'inet', 'inet6', '::', '::1', 'fe80::1%eth0',
   '10.0.0.1', '10.0.0.1:80', '10.0.0.256', '224.0.0.18', '0.0.0.0', '255.255.255.255', '1.2.3', '[::1]:80', 'localhost', '-',
   '--', '-t', '{', '}', '{}', '"', '""', '"a b"', '\\', '!', '#', ';', '=', '*', '?', '[', '[z-a]', '{a,b}', '..', '/', '/etc/passwd',
-  '\u0000', '\u00ff', '\ufeff', '\ud800', '\u{1f600}', 'x'.repeat(300),
+  '__proto__', 'constructor', 'toString', '\u0000', '\u00ff', '\ufeff', '\ud800', '\u{1f600}', 'x'.repeat(300),
 ] as const;
 
 /** One random character: mostly printable ASCII, sometimes structure, control or non-ASCII. */
