@@ -95,6 +95,10 @@ export function renderMetrics(src: MetricsSource): string {
     w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'received' }, sy.datagramsReceived);
     w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'malformed' }, sy.malformed);
     w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'ignored' }, sy.ignored);
+    w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'not_backup' }, sy.notBackup);
+    w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'foreign' }, sy.foreign);
+    w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'rate_limited' }, sy.rateLimited);
+    w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'applied' }, sy.datagramsApplied);
     w.metric('tslb_sync_connections_total', 'counter', 'Synced connection entries applied or skipped on a backup.', { outcome: 'applied' }, sy.connsApplied);
     w.metric('tslb_sync_connections_total', 'counter', '', { outcome: 'skipped' }, sy.connsSkipped);
   }
