@@ -17,7 +17,7 @@ import type { SyncStats } from './sync-runner.js';
 
 export interface MetricsSource {
   engine: Engine;
-  vrrp?: Pick<VrrpRunner, 'status'> | null;
+  vrrp?: (Pick<VrrpRunner, 'status'> & Partial<Pick<VrrpRunner, 'rx'>>) | null;
   sync?: SyncStats | null;
 }
 
@@ -85,6 +85,12 @@ export function renderMetrics(src: MetricsSource): string {
     w.metric('tslb_vrrp_transitions_total', 'counter', '', { ...l, to: 'BACKUP' }, i.stats.becameBackup);
     w.metric('tslb_vrrp_transitions_total', 'counter', '', { ...l, to: 'FAULT' }, i.stats.becameFault);
     w.metric('tslb_vrrp_gratuitous_arps_total', 'counter', 'Gratuitous ARPs sent.', l, i.stats.garpsSent);
+  }
+  const rx = src.vrrp?.rx;
+  if (rx) {
+    for (const o of ['notRunning', 'malformed', 'otherVrid', 'rejected', 'accepted'] as const) {
+      w.metric('tslb_vrrp_frames_total', 'counter', 'VRRP frames received, by outcome.', { outcome: o.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, rx[o]);
+    }
   }
   const sy = src.sync;
   if (sy) {
