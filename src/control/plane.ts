@@ -85,7 +85,7 @@ export class ControlPlane {
     this.timer = setInterval(() => this.periodic(), ESTIMATOR_INTERVAL_MS);
     this.timer.unref();
     if (this.opts.socket) {
-      this.server = await ControlServer.listen(this.opts.socket, (req) => this.handle(req));
+      this.server = await ControlServer.listen(this.opts.socket, (req) => this.handle(req), { log: this.log });
       this.log(`control socket ${this.opts.socket} (mode 0600): node dist/lb.js ipvsadm -L -n`);
     }
   }

@@ -44,8 +44,18 @@ export interface SyncStats {
   connsApplied: number;
   /** Entries skipped (bad state, no such service/server here). */
   connsSkipped: number;
+  /** Received datagrams, each counted under exactly one of the next six. */
   malformed: number;
+  /** Another syncid. */
   ignored: number;
+  /** Received while not backup (a master ignores the others, as sync_thread_master). */
+  notBackup: number;
+  /** From our own address, or (unicast) not from the configured peer. */
+  foreign: number;
+  /** Over the receive rate limit (maxDatagramsPerSec). */
+  rateLimited: number;
+  /** Decoded and checked; their entries were applied or skipped. */
+  datagramsApplied: number;
   /** Synced client next hops set on takeover. */
   clientsPrimed: number;
 }
@@ -54,7 +64,8 @@ const TICK_MS = 100;
 
 export class SyncRunner {
   readonly stats: SyncStats = {
-    role: 'none', datagramsSent: 0, sendErrors: 0, datagramsDropped: 0, datagramsReceived: 0, connsApplied: 0, connsSkipped: 0, malformed: 0, ignored: 0, clientsPrimed: 0,
+    role: 'none', datagramsSent: 0, sendErrors: 0, datagramsDropped: 0, datagramsReceived: 0, connsApplied: 0, connsSkipped: 0,
+    malformed: 0, ignored: 0, notBackup: 0, foreign: 0, rateLimited: 0, datagramsApplied: 0, clientsPrimed: 0,
   };
   private readonly engine: Engine;
   private readonly routing: RoutingTable;
@@ -174,16 +185,27 @@ export class SyncRunner {
     });
   }
 
-  private onMessage(msg: Buffer, from: string): void {
-    this.stats.datagramsReceived++;
-    if (this.stats.role !== 'backup') return; // a master ignores the others (sync_thread_master has no receiver)
-    if (from === formatIPv4(this.opts.localIp)) return;
-    if (this.opts.peer !== null && from !== formatIPv4(this.opts.peer)) return;
-    if (this.rxBudget < 1) return;
+  /** A received datagram (the socket's 'message'); counted under one outcome, never throws. */
+  onMessage(msg: Uint8Array, from: string): void {
+    const st = this.stats;
+    st.datagramsReceived++;
+    if (st.role !== 'backup') { // a master ignores the others (sync_thread_master has no receiver)
+      st.notBackup++;
+      return;
+    }
+    if (from === formatIPv4(this.opts.localIp) || (this.opts.peer !== null && from !== formatIPv4(this.opts.peer))) {
+      st.foreign++;
+      return;
+    }
+    if (this.rxBudget < 1) {
+      st.rateLimited++;
+      return;
+    }
     this.rxBudget--;
     const r = applySyncToEngine(this.engine, msg, this.opts.syncid, this.clock.now(), (c) => warmNeighbour(this.engine, this.routing, c.caddr));
-    if (r.status === 'malformed') this.stats.malformed++;
-    else if (r.status === 'ignored') this.stats.ignored++;
+    if (r.status === 'malformed') st.malformed++;
+    else if (r.status === 'ignored') st.ignored++;
+    else st.datagramsApplied++;
     this.stats.connsApplied += r.applied - r.unbound;
     this.stats.connsSkipped += r.skipped.length + r.unbound;
   }

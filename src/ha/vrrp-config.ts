@@ -36,13 +36,8 @@ export interface VrrpRunnerInstance {
   notify: VrrpNotifyScripts;
 }
 
+/** A vrrp_instance the balancer cannot run; the message starts with the block's FILE:LINE. */
 export class VrrpConfigError extends Error {}
-
-function ip(text: string, what: string, inst: string): number {
-  const a = parseIPv4(text);
-  if (a === null) throw new VrrpConfigError(`vrrp_instance ${inst}: ${what} '${text}' is not an IPv4 address (IPv6 VRRP is not supported)`);
-  return a;
-}
 
 /**
  * @param ifIndexOf maps an interface name to the engine's interface index (undefined = not ours)
@@ -54,23 +49,27 @@ export function vrrpInstanceFromConfig(
   primaryIpOf: (ifIndex: number) => number,
 ): VrrpRunnerInstance {
   const name = vi.name;
-  if (vi.virtualRouterId === undefined) throw new VrrpConfigError(`vrrp_instance ${name}: virtual_router_id is not set`);
-  if (vi.interface === undefined) throw new VrrpConfigError(`vrrp_instance ${name}: interface is not set`);
+  const fail = (what: string): never => {
+    throw new VrrpConfigError(`${vi.source.file}:${vi.source.line}: vrrp_instance ${name}: ${what}`);
+  };
+  const ip = (text: string, what: string): number => parseIPv4(text) ?? fail(`${what} '${text}' is not an IPv4 address (IPv6 VRRP is not supported)`);
+  if (vi.virtualRouterId === undefined) return fail('virtual_router_id is not set');
+  if (vi.interface === undefined) return fail('interface is not set');
   const ifIndex = ifIndexOf(vi.interface);
-  if (ifIndex === undefined) throw new VrrpConfigError(`vrrp_instance ${name}: interface ${vi.interface} is not one of the balancer's interfaces (--iface)`);
+  if (ifIndex === undefined) return fail(`interface ${vi.interface} is not one of the balancer's interfaces (--iface)`);
   const version = vi.version ?? 2;
-  const vips = vi.virtualIpAddresses.map((v) => ip(v.address, 'virtual_ipaddress', name));
-  if (vips.length === 0) throw new VrrpConfigError(`vrrp_instance ${name}: no virtual_ipaddress`);
+  const vips = vi.virtualIpAddresses.map((v) => ip(v.address, 'virtual_ipaddress'));
+  if (vips.length === 0) return fail('no virtual_ipaddress');
   const src = vi.unicastSrcIp ?? vi.mcastSrcIp;
-  const primaryIp = src !== undefined ? ip(src, 'unicast_src_ip/mcast_src_ip', name) : primaryIpOf(ifIndex) >>> 0;
-  if (primaryIp === 0) throw new VrrpConfigError(`vrrp_instance ${name}: interface ${vi.interface} has no IPv4 address to send adverts from`);
+  const primaryIp = src !== undefined ? ip(src, 'unicast_src_ip/mcast_src_ip') : primaryIpOf(ifIndex) >>> 0;
+  if (primaryIp === 0) return fail(`interface ${vi.interface} has no IPv4 address to send adverts from`);
   // v2 carries whole seconds; keepalived rounds a fractional advert_int up to 1 s for v2.
   const advertIntMs = version === 2 ? Math.max(1, Math.round(vi.advertInt)) * 1000 : Math.max(1, Math.round(vi.advertInt * 100)) * 10;
   const auth = vi.authentication;
-  if (auth?.type === 'AH') throw new VrrpConfigError(`vrrp_instance ${name}: auth_type AH (IPsec) is not supported; use PASS or none`);
+  if (auth?.type === 'AH') return fail('auth_type AH (IPsec) is not supported; use PASS or none');
   const authType = version === 2 && auth?.type === 'PASS' ? VRRP_AUTH_PASS : VRRP_AUTH_NONE;
   const authData = authType === VRRP_AUTH_PASS ? passwordToAuthData(auth?.pass ?? '') : undefined;
-  const unicastPeers = vi.unicastPeers.map((p) => ip(p, 'unicast_peer', name));
+  const unicastPeers = vi.unicastPeers.map((p) => ip(p, 'unicast_peer'));
   const extra = new Set(vi.extra.map((e) => e.keyword));
   const machine: VrrpInstanceConfig = {
     vrid: vi.virtualRouterId,

@@ -55,6 +55,23 @@ export interface VrrpInstanceStats {
   lastTransitionAt: number;
 }
 
+/**
+ * Every frame handed to receive(), counted under exactly one outcome (per-instance counters
+ * say which instance and why; these also count what no instance could).
+ */
+export interface VrrpRxStats {
+  frames: number;
+  /** Received while the runner is stopped. */
+  notRunning: number;
+  /** Not a VRRP advert the parser accepts (truncated, not IPv4/VRRP, bad version, ...). */
+  malformed: number;
+  /** A VRID no instance on that interface runs (another router's). */
+  otherVrid: number;
+  /** Refused by the checks (wrong auth, TTL, checksum, interval, ...). */
+  rejected: number;
+  accepted: number;
+}
+
 class RunningInstance {
   readonly spec: VrrpRunnerInstance;
   readonly sm: VrrpStateMachine;
@@ -75,6 +92,7 @@ class RunningInstance {
 const BROADCAST = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 
 export class VrrpRunner {
+  readonly rx: VrrpRxStats = { frames: 0, notRunning: 0, malformed: 0, otherVrid: 0, rejected: 0, accepted: 0 };
   private readonly inst: RunningInstance[];
   private readonly deps: VrrpRunnerDeps;
   private readonly garpBuf = new Uint8Array(GARP_FRAME_LENGTH);
@@ -108,24 +126,34 @@ export class VrrpRunner {
 
   /** A captured frame (only protocol 112 is expected; anything else is counted malformed). */
   receive(ifIndex: number, frame: Uint8Array, len: number): void {
-    if (!this.running) return;
+    this.rx.frames++;
+    if (!this.running) {
+      this.rx.notRunning++;
+      return;
+    }
     let parsed;
     try {
       parsed = parseAdvertFrame(frame, len);
     } catch {
+      this.rx.malformed++;
       for (const i of this.inst) if (i.spec.ifIndex === ifIndex) bump(i.stats.rejected, 'malformed');
       return;
     }
     const i = this.inst.find((x) => x.spec.ifIndex === ifIndex && x.spec.machine.vrid === parsed.advert.vrid);
-    if (!i) return; // another router's VRID: not ours (vrrp_dispatcher_read finds no instance)
+    if (!i) { // another router's VRID: not ours (vrrp_dispatcher_read finds no instance)
+      this.rx.otherVrid++;
+      return;
+    }
     const verdict = checkAdvert(
       { advert: parsed.advert, srcIp: parsed.srcIp, dstIp: parsed.dstIp, ttl: parsed.ttl, checksumOk: parsed.vrrpChecksumOk && parsed.ipChecksumOk, vrrpLength: parsed.vrrpLength },
       i.spec.checks,
     );
     if (verdict.verdict !== 'ok') {
+      this.rx.rejected++;
       bump(i.stats.rejected, verdict.code ?? 'malformed');
       return;
     }
+    this.rx.accepted++;
     i.stats.advertsReceived++;
     if (i.spec.unicastPeers.includes(parsed.srcIp)) i.peerMacs.set(parsed.srcIp, frame.slice(6, 12));
     this.dispatch(i, { type: 'advert', advert: parsed.advert, srcIp: parsed.srcIp });

@@ -17,7 +17,7 @@ import type { SyncStats } from '../ha/sync-runner.js';
 
 export interface MetricsSource {
   engine: Engine;
-  vrrp?: Pick<VrrpRunner, 'status'> | null;
+  vrrp?: (Pick<VrrpRunner, 'status'> & Partial<Pick<VrrpRunner, 'rx'>>) | null;
   sync?: SyncStats | null;
 }
 
@@ -86,6 +86,12 @@ export function renderMetrics(src: MetricsSource): string {
     w.metric('tslb_vrrp_transitions_total', 'counter', '', { ...l, to: 'FAULT' }, i.stats.becameFault);
     w.metric('tslb_vrrp_gratuitous_arps_total', 'counter', 'Gratuitous ARPs sent.', l, i.stats.garpsSent);
   }
+  const rx = src.vrrp?.rx;
+  if (rx) {
+    for (const o of ['notRunning', 'malformed', 'otherVrid', 'rejected', 'accepted'] as const) {
+      w.metric('tslb_vrrp_frames_total', 'counter', 'VRRP frames received, by outcome.', { outcome: o.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, rx[o]);
+    }
+  }
   const sy = src.sync;
   if (sy) {
     for (const r of ['master', 'backup'] as const) w.metric('tslb_sync_role', 'gauge', 'Connection sync daemon role (1 for the current one).', { role: r }, sy.role === r ? 1 : 0);
@@ -95,6 +101,10 @@ export function renderMetrics(src: MetricsSource): string {
     w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'received' }, sy.datagramsReceived);
     w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'malformed' }, sy.malformed);
     w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'ignored' }, sy.ignored);
+    w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'not_backup' }, sy.notBackup);
+    w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'foreign' }, sy.foreign);
+    w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'rate_limited' }, sy.rateLimited);
+    w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'applied' }, sy.datagramsApplied);
     w.metric('tslb_sync_connections_total', 'counter', 'Synced connection entries applied or skipped on a backup.', { outcome: 'applied' }, sy.connsApplied);
     w.metric('tslb_sync_connections_total', 'counter', '', { outcome: 'skipped' }, sy.connsSkipped);
   }

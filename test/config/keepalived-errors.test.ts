@@ -105,3 +105,11 @@ t.test('unknown keywords are warnings with file and line, and loading goes on', 
     { file: 'typo.conf', line: 13, keyword: 'frobnicate', message: /unknown keyword/ },
   ]);
 });
+
+// Found by the fuzz test (keepalived-fuzz.test.ts): 100000 nested blocks overflowed the stack.
+t.test('blocks nested deeper than 64 are a ConfigError at the 65th', async (t) => {
+  const lines = Array.from({ length: 70 }, (_, i) => `${'  '.repeat(i)}b${i} {`);
+  const text = `global_defs {\n${lines.join('\n')}\n${'}\n'.repeat(71)}`;
+  expectError(t, text, 65, 'b63', /expected blocks nested at most 64 deep/);
+  t.doesNotThrow(() => parseKeepalivedText(`global_defs {\n${lines.slice(0, 63).join('\n')}\n${'}\n'.repeat(64)}`, 'bad.conf'), '64 deep is fine');
+});

@@ -24,6 +24,45 @@ t.test('segment wildcards: * ? [..] [!..] and escapes', async (t) => {
   t.notOk(segmentRegExp('a\\*b').test('axb'));
 });
 
+// Found by the fuzz test (keepalived-fuzz.test.ts): these were a SyntaxError and stack overflows.
+t.test('a reversed range matches nothing, as in fnmatch; the rest of its class still matches', async (t) => {
+  t.notOk(segmentRegExp('[z-a]*').test('a.conf'));
+  t.ok(segmentRegExp('[az-b]*').test('a.conf'));
+  t.notOk(segmentRegExp('[az-b]*').test('b.conf'));
+  t.ok(segmentRegExp('[!z-a]*').test('b.conf'));
+  t.ok(segmentRegExp('[-a]').test('-') && segmentRegExp('[a-]').test('-') && segmentRegExp('[a^]').test('^'));
+});
+
+t.test('braces: deep nesting is fine, an explosion of alternatives is refused', async (t) => {
+  t.same(expandBraces(`${'{'.repeat(2000)}x${'}'.repeat(2000)}`), ['x']);
+  t.equal(expandBraces('{a,b}'.repeat(10)).length, 1024);
+  t.throws(() => expandBraces('{a,b}'.repeat(11)), /expand to more than 1024/);
+});
+
+t.test('include patterns that cannot be file names are ConfigErrors at the include line', async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    [`include ${'{a,b}'.repeat(40)}`, /braces expand to more than 1024 names/],
+    [`include ${'a/'.repeat(3000)}*`, /longer than 4096 characters \(PATH_MAX\)/],
+  ];
+  for (const [line, re] of cases) {
+    const err = t.throws(() => parseKeepalivedText(`global_defs {\n}\n${line}\n`, 'k.conf')) as unknown;
+    t.ok(err instanceof ConfigError && err.file === 'k.conf' && err.line === 3 && err.keyword === 'include', String(err));
+    t.match((err as Error).message, re);
+  }
+});
+
+t.test('bounded expansion: include depth, files read', async (t) => {
+  const chain = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`c${i}.conf`, `include c${i + 1}.conf\n`]));
+  const deep = t.throws(() => parseKeepalivedText('include c0.conf\n', 'k.conf', { ...chain, 'c100.conf': '' })) as ConfigError;
+  t.match(deep, { file: 'c63.conf', line: 1, message: /expected includes nested at most 64 deep/ });
+  const bomb = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`f${i}.conf`, `include f${i + 1}.conf\ninclude f${i + 1}.conf\n`]));
+  const many = t.throws(() => parseKeepalivedText('include f0.conf\n', 'k.conf', { ...bomb, 'f25.conf': '' })) as ConfigError;
+  t.ok(many instanceof ConfigError, String(many));
+  t.match(many.message, /expected at most 4096 configuration files read in all/);
+  const ok = parseKeepalivedText('include c0.conf\n', 'k.conf', { ...Object.fromEntries(Object.entries(chain).slice(0, 60)), 'c60.conf': '' });
+  t.equal(ok.config.files.length, 62, 'a chain of 60 includes is fine');
+});
+
 t.test('globFiles sorts each brace alternative, skips dot files and directories', async (t) => {
   const src = memoryConfigSource({ 'd/b.conf': '', 'd/a.conf': '', 'd/.hidden.conf': '', 'd/sub/x.conf': '', 'e/z.conf': '' });
   t.same(globFiles('d/*.conf', src), ['d/a.conf', 'd/b.conf']);

@@ -90,6 +90,10 @@ t.test('-b scheduler flags', async (t) => {
   // Without -s the scheduler is wlc.
   t.same(err(['-A', '-t', '10.0.0.1:80', '-b', 'mh-fallback']), fail2("incompatible scheduler flag `mh-fallback'"));
   t.same(err(['-A', '-t', '10.0.0.1:80', '-b', 'flag-9']), fail2("invalid scheduler flag `flag-9'"));
+  // Names of Object.prototype were looked up in an object literal and called "incompatible".
+  for (const w of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    t.same(err(['-A', '-t', '10.0.0.1:80', '-b', w]), fail2(`invalid scheduler flag \`${w}'`));
+  }
   t.match(ok(t, ['-A', '-t', '10.0.0.1:80', '-b', 'flag-1,flag-3']), { settings: { flags: 0x08 | 0x20 } });
 });
 

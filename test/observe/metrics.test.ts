@@ -31,7 +31,8 @@ t.test('counters match the traffic sent', (t) => {
   const stray = tcpFrame({ srcMac: MAC.router, dstMac: MAC.lb, src: IP.client, dst: IP.vip, sport: 1, dport: 81, flags: tcp.SYN, seq: 1, ttl: 63 });
   engine.process(stray, stray.length, 0, 1);
   const stats: VrrpInstanceStats = { advertsSent: 12, advertsReceived: 3, rejected: { 'auth-password': 2 }, garpsSent: 5, becameMaster: 1, becameBackup: 1, becameFault: 0, lastTransitionAt: 0 };
-  const text = renderMetrics({ engine, vrrp: { status: () => [{ name: 'VI_1', ifIndex: 0, vrid: 51, priority: 100, state: 'MASTER', vips: [], stats }] } });
+  const rx = { frames: 9, notRunning: 0, malformed: 3, otherVrid: 1, rejected: 2, accepted: 3 };
+  const text = renderMetrics({ engine, vrrp: { rx, status: () => [{ name: 'VI_1', ifIndex: 0, vrid: 51, priority: 100, state: 'MASTER', vips: [], stats }] } });
   const m = parse(text);
   const svc = 'service="TCP 10.0.0.127:80"';
   t.equal(m.get(`tslb_service_connections_total{${svc}}`), 5);
@@ -50,6 +51,8 @@ t.test('counters match the traffic sent', (t) => {
   t.equal(m.get('tslb_vrrp_state{instance="VI_1",vrid="51",state="MASTER"}'), 1);
   t.equal(m.get('tslb_vrrp_state{instance="VI_1",vrid="51",state="BACKUP"}'), 0);
   t.equal(m.get('tslb_vrrp_adverts_rejected_total{instance="VI_1",vrid="51",reason="auth-password"}'), 2);
+  t.equal(m.get('tslb_vrrp_frames_total{outcome="malformed"}'), 3);
+  t.equal(m.get('tslb_vrrp_frames_total{outcome="other_vrid"}'), 1, 'frames for another router\'s VRID are counted too');
   // Format: each family declared once, before its samples.
   const types = text.split('\n').filter((l) => l.startsWith('# TYPE '));
   t.equal(new Set(types).size, types.length, 'one TYPE line per family');

@@ -10,8 +10,42 @@
 import { posix } from 'node:path';
 import type { ConfigSource } from './source.js';
 
-/** Expands csh braces: `a{b,c{d,e}}f` -> [abf, acdf, acef]. Unbalanced braces stay literal. */
+/** A pattern glob(3) would refuse or that would not fit in memory (include.ts names the line). */
+export class GlobPatternError extends Error {}
+
+/** PATH_MAX: glob(3) cannot match a longer path, and a longer pattern is not a path. */
+export const MAX_PATTERN_LENGTH = 4096;
+/** Brace alternatives one pattern may expand to (`{a,b}` x 40 would be 2^40). */
+export const MAX_BRACE_ALTERNATIVES = 1024;
+
+/**
+ * Expands csh braces: `a{b,c{d,e}}f` -> [abf, acdf, acef]. Unbalanced braces stay literal.
+ * Iterative (a worklist, first alternative first), so deep nesting cannot overflow the stack;
+ * more than MAX_BRACE_ALTERNATIVES results is a GlobPatternError.
+ */
 export function expandBraces(pattern: string): string[] {
+  const out: string[] = [];
+  const work = [pattern];
+  while (work.length > 0) {
+    const p = work.pop()!;
+    const group = firstBraceGroup(p);
+    if (group === undefined) {
+      out.push(p);
+      continue;
+    }
+    const head = p.slice(0, group.open);
+    const tail = p.slice(group.close + 1);
+    const alts = splitTopLevelCommas(p.slice(group.open + 1, group.close));
+    if (out.length + work.length + alts.length > MAX_BRACE_ALTERNATIVES) {
+      throw new GlobPatternError(`its braces expand to more than ${MAX_BRACE_ALTERNATIVES} names`);
+    }
+    for (let i = alts.length - 1; i >= 0; i--) work.push(head + alts[i]! + tail);
+  }
+  return out;
+}
+
+/** The first top-level `{...}` of a pattern (escapes skipped), or undefined. */
+function firstBraceGroup(pattern: string): { open: number; close: number } | undefined {
   let depth = 0;
   let open = -1;
   for (let i = 0; i < pattern.length; i++) {
@@ -21,16 +55,10 @@ export function expandBraces(pattern: string): string[] {
     } else if (c === '{') {
       if (depth++ === 0) open = i;
     } else if (c === '}' && depth > 0 && --depth === 0) {
-      const head = pattern.slice(0, open);
-      const tail = pattern.slice(i + 1);
-      const out: string[] = [];
-      for (const alt of splitTopLevelCommas(pattern.slice(open + 1, i))) {
-        out.push(...expandBraces(head + alt + tail));
-      }
-      return out;
+      return { open, close: i };
     }
   }
-  return [pattern];
+  return undefined;
 }
 
 function splitTopLevelCommas(body: string): string[] {
@@ -79,7 +107,7 @@ export function segmentRegExp(segment: string): RegExp {
         negate = true;
         body = body.slice(1);
       }
-      const cls = body.replace(/[\\\]^]/g, (m) => `\\${m}`);
+      const cls = classBody(body);
       re += negate ? `[^/${cls}]` : `[${cls}]`;
       i = end;
     } else {
@@ -87,6 +115,26 @@ export function segmentRegExp(segment: string): RegExp {
     }
   }
   return new RegExp(`^${re}$`);
+}
+
+/**
+ * A bracket expression's body as a RegExp class body. A range whose end sorts before its start
+ * (`z-a`) matches nothing, as in fnmatch(3); for RegExp it would be a SyntaxError.
+ */
+function classBody(body: string): string {
+  const esc = (c: string): string => (/[\\\]^-]/.test(c) ? `\\${c}` : c);
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (body[i + 1] === '-' && i + 2 < body.length) {
+      const last = body[i + 2]!;
+      if (c <= last) out += `${esc(c)}-${esc(last)}`;
+      i += 2;
+    } else {
+      out += esc(c);
+    }
+  }
+  return out;
 }
 
 /** Index of the `]` closing a class opened at `start`, or -1 (a leading `]` is literal). */
@@ -112,6 +160,7 @@ function unescapeSegment(segment: string): string {
  * directory, or absolute). Only regular files are returned.
  */
 export function globFiles(pattern: string, source: ConfigSource): string[] {
+  if (pattern.length > MAX_PATTERN_LENGTH) throw new GlobPatternError(`it is longer than ${MAX_PATTERN_LENGTH} characters (PATH_MAX)`);
   const results: string[] = [];
   for (const alternative of expandBraces(pattern)) {
     results.push(...matchOne(alternative, source).sort(byteOrder));

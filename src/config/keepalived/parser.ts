@@ -13,9 +13,16 @@
  * error points at the likely culprit rather than where the imbalance shows:
  * a known block keyword written without `{`, or a block whose `}` is
  * indented like an outer block.
+ *
+ * Blocks nest at most MAX_BLOCK_DEPTH deep (keepalived's deepest is 4:
+ * virtual_server > real_server > HTTP_GET > url), so the recursive walks over
+ * the tree cannot overflow the stack on hostile input.
  */
 import { ConfigError } from '../errors.js';
 import type { LexLine, Token } from './lexer.js';
+
+/** Deepest block nesting accepted; far beyond any keepalived keyword table. */
+export const MAX_BLOCK_DEPTH = 64;
 
 export interface ConfigNode {
   readonly keyword: string;
@@ -73,6 +80,7 @@ export function buildTree(lines: readonly LexLine[], blockKeywords: ReadonlySet<
         const owner = flush() ?? awaitingBlock;
         awaitingBlock = undefined;
         if (!owner) throw new ConfigError(line.file, line.line, '{', "expected a keyword before '{'");
+        if (stack.length > MAX_BLOCK_DEPTH) fail(owner, `expected blocks nested at most ${MAX_BLOCK_DEPTH} deep`);
         owner.children = [];
         layout.set(owner, { openIndent: indentOf.get(owner) ?? 0 });
         stack.push({ owner, children: owner.children });

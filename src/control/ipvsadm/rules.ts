@@ -22,6 +22,13 @@ export function parseMcastGroup(a: string): string {
   return a;
 }
 
+/** parse_sched_flags' names: the bit and the scheduler a name requires (null: any). */
+const SCHED_FLAGS: ReadonlyMap<string, readonly [number, string | null]> = new Map([
+  ['flag-1', [SVC_F_SCHED1, null]], ['flag-2', [SVC_F_SCHED2, null]], ['flag-3', [SVC_F_SCHED3, null]],
+  ['sh-fallback', [SVC_F_SCHED1, 'sh']], ['sh-port', [SVC_F_SCHED2, 'sh']],
+  ['mh-fallback', [SVC_F_SCHED1, 'mh']], ['mh-port', [SVC_F_SCHED2, 'mh']],
+]);
+
 /** parse_sched_flags: comma list; sh-* need sh, mh-* need mh (default scheduler wlc). */
 export function parseSchedFlags(scheduler: string, arg: string): number {
   const sched = scheduler === '' ? 'wlc' : scheduler;
@@ -30,12 +37,8 @@ export function parseSchedFlags(scheduler: string, arg: string): number {
   if (words.length === 0) fail("invalid scheduler flag `'");
   let flags = 0;
   for (const w of words) {
-    const known: Record<string, [number, string | null]> = {
-      'flag-1': [SVC_F_SCHED1, null], 'flag-2': [SVC_F_SCHED2, null], 'flag-3': [SVC_F_SCHED3, null],
-      'sh-fallback': [SVC_F_SCHED1, 'sh'], 'sh-port': [SVC_F_SCHED2, 'sh'],
-      'mh-fallback': [SVC_F_SCHED1, 'mh'], 'mh-port': [SVC_F_SCHED2, 'mh'],
-    };
-    const entry = known[w];
+    // A Map, not an object literal: "constructor" or "__proto__" are not flags either.
+    const entry = SCHED_FLAGS.get(w);
     if (entry === undefined) fail(`invalid scheduler flag \`${w}'`);
     flags |= entry[0];
     if (entry[1] !== null && entry[1] !== sched) fail(`incompatible scheduler flag \`${w}'`);
