@@ -220,7 +220,7 @@ lab_start_server() {
   local log="$logdir/$key.server.log" ready="$logdir/$key.ready" pid i
   rm -f "$ready"
   setsid ip netns exec "$ns" node "$LAB_SCRIPTS_DIR/lab-server.mjs" --name "$name" \
-    --http "80,8000" --udp "9000" --ready-file "$ready" </dev/null >"$log" 2>&1 &
+    --http "$(tr ' ' , <<<"${LAB_RS_HTTP_PORTS:-80 8000}")" --udp "9000" --ready-file "$ready" </dev/null >"$log" 2>&1 &
   pid=$!
   for ((i = 0; i < 100; i++)); do
     [[ -s $ready ]] && break
@@ -253,7 +253,7 @@ lab_teardown_prefix() {
 # exists, so a half-built run can always be torn down from its state file.
 
 topo_plan() {
-  local prefix=$1 topo=$2 rs_gw=$3 names=$4 dr_rs=${5:-} dns=${6:-0} addrs=${7:-seed001} role
+  local prefix=$1 topo=$2 rs_gw=$3 names=$4 dr_rs=${5:-} dns=${6:-0} addrs=${7:-} role
   lab_set LAB_VERSION 1
   lab_set LAB_PREFIX "$prefix"
   lab_set LAB_TOPO "$topo"
@@ -269,7 +269,11 @@ topo_plan() {
   else
     lab_set LAB_ROLES "switch director rs1 rs2 client"
   fi
+  # Address plan: "lab" = the lab's own (director beside the VIP, which is assigned
+  # nowhere); seed000 / seed003 = the seed's own (the VIP is the director's address).
+  [[ -n $addrs ]] || case $topo in flat) addrs=seed001 ;; *) addrs=lab ;; esac
   lab_set LAB_ADDRS "$addrs"
+  lab_set LAB_VIP_LOCAL 0
   local all=''
   for role in $LAB_ROLES; do
     lab_set "LAB_NS_$(lab_role_key "$role")" "$prefix-$(lab_role_suffix "$role")"
@@ -279,9 +283,11 @@ topo_plan() {
   [[ $topo == onearm ]] || lab_set LAB_NS_ROUTER ''
   lab_set LAB_PROTO tcp
   lab_set LAB_VIP_PORT 80
+  lab_set LAB_SCHED rr
   lab_set LAB_ALT_PORT 8000
   lab_set LAB_UDP_PORT 9000
   lab_set LAB_RS_HTTP_PORTS "80 8000"
+  lab_set LAB_VIP_PORTS 80
   lab_set LAB_RS_COUNT 2
   local name1=rs1 name2=rs2
   if [[ -n $names ]]; then
@@ -291,8 +297,8 @@ topo_plan() {
   lab_set LAB_RS1_NAME "$name1"
   lab_set LAB_RS2_NAME "$name2"
   case $topo in
-    onearm) topo_plan_onearm "${rs_gw:-vip}" ;;
-    twoarm) topo_plan_twoarm "${rs_gw:-director}" ;;
+    onearm) topo_plan_onearm "${rs_gw:-vip}" "$addrs" ;;
+    twoarm) topo_plan_twoarm "${rs_gw:-director}" "$addrs" ;;
     flat) topo_plan_flat "$addrs" ;;
   esac
   lab_set LAB_RS_ADDRS "$LAB_RS1_IP $LAB_RS2_IP"
@@ -300,7 +306,11 @@ topo_plan() {
   lab_set LAB_DNS "$dns"
   local ifaces='' i
   for i in $LAB_DIR_IFACES; do ifaces+=" --iface $i"; done
-  lab_set LAB_LB_ARGS "--vip $LAB_VIP --port $LAB_VIP_PORT --proto $LAB_PROTO --rs $LAB_RS1_IP:$LAB_VIP_PORT --rs $LAB_RS2_IP:$LAB_VIP_PORT --sched ${OPT_SCHED:-rr} --mode nat$ifaces --udp-port $LAB_UDP_PORT"
+  local ports='' rs="--rs $LAB_RS1_IP:$LAB_VIP_PORT --rs $LAB_RS2_IP:$LAB_VIP_PORT" p
+  for p in $LAB_VIP_PORTS; do ports+="${ports:+ }--port $p"; done
+  # Several ports: each server on the service's own port (ipvsadm -a -r IP without :PORT).
+  [[ $LAB_VIP_PORTS == "$LAB_VIP_PORT" ]] || rs="--rs $LAB_RS1_IP --rs $LAB_RS2_IP"
+  lab_set LAB_LB_ARGS "--vip $LAB_VIP $ports --proto $LAB_PROTO $rs --sched ${OPT_SCHED:-$LAB_SCHED} --mode nat$ifaces --udp-port $LAB_UDP_PORT"
 }
 
 # Gateway address for a real server in onearm: vip|router|director.
@@ -315,8 +325,15 @@ onearm_gw() {
 
 # Seed 000: AWS VPC, one subnet. The router stands for the VPC router.
 # --rs-gw X or X,Y (one per real server: a NAT server and a DR server side by side).
+# --addrs seed000: the seed's own addresses, the director being 10.0.0.127 = the VIP
+# (a local VIP, as kernel IPVS has it), so GATEWAY=10.0.0.127 is the director itself.
 topo_plan_onearm() {
-  local gw_mode=$1
+  local gw_mode=$1 addrs=${2:-lab} dir_ip=10.0.0.2
+  case $addrs in
+    lab) ;;
+    seed000) dir_ip=10.0.0.127; lab_set LAB_VIP_LOCAL 1 ;;
+    *) lab_die "--addrs for onearm: seed000 (the seed's own: director = VIP 10.0.0.127)" ;;
+  esac
   lab_set LAB_VIP 10.0.0.127
   lab_set LAB_PUB_NET 10.0.0.0/24
   lab_set LAB_PRIV_NET 10.0.0.0/24
@@ -326,8 +343,8 @@ topo_plan_onearm() {
   lab_set LAB_ROUTER_IF eth0; lab_set LAB_ROUTER_IP 10.0.0.1
   lab_set LAB_ROUTER_PUB_IF eth1; lab_set LAB_ROUTER_PUB_IP 198.51.100.1
   lab_set LAB_DIR_IFACES eth0
-  lab_set LAB_DIR_PUB_IF eth0; lab_set LAB_DIR_PUB_IP 10.0.0.2
-  lab_set LAB_DIR_PRIV_IF eth0; lab_set LAB_DIR_PRIV_IP 10.0.0.2
+  lab_set LAB_DIR_PUB_IF eth0; lab_set LAB_DIR_PUB_IP "$dir_ip"
+  lab_set LAB_DIR_PRIV_IF eth0; lab_set LAB_DIR_PRIV_IP "$dir_ip"
   lab_set LAB_DIR_GW 10.0.0.1
   lab_set LAB_RS1_IF eth0; lab_set LAB_RS1_IP 10.0.0.185
   lab_set LAB_RS2_IF eth0; lab_set LAB_RS2_IP 10.0.0.86
@@ -387,9 +404,21 @@ lab_plan_dr() {
 }
 
 # Seed 003: VirtualBox, public and private networks, director in between.
+# --addrs seed003: the seed's own, the director's public address being 192.168.2.200 =
+# the VIP, services on 80 and 443 (plain HTTP on both in the lab: the balancer is L4), wlc.
 topo_plan_twoarm() {
-  local gw_mode=$1
+  local gw_mode=$1 addrs=${2:-lab} pub_ip=192.168.2.2
   [[ $gw_mode == director ]] || lab_die "--rs-gw for twoarm: director"
+  case $addrs in
+    lab) ;;
+    seed003)
+      pub_ip=192.168.2.200
+      lab_set LAB_VIP_LOCAL 1
+      lab_set LAB_VIP_PORTS "80 443"
+      lab_set LAB_RS_HTTP_PORTS "80 443 8000"
+      lab_set LAB_SCHED wlc ;;
+    *) lab_die "--addrs for twoarm: seed003 (the seed's own: director = VIP 192.168.2.200)" ;;
+  esac
   lab_set LAB_VIP 192.168.2.200
   lab_set LAB_PUB_NET 192.168.2.0/24
   lab_set LAB_PRIV_NET 192.168.33.0/24
@@ -397,7 +426,7 @@ topo_plan_twoarm() {
   lab_set LAB_SWITCH_BRIDGES "br0 br1"
   lab_set LAB_CLIENT_IF eth0; lab_set LAB_CLIENT_IP 192.168.2.10; lab_set LAB_CLIENT_GW ''
   lab_set LAB_DIR_IFACES "eth0 eth1"
-  lab_set LAB_DIR_PUB_IF eth0; lab_set LAB_DIR_PUB_IP 192.168.2.2
+  lab_set LAB_DIR_PUB_IF eth0; lab_set LAB_DIR_PUB_IP "$pub_ip"
   lab_set LAB_DIR_PRIV_IF eth1; lab_set LAB_DIR_PRIV_IP 192.168.33.100
   lab_set LAB_DIR_GW ''
   lab_set LAB_RS1_IF eth0; lab_set LAB_RS1_IP 192.168.33.111

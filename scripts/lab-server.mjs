@@ -17,6 +17,9 @@
 //                    health-check scenarios.
 //   Every response carries X-Served-By: <name> and X-Peer: <ip>:<port> (the
 //   address the server saw, which shows whether NAT kept the client address).
+//   A request with X-Forwarded-For (from a proxy) gets it back as
+//   X-Forwarded-For-Seen, and the log line ends with xff=<it>.
+// Log: one line per request, "<ISO time> http <port> <peer ip>:<port> <method> <url>[ xff=...]".
 // UDP: a datagram "P" to the echo port gets "<name>:P" back.
 //
 // When every listener is bound, the ready file (if given) is written with the
@@ -75,7 +78,10 @@ function startHttp(opts, port, state) {
     const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     res.setHeader('X-Served-By', opts.name);
     res.setHeader('X-Peer', peer);
-    log(`http ${port} ${peer} ${req.method} ${req.url}`);
+    // A proxy in front (seed 002's nginx) names the client in X-Forwarded-For.
+    const xff = req.headers['x-forwarded-for'];
+    if (xff) res.setHeader('X-Forwarded-For-Seen', String(xff));
+    log(`http ${port} ${peer} ${req.method} ${req.url}${xff ? ` xff=${xff}` : ''}`);
     const send = (status, body, type = 'text/plain') => {
       res.writeHead(status, { 'Content-Type': type, 'Content-Length': body.length });
       res.end(req.method === 'HEAD' ? undefined : body);
