@@ -37,7 +37,7 @@ export const CONN_F_NOOUTPUT = 0x0080;
 export const CONN_F_INACTIVE = 0x0100;
 export const CONN_F_IN_SEQ = 0x0400;
 /** IP_VS_CONN_F_OUT_SEQ | IP_VS_CONN_F_IN_SEQ. */
-const CONN_F_SEQ_MASK = 0x0600;
+export const CONN_F_SEQ_MASK = 0x0600;
 const CONN_F_NO_CPORT = 0x0800;
 export const CONN_F_TEMPLATE = 0x1000;
 export const CONN_F_ONE_PACKET = 0x2000;

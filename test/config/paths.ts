@@ -18,3 +18,8 @@ export const SAMPLES = resolve(here, '../../../../shared/keepalived-samples');
 export const SAMPLES_MISSING: string | false = existsSync(SAMPLES)
   ? false
   : `keepalived's sample configs are not beside the repository (${SAMPLES}); they are reference data kept outside it`;
+
+/** The samples directory, or null when it is not beside the repository (see SAMPLES_MISSING). */
+export function findSamplesDir(): string | null {
+  return SAMPLES_MISSING ? null : SAMPLES;
+}
