@@ -24,6 +24,8 @@ export interface SyncedConn {
   timeoutMs: number;
   laddr?: number;
   lport?: number;
+  /** The master's IP_VS_CONN_F_INACTIVE (absent: derived from the TCP state). */
+  inactive?: boolean;
 }
 
 /**
@@ -39,6 +41,16 @@ if (svc === null) return false;
 const d = svc.dests.find((x) => x.addr === (c.daddr | 0) && (x.port === c.dport || c.template));
 if (!d) return false;
 let e = t.findForward(c.proto, c.caddr | 0, c.cport, c.vaddr | 0, c.vport, c.template);
+if (e !== NONE && !c.template && (t.daddr[e] !== (c.daddr | 0) || t.dport[e] !== c.dport)) {
+  // The same client tuple on another real server (the client reused its port): an INACTIVE
+  // update is the expiry message of the connection already replaced and is ignored; any other
+  // replaces it (ip_vs_proc_conn: ip_vs_conn_expire_now, then a new entry).
+  const inactive = c.inactive ?? (c.proto === ipv4.PROTO_TCP ? !STATE_ACTIVE[c.state] : true);
+  if (inactive) return true;
+  if (t.nControl[e] !== 0) return false;
+  x.unbindAndFree(e);
+  e = NONE;
+}
 if (e === NONE) {
   const rev = d.fwd === FWD_DR || c.template ? 0 : CF_IN_REVERSE;
   const laddr = c.laddr !== undefined ? c.laddr | 0 : c.caddr | 0;
@@ -53,7 +65,10 @@ if (e === NONE) {
   if (c.template) d.persistConns++;
   else d.inactConns++;
 }
+// Counters move on the server the entry is bound to.
+const bound = x.dests[t.dest[e]!]!;
 if (!c.template && c.proto === ipv4.PROTO_TCP && c.state !== t.state[e]) {
+  const d = bound;
   const inactive = (t.flags[e]! & CF_INACTIVE) !== 0;
   if (!inactive && !STATE_ACTIVE[c.state]) { d.activeConns--; d.inactConns++; t.flags[e] = t.flags[e]! | CF_INACTIVE; }
   else if (inactive && STATE_ACTIVE[c.state]) { d.activeConns++; d.inactConns--; t.flags[e] = t.flags[e]! & ~CF_INACTIVE; }

@@ -166,6 +166,7 @@ export function toSyncedConn(u: SyncUpdate, timeoutsMs: ArrayLike<number>): Sync
   const c: SyncedConn = {
     proto: u.protocol, caddr: u.caddr, cport: u.cport, vaddr: u.vaddr, vport: u.vport, daddr: u.daddr, dport: u.dport,
     state, template: u.isTemplate, timeoutMs: u.timeoutSec === null ? deflt : u.timeoutSec * 1000,
+    inactive: (u.flags & CONN_F_INACTIVE) !== 0,
   };
   if (u.fullnat) {
     c.laddr = u.fullnat.laddr;

@@ -7,11 +7,9 @@
  * scan of the table; and the sync daemon counts every datagram it receives under exactly one
  * outcome. Deterministic (seeded PRNG); the first failures are reported with the datagram.
  *
- * Known engine bug (src/engine/sync-receive.ts, not ours to edit): an update for an existing
- * connection that names another real server does not replace the connection, as the kernel's
- * ip_vs_proc_conn does, and moves the counters of the server it names instead of the
- * connection's own, so they drift (one goes negative). The counter checks are TODO until it
- * is fixed; KNOWN_BUG below is the smallest reproducer.
+ * An update for an existing connection that names another real server replaces it, as the
+ * kernel's ip_vs_proc_conn does (an INACTIVE one is the old connection's expiry and is ignored);
+ * the counters then always match a scan of the table.
  */
 import t from 'tap';
 import { oneArm, destSpec, svcSpec, ip, IP } from '../helpers/lab-engine.js';
@@ -37,7 +35,6 @@ const SYNCID = 7;
 const CAPACITY = 64;
 const MAX_REPORTED = 10;
 
-const KNOWN_BUG = 'src/engine/sync-receive.ts: an update naming another real server for an existing connection neither replaces it (ip_vs_proc_conn) nor moves the right counters';
 
 const u32 = (s: string) => ip(s) >>> 0;
 const CLIENTS = ['198.51.100.10', '198.51.100.11', '203.0.113.7', '0.0.0.0'].map(u32);
@@ -226,7 +223,7 @@ t.test(`fuzz: ${DATAGRAMS} forged, mutated and random sync datagrams into a back
   const elapsed = (performance.now() - started) / 1000;
   t.comment(`${DATAGRAMS} datagrams in ${elapsed.toFixed(1)} s: ${JSON.stringify(status)}; entries applied ${applied}, unbound ${unbound}, skipped ${skipped}; table peak ${peak}/${CAPACITY}`);
   t.equal(failureCount, 0, 'no exception; refused datagrams change nothing, reach nothing; decode and apply agree', { failures });
-  t.equal(counterFailureCount, 0, 'ActiveConn/InActConn/persistent counters match a scan of the table after every datagram', { todo: KNOWN_BUG, failures: counterFailures });
+  t.equal(counterFailureCount, 0, 'ActiveConn/InActConn/persistent counters match a scan of the table after every datagram', { failures: counterFailures });
   t.ok(status.ok > 0 && status.ignored > 0 && status.malformed > 0, 'every status happened');
   t.ok(applied > 0 && unbound > 0 && skipped > 0 && peak === CAPACITY, 'entries applied, unbound and skipped; the table filled up');
 });
@@ -258,7 +255,7 @@ t.test('the sync daemon counts every received datagram under one outcome', async
   t.equal(s.datagramsReceived, N);
   t.equal(s.notBackup + s.foreign + s.rateLimited + s.malformed + s.ignored + s.datagramsApplied, N, 'not backup + foreign + rate limited + malformed + ignored + applied = received');
   t.ok(s.notBackup === 200 && s.foreign > 0 && s.rateLimited > 0 && s.malformed > 0 && s.ignored > 0 && s.datagramsApplied > 0, 'every outcome happened');
-  t.same(scanCounters(engine), [], 'counters match the table', { todo: KNOWN_BUG });
+  t.same(scanCounters(engine), [], 'counters match the table');
   runner.stop();
 });
 
@@ -268,7 +265,7 @@ t.test('known bug, smallest case: the same client tuple synced to another real s
   // ESTABLISHED on rs1, then the master's connection is replaced: the same client port, now on rs2 (TIME_WAIT).
   t.match(applySyncToEngine(engine, encode({ syncid: SYNCID, conns: [{ ...base, daddr: u32(IP.rs1) }] }), SYNCID, 1000), { status: 'ok', applied: 1 });
   t.match(applySyncToEngine(engine, encode({ syncid: SYNCID, conns: [{ ...base, state: 5, daddr: u32(IP.rs2) }] }), SYNCID, 1000), { status: 'ok', applied: 1 });
-  t.same(scanCounters(engine), [], 'counters match the table (rs2 went to -1 active)', { todo: KNOWN_BUG });
+  t.same(scanCounters(engine), [], 'counters match the table (rs2 went to -1 active)');
   const e = engine.table.findForward(IPPROTO_TCP, base.caddr | 0, base.cport, base.vaddr | 0, base.vport, false);
-  t.equal(engine.table.daddr[e]! >>> 0, u32(IP.rs2), 'the connection now goes to rs2, as on the master', { todo: KNOWN_BUG });
+  t.equal(engine.table.daddr[e]! >>> 0, u32(IP.rs2), 'the connection now goes to rs2, as on the master');
 });
