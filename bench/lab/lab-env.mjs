@@ -36,11 +36,12 @@ export class LabRun {
   /**
    * scripts/lab up onearm EXTRA...; the prefix is ours (tb + 4 hex) so the run is easy
    * to spot, or BENCH_LAB_PREFIX (set by scripts/bench-lab and scripts/profile, whose
-   * EXIT trap tears that prefix down even if this process is killed).
+   * EXIT trap tears that prefix down even if this process is killed). `env` adds to the
+   * lab's environment (LAB_OFFLOADS=default keeps the veths' offloads as the kernel makes them).
    */
-  static async up(extra) {
+  static async up(extra, env = {}) {
     const prefix = process.env.BENCH_LAB_PREFIX || `tb${randomBytes(2).toString('hex')}`;
-    const r = await run([LAB, 'up', 'onearm', ...extra], { env: { ...process.env, LAB_PREFIX: prefix }, timeoutMs: 120_000 });
+    const r = await run([LAB, 'up', 'onearm', ...extra], { env: { ...process.env, ...env, LAB_PREFIX: prefix }, timeoutMs: 120_000 });
     const m = /LAB_STATE=(\S+)/.exec(r.stdout);
     if (r.code !== 0 || !m) {
       await run([LAB, 'down', prefix]);
