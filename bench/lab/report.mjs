@@ -101,12 +101,13 @@ export function checks(t) {
   return out;
 }
 
-const nsPer = (u) => (u && u.lbUserNsPer != null && u.lbSysNsPer != null ? u.lbUserNsPer + u.lbSysNsPer : null);
+/** CPU per unit: the exact run time (schedstat) when measured, else the user+sys tick samples. */
+const nsPer = (u) => (u && u.lbRunNsPer != null ? u.lbRunNsPer : u && u.lbUserNsPer != null && u.lbSysNsPer != null ? u.lbUserNsPer + u.lbSysNsPer : null);
 const f = (x, d = 0) => (x === null || x === undefined ? '-' : typeof x === 'number' ? x.toFixed(d) : String(x));
 
 /** Packets per second one core could forward at this CPU cost per packet. */
 const capacity = (u) => (nsPer(u) ? Math.round(1e6 / nsPer(u)) : null);
-const usPer = (w) => (w && w.lbUserNsPer !== null && w.lbUserNsPer !== undefined ? (w.lbUserNsPer + w.lbSysNsPer) / 1000 : null);
+const usPer = (w) => (nsPer(w) === null ? null : nsPer(w) / 1000);
 const spread = (w) => (w && w.spreadPct !== null && w.spreadPct !== undefined ? `±${w.spreadPct}` : '');
 const ms = (us) => (us === null || us === undefined ? null : us / 1000);
 
@@ -124,12 +125,12 @@ function runTables(run) {
   const lines = [];
   lines.push('UDP flood (64-byte datagrams) and the forwarding process\'s CPU per packet:');
   lines.push('');
-  lines.push('| target | UDP pps (round spread %) | sent pps | loss % | sender cores | sender ns/pkt | LB cores | LB ns/pkt user+sys | kpps/core at that cost | pkts/wake-up |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| target | UDP pps (round spread %) | sent pps | loss % | sender cores | sender ns/pkt | LB cores | LB ns/pkt on CPU | of which user+sys (ticks) | kpps/core at that cost | pkts/wake-up |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const [name, t] of Object.entries(run.targets)) {
     const u = t.udp ?? {};
     const ns = u.lbUserNsPer !== null && u.lbUserNsPer !== undefined ? `${u.lbUserNsPer}+${u.lbSysNsPer}` : '-';
-    lines.push(`| ${name} | ${f(u.pps)} ${spread(u)} | ${f(u.offeredPps)} | ${f(u.lossPct, 2)} | ${f(u.senderCpuCores, 2)} | ${f(u.senderNsPer)} | ${f(u.lbCpuCores, 2)} | ${ns} | ${f(capacity(u))} | ${f(u.perWakeup, 1)} |`);
+    lines.push(`| ${name} | ${f(u.pps)} ${spread(u)} | ${f(u.offeredPps)} | ${f(u.lossPct, 2)} | ${f(u.senderCpuCores, 2)} | ${f(u.senderNsPer)} | ${f(u.lbCpuCores, 2)} | ${f(u.lbRunNsPer)} | ${ns} | ${f(capacity(u))} | ${f(u.perWakeup, 1)} |`);
   }
   lines.push('');
   lines.push('Light load (UDP request/response probes) and HTTP (wrk) and bulk:');
@@ -162,12 +163,12 @@ function runTables(run) {
   }
   if (run.experiments && Object.keys(run.experiments).length) {
     lines.push('');
-    lines.push('| I/O experiment (UDP flood) | pps | sent pps | loss % | sender cores | process cores | ns/pkt user+sys | kpps/core | pkts/wake-up | kernel ring drops |');
-    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    lines.push('| I/O experiment (UDP flood) | pps | sent pps | loss % | sender cores | process cores | ns/pkt on CPU | user+sys (ticks) | kpps/core | pkts/wake-up | kernel ring drops |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const [name, e] of Object.entries(run.experiments)) {
       const u = e.udp ?? {};
       const ns = u.lbUserNsPer !== null && u.lbUserNsPer !== undefined ? `${u.lbUserNsPer}+${u.lbSysNsPer}` : '-';
-      lines.push(`| ${name}: ${e.label} | ${f(u.pps)} ${spread(u)} | ${f(u.offeredPps)} | ${f(u.lossPct, 2)} | ${f(u.senderCpuCores, 2)} | ${f(u.lbCpuCores, 2)} | ${ns} | ${f(capacity(u))} | ${f(u.perWakeup, 1)} | ${f(e.counters?.kernelDrops)} |`);
+      lines.push(`| ${name}: ${e.label} | ${f(u.pps)} ${spread(u)} | ${f(u.offeredPps)} | ${f(u.lossPct, 2)} | ${f(u.senderCpuCores, 2)} | ${f(u.lbCpuCores, 2)} | ${f(u.lbRunNsPer)} | ${ns} | ${f(capacity(u))} | ${f(u.perWakeup, 1)} | ${f(e.counters?.kernelDrops)} |`);
     }
   }
   return lines.join('\n');
@@ -204,8 +205,8 @@ export function markdown(res) {
     tables(res),
     '',
     'Each figure is the better of the run\'s rounds (± = spread between rounds, max/min - 1, in %: the noise of this run). ' +
-      '"LB ns/pkt" is the forwarding process\'s user+system CPU time divided by the UDP datagrams that arrived (cost per packet, ' +
-      'independent of the offered rate), "kpps/core" its inverse; "pkts/wake-up" is datagrams per voluntary context switch of its main ' +
+      '"LB ns/pkt on CPU" is the forwarding process\'s time on CPU (all threads, scheduler accounting in /proc/PID/task/*/schedstat) divided by the UDP datagrams ' +
+      'that arrived (cost per packet), next to its user+system split from /proc/PID/stat (tick samples, coarser); "kpps/core" is the inverse of the first; "packets per CPU-second" in the ratios uses it too; "pkts/wake-up" is datagrams per voluntary context switch of its main ' +
       'thread (one per return to epoll with nothing left in the capture ring). "sender cores" is the UDP sender\'s CPU (its system time ' +
       'includes the bridge work and the director\'s receive path (and all of kernel-nat\'s forwarding) done in its softirq context); loss 0 with sender cores < 1 means the sender, not the forwarder, set the rate. ' +
       '"LB µs/req" is the forwarder\'s CPU per HTTP request, "LB µs/probe" per answered light-load probe (two frames through it, each usually a wake-up of its own). HTTP latencies are wrk\'s percentiles, RTT the probes\' (client-side, Node dgram). ' +

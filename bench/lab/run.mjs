@@ -101,6 +101,7 @@ async function measureTarget(lab, t, workloads) {
     res.udp.lossPct = Math.round((10000 * (res.udp.sent - c.rx)) / res.udp.sent) / 100;
     res.udp.lbUserNsPer = Math.round((res.udp.lbCpuUserS * 1e9) / c.rx);
     res.udp.lbSysNsPer = Math.round((res.udp.lbCpuSysS * 1e9) / c.rx);
+    res.udp.lbRunNsPer = Math.round((res.udp.lbRunS * 1e9) / c.rx);
     res.udp.perWakeup = res.udp.lbWakeups ? Math.round((10 * c.rx) / res.udp.lbWakeups) / 10 : null;
   }
   return res;

@@ -50,11 +50,14 @@ async function measured(target, fn) {
 }
 
 function cpuFields(cpu, units, wallS) {
-  if (!cpu) return { lbCpuCores: null, lbUserNsPer: null, lbSysNsPer: null, lbWakeups: null, perWakeup: null };
+  if (!cpu) return { lbCpuCores: null, lbUserNsPer: null, lbSysNsPer: null, lbRunNsPer: null, lbWakeups: null, perWakeup: null };
   return {
     lbCpuUserS: round(cpu.user, 2),
     lbCpuSysS: round(cpu.sys, 2),
-    lbCpuCores: round((cpu.user + cpu.sys) / wallS, 2),
+    lbRunS: round(cpu.run, 3),
+    // Exact time on CPU per unit (schedstat); user/sys per unit are tick samples.
+    lbRunNsPer: units ? Math.round((cpu.run * 1e9) / units) : null,
+    lbCpuCores: round(cpu.run / wallS, 2),
     lbUserNsPer: units ? Math.round((cpu.user * 1e9) / units) : null,
     lbSysNsPer: units ? Math.round((cpu.sys * 1e9) / units) : null,
     lbWakeups: cpu.vcs,
@@ -268,8 +271,8 @@ export async function bulk(lab, target, { url, bytes }) {
     seconds: round(secs, 3),
     mbitPerS: ok && secs > 0 ? round((size * 8) / secs / 1e6, 0) : null,
     // The forwarder's CPU over the whole request (generation time included: it idles then).
-    lbCpuS: m.cpu ? round(m.cpu.user + m.cpu.sys, 2) : null,
-    lbNsPerKB: m.cpu && ok ? Math.round(((m.cpu.user + m.cpu.sys) * 1e9) / (size / 1024)) : null,
+    lbCpuS: m.cpu ? round(m.cpu.run, 3) : null,
+    lbNsPerKB: m.cpu && ok ? Math.round((m.cpu.run * 1e9) / (size / 1024)) : null,
     machineBusyCores: round(m.machine.busyCores, 2),
   };
 }
