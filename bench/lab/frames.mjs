@@ -131,3 +131,25 @@ export function parseArgs(argv, flags = []) {
   }
   return out;
 }
+
+/**
+ * The UDP flood's frames, one per (source port, destination): `ports` even source ports
+ * from `basePort` (Linux connect() style; engine workers shard on port >> 1), each to
+ * every address of `dsts`, with `dstMacs[k]` as the next hop of dsts[k] (the last MAC
+ * serves the rest). Shared by every sender so they all send the same bytes.
+ */
+export function floodFrames({ srcMac, dstMacs, srcIp, dsts, dport, ports = 64, payload = 64, basePort = 20000 }) {
+  const frames = [];
+  for (let p = 0; p < ports; p++) {
+    dsts.forEach((dstIp, k) => {
+      const dstMac = dstMacs[Math.min(k, dstMacs.length - 1)];
+      frames.push(udpFrame({ srcMac, dstMac, srcIp, dstIp, sport: basePort + 2 * p, dport, payload }));
+    });
+  }
+  return frames;
+}
+
+/** A trafgen(8) packet configuration: one static packet per frame, sent round robin. */
+export function trafgenConfig(frames) {
+  return frames.map((b) => `{ ${[...b].map((x) => `0x${x.toString(16).padStart(2, '0')}`).join(', ')} }\n`).join('');
+}

@@ -2,7 +2,7 @@
 // scripts/lab up/down, commands inside a role's namespace, /proc CPU accounting of
 // processes and of the machine, interface and nft counters. Plain Node ESM.
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,11 +36,12 @@ export class LabRun {
   /**
    * scripts/lab up onearm EXTRA...; the prefix is ours (tb + 4 hex) so the run is easy
    * to spot, or BENCH_LAB_PREFIX (set by scripts/bench-lab and scripts/profile, whose
-   * EXIT trap tears that prefix down even if this process is killed).
+   * EXIT trap tears that prefix down even if this process is killed). `env` adds to the
+   * lab's environment (LAB_OFFLOADS=default keeps the veths' offloads as the kernel makes them).
    */
-  static async up(extra) {
+  static async up(extra, env = {}) {
     const prefix = process.env.BENCH_LAB_PREFIX || `tb${randomBytes(2).toString('hex')}`;
-    const r = await run([LAB, 'up', 'onearm', ...extra], { env: { ...process.env, LAB_PREFIX: prefix }, timeoutMs: 120_000 });
+    const r = await run([LAB, 'up', 'onearm', ...extra], { env: { ...process.env, ...env, LAB_PREFIX: prefix }, timeoutMs: 120_000 });
     const m = /LAB_STATE=(\S+)/.exec(r.stdout);
     if (r.code !== 0 || !m) {
       await run([LAB, 'down', prefix]);
@@ -126,14 +127,32 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const TICK = 100; // USER_HZ: /proc times are in 1/100 s on Linux
 
-/** CPU seconds (user, sys) of a process and its main thread's context switches. */
+/**
+ * Time on CPU of all of a process's threads, in seconds, from the scheduler's own
+ * accounting (/proc/PID/task/TID/schedstat, first field, ns). Exact, where user and sys
+ * in /proc/PID/stat are tick samples: a process that wakes up briefly in step with timer
+ * ticks (light load paced by timers) is charged whole ticks it did not use.
+ */
+function runTime(pid) {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      /* thread gone */
+    }
+  }
+  return ns / 1e9;
+}
+
+/** CPU seconds (user, sys: ticks; run: exact) of a process and its main thread's context switches. */
 export function procStat(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const num = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-    return { user: Number(f[11]) / TICK, sys: Number(f[12]) / TICK, vcs: num('voluntary_ctxt_switches'), ivcs: num('nonvoluntary_ctxt_switches') };
+    return { user: Number(f[11]) / TICK, sys: Number(f[12]) / TICK, run: runTime(pid), vcs: num('voluntary_ctxt_switches'), ivcs: num('nonvoluntary_ctxt_switches') };
   } catch {
     return null;
   }
@@ -150,12 +169,13 @@ export function childPids(pid) {
 
 /** Sum of procStat over pids. */
 export function procStats(pids) {
-  const out = { user: 0, sys: 0, vcs: 0, ivcs: 0 };
+  const out = { user: 0, sys: 0, run: 0, vcs: 0, ivcs: 0 };
   for (const p of pids) {
     const s = procStat(p);
     if (!s) continue;
     out.user += s.user;
     out.sys += s.sys;
+    out.run += s.run;
     out.vcs += s.vcs;
     out.ivcs += s.ivcs;
   }
@@ -163,7 +183,7 @@ export function procStats(pids) {
 }
 
 export function diffStats(a, b) {
-  return { user: b.user - a.user, sys: b.sys - a.sys, vcs: b.vcs - a.vcs, ivcs: b.ivcs - a.ivcs };
+  return { user: b.user - a.user, sys: b.sys - a.sys, run: b.run - a.run, vcs: b.vcs - a.vcs, ivcs: b.ivcs - a.ivcs };
 }
 
 /** Whole-machine CPU jiffies from /proc/stat. */

@@ -5,14 +5,17 @@
 //   direct       client -> server through the router, no balancer (servers' gateway: router)
 //   kernel-nat   nftables DNAT, `numgen inc mod 2` round robin, in the director (ip_forward=1
 //                and send_redirects=0 for this target only; servers' gateway: the director)
-//   bare-nat/dr  bench/lab/bare-fwd.mjs: the engine's capture/transmit path, no engine logic
-//   engine-nat/dr  dist/lb.js
-//   engine-nat-w2  dist/lb.js --workers 2
-// plus I/O experiments (UDP only): capture without transmit, a 1 MiB ring, raw-socket TX.
+//   bare-nat-cap, bare-dr-cap    bench/lab/bare-fwd.mjs: the pcap (cap) I/O path, no engine logic
+//   bare-nat-ring, bare-dr-ring  bench/lab/bare-ring-fwd.mjs: the ring I/O path, no engine logic
+//   engine-nat-pcap, engine-dr-pcap  dist/lb.js --io pcap
+//   engine-nat-ring, engine-dr-ring  dist/lb.js --io ring
+//   engine-nat-ring-w2, engine-nat-pcap-w2  dist/lb.js --workers 2 (not run unless --only names them)
+// plus I/O experiments (UDP only): capture without transmit on each backend, a 4x ring
+// for the bare ring forwarder, a 1 MiB pcap ring, raw-socket TX.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO, childPids, sleep, stopChild, watchOutput } from './lab-env.mjs';
-import { UDP_PORT } from './workloads.mjs';
+import { ECHO_PORT, UDP_PORT } from './workloads.mjs';
 
 /** Once per lab: sinks in the servers, the VIP pinned on the router, client sysctls. */
 export async function prepareLab(lab) {
@@ -25,12 +28,19 @@ export async function prepareLab(lab) {
   }
   // The VIP always maps to the director's MAC; pinning it keeps ARP out of every case.
   await lab.must('router', ['ip', 'neigh', 'replace', s.LAB_VIP, 'lladdr', s.LAB_DIR_MAC, 'dev', 'eth0', 'nud', 'permanent']);
+  // The servers only receive during a UDP flood: once their MACs age out of the bridge's
+  // table (300 s) every frame to them is flooded to every port, which triples a forwarder's
+  // transmit cost (each copy runs a veth and a namespace's ingress in its context). Static
+  // entries keep unknown-unicast flooding out of every case, as the VIP pin keeps ARP out.
+  await lab.must('switch', ['bridge', 'fdb', 'replace', s.LAB_RS1_MAC, 'dev', 'p-rs1', 'master', 'static']);
+  await lab.must('switch', ['bridge', 'fdb', 'replace', s.LAB_RS2_MAC, 'dev', 'p-rs2', 'master', 'static']);
   // Thousands of short connections per case: reuse TIME_WAIT ports, widen the range.
   await lab.must('client', ['sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1', 'net.ipv4.ip_local_port_range=10000 65000']);
   lab.serverPids = ['RS1', 'RS2'].map((k) => JSON.parse(readFileSync(path.join(s.LAB_LOG_DIR, `${k}.ready`), 'utf8')).pid);
 }
 
 const BARE = path.join(REPO, 'bench/lab/bare-fwd.mjs');
+const BARE_RING = path.join(REPO, 'bench/lab/bare-ring-fwd.mjs');
 const LB = path.join(REPO, 'dist/lb.js');
 
 async function serversVia(lab, gw) {
@@ -45,7 +55,7 @@ async function bareGuard(lab, on) {
   if (!on) return lab.exec('director', ['nft', 'delete', 'table', 'netdev', 'tslb_bench_bare']);
   const rules = [`ip daddr ${s.LAB_VIP} drop`];
   for (const ip of [s.LAB_RS1_IP, s.LAB_RS2_IP]) {
-    rules.push(`ip daddr != ${s.LAB_DIR_IP} ip saddr ${ip} tcp sport 80 drop`, `ip daddr != ${s.LAB_DIR_IP} ip saddr ${ip} udp sport ${UDP_PORT} drop`);
+    rules.push(`ip daddr != ${s.LAB_DIR_IP} ip saddr ${ip} tcp sport 80 drop`, `ip daddr != ${s.LAB_DIR_IP} ip saddr ${ip} udp sport { ${UDP_PORT}, ${ECHO_PORT} } drop`);
   }
   const script = `table netdev tslb_bench_bare {\n chain ingress {\n  type filter hook ingress device "eth0" priority 0; policy accept;\n  ${rules.join('\n  ')}\n }\n}\n`;
   return lab.must('director', ['nft', '-f', '-'], { input: script });
@@ -86,10 +96,10 @@ export function processTarget(name, label, argvFor, readyText, opts = {}) {
   };
 }
 
-function bareArgv(mode, extra = []) {
+function bareArgv(mode, extra = [], script = BARE) {
   return (lab) => {
     const s = lab.s;
-    return [process.execPath, BARE, '--iface', 'eth0', '--mac', s.LAB_DIR_MAC, '--ip', s.LAB_DIR_IP, '--vip', s.LAB_VIP,
+    return [process.execPath, script, '--iface', 'eth0', '--mac', s.LAB_DIR_MAC, '--ip', s.LAB_DIR_IP, '--vip', s.LAB_VIP,
       '--rs', `${s.LAB_RS1_IP}=${s.LAB_RS1_MAC},${s.LAB_RS2_IP}=${s.LAB_RS2_MAC}`, '--mode', mode, '--gw-mac', s.LAB_ROUTER_MAC, ...extra];
   };
 }
@@ -97,7 +107,7 @@ function bareArgv(mode, extra = []) {
 export function lbArgv(mode, extra = []) {
   return (lab) => {
     const s = lab.s;
-    return [process.execPath, LB, '--vip', s.LAB_VIP, '--port', '80', '--udp-port', String(UDP_PORT),
+    return [process.execPath, LB, '--vip', s.LAB_VIP, '--port', '80', '--udp-port', String(UDP_PORT), '--udp-port', String(ECHO_PORT),
       '--rs', `${s.LAB_RS1_IP}:80`, '--rs', `${s.LAB_RS2_IP}:80`, '--sched', 'rr', '--mode', mode, '--iface', 'eth0',
       '--socket', `/tmp/tslb-${lab.prefix}.sock`, ...extra];
   };
@@ -128,7 +138,7 @@ function kernelNat() {
       const map = `numgen inc mod 2 map { 0 : ${s.LAB_RS1_IP}, 1 : ${s.LAB_RS2_IP} }`;
       await lab.must('director', ['nft', '-f', '-'], {
         input: `table ip tslb_bench_knat {\n chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n` +
-          `  ip daddr ${s.LAB_VIP} tcp dport 80 dnat to ${map}\n  ip daddr ${s.LAB_VIP} udp dport ${UDP_PORT} dnat to ${map}\n }\n` +
+          `  ip daddr ${s.LAB_VIP} tcp dport 80 dnat to ${map}\n  ip daddr ${s.LAB_VIP} udp dport { ${UDP_PORT}, ${ECHO_PORT} } dnat to ${map}\n }\n` +
           ` chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n }\n}\n`,
       });
       // One-arm: the director forwards out of the interface it received on; an ICMP
@@ -148,24 +158,35 @@ function kernelNat() {
 const BARE_READY = ': ready';
 const LB_READY = 'running;';
 
-/** The main comparison, in run order (DR first: same server routes as direct). */
+/**
+ * The main comparison, in run order (DR first: same server routes as direct). `extra`
+ * targets run only when --only names them.
+ */
 export function mainTargets() {
+  const pcap = ['--io', 'pcap'], ring = ['--io', 'ring'];
   return [
     direct,
-    processTarget('bare-dr', 'bare forwarder, DR (cap I/O, no engine)', bareArgv('dr'), BARE_READY, { mode: 'dr', bare: true }),
-    processTarget('engine-dr', 'engine DR', lbArgv('dr'), LB_READY, { mode: 'dr' }),
-    processTarget('bare-nat', 'bare forwarder, NAT (cap I/O, no engine)', bareArgv('nat'), BARE_READY, { mode: 'nat', bare: true }),
-    processTarget('engine-nat', 'engine NAT', lbArgv('nat'), LB_READY, { mode: 'nat' }),
-    processTarget('engine-nat-w2', 'engine NAT --workers 2', lbArgv('nat', ['--workers', '2']), LB_READY, { mode: 'nat', workers: 2 }),
+    processTarget('bare-dr-cap', 'bare forwarder, DR (cap I/O, no engine)', bareArgv('dr'), BARE_READY, { mode: 'dr', bare: true, extra: true, offloadBlind: true }),
+    processTarget('engine-dr-pcap', 'engine DR, --io pcap', lbArgv('dr', pcap), LB_READY, { mode: 'dr' }),
+    processTarget('bare-dr-ring', 'bare forwarder, DR (ring I/O, no engine)', bareArgv('dr', [], BARE_RING), BARE_READY, { mode: 'dr', bare: true }),
+    processTarget('engine-dr-ring', 'engine DR, --io ring', lbArgv('dr', ring), LB_READY, { mode: 'dr' }),
+    processTarget('bare-nat-cap', 'bare forwarder, NAT (cap I/O, no engine)', bareArgv('nat'), BARE_READY, { mode: 'nat', bare: true, offloadBlind: true }),
+    processTarget('engine-nat-pcap', 'engine NAT, --io pcap', lbArgv('nat', pcap), LB_READY, { mode: 'nat' }),
+    processTarget('bare-nat-ring', 'bare forwarder, NAT (ring I/O, no engine)', bareArgv('nat', [], BARE_RING), BARE_READY, { mode: 'nat', bare: true }),
+    processTarget('engine-nat-ring', 'engine NAT, --io ring', lbArgv('nat', ring), LB_READY, { mode: 'nat' }),
+    processTarget('engine-nat-ring-w2', 'engine NAT --io ring --workers 2', lbArgv('nat', [...ring, '--workers', '2']), LB_READY, { mode: 'nat', workers: 2, extra: true }),
+    processTarget('engine-nat-pcap-w2', 'engine NAT --io pcap --workers 2', lbArgv('nat', [...pcap, '--workers', '2']), LB_READY, { mode: 'nat', workers: 2, extra: true }),
     kernelNat(),
   ];
 }
 
-/** UDP-only experiments on the I/O path (what bounds it). */
+/** UDP-only experiments on the I/O paths (what bounds them). */
 export function ioExperiments() {
   return [
-    processTarget('bare-sink', 'capture only, nothing sent (cap RX ceiling)', bareArgv('sink'), BARE_READY, { mode: 'nat', bare: true, sink: true }),
-    processTarget('bare-nat-ring1m', 'bare NAT, 1 MiB ring instead of 64 MiB', bareArgv('nat', ['--ring', String(1 << 20)]), BARE_READY, { mode: 'nat', bare: true }),
-    processTarget('bare-nat-raw', 'bare NAT, raw-socket TX instead of cap.send', bareArgv('nat', ['--tx', 'raw']), BARE_READY, { mode: 'nat', bare: true }),
+    processTarget('sink-cap', 'capture only, nothing sent (cap RX ceiling)', bareArgv('sink'), BARE_READY, { mode: 'nat', bare: true, sink: true }),
+    processTarget('sink-ring', 'drain only, nothing sent (ring RX ceiling)', bareArgv('sink', [], BARE_RING), BARE_READY, { mode: 'nat', bare: true, sink: true }),
+    processTarget('bare-nat-ring-4x', 'bare ring NAT, 2040-slot ring instead of 510', bareArgv('nat', ['--frames', '2040'], BARE_RING), BARE_READY, { mode: 'nat', bare: true }),
+    processTarget('bare-nat-cap-ring1m', 'bare cap NAT, 1 MiB ring instead of 64 MiB', bareArgv('nat', ['--ring', String(1 << 20)]), BARE_READY, { mode: 'nat', bare: true, extra: true }),
+    processTarget('bare-nat-cap-raw', 'bare cap NAT, raw-socket TX instead of cap.send', bareArgv('nat', ['--tx', 'raw']), BARE_READY, { mode: 'nat', bare: true, extra: true }),
   ];
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // UDP flood for the lab benchmark, run inside the client namespace:
 //
-//   node bench/lab/udp-send.mjs --iface eth0 --src-mac M --dst-mac GW --src-ip C
+//   node bench/lab/udp-send.mjs --iface eth0 --src-mac M --dst-mac GW[,MAC2] --src-ip C
 //        --dst IP[,IP2] --dport 9100 [--count 2000000] [--seconds 3] [--ports 64] [--payload 64]
 //
 // Sends up to --count datagrams (--payload bytes of UDP payload, full checksums) as
@@ -12,7 +12,7 @@
 // cpuUserS, cpuSysS}. Why cap and not dgram: a Node dgram send costs several µs of
 // libuv work per datagram, so the sender would be the bottleneck of every case.
 import capModule from 'cap';
-import { ipToU32, parseArgs, parseMac, udpFrame } from './frames.mjs';
+import { floodFrames, ipToU32, parseArgs, parseMac } from './frames.mjs';
 
 const { Cap } = capModule;
 
@@ -23,18 +23,13 @@ const nPorts = Number(a.ports ?? 64);
 const payload = Number(a.payload ?? 64);
 const dsts = String(a.dst).split(',').map(ipToU32);
 const srcMac = parseMac(a['src-mac']);
-const dstMac = parseMac(a['dst-mac']);
+// One MAC for every destination (the next hop), or one per --dst address, in order.
+const dstMacs = String(a['dst-mac']).split(',').map(parseMac);
 const srcIp = ipToU32(a['src-ip']);
 const dport = Number(a.dport ?? 9100);
 const basePort = Number(a['base-port'] ?? 20000);
 
-const frames = [];
-for (let p = 0; p < nPorts; p++) {
-  for (const dstIp of dsts) {
-    // Even ports only (Linux connect() style); workers shard on port >> 1.
-    frames.push(udpFrame({ srcMac, dstMac, srcIp, dstIp, sport: basePort + 2 * p, dport, payload }));
-  }
-}
+const frames = floodFrames({ srcMac, dstMacs, srcIp, dsts, dport, ports: nPorts, payload, basePort });
 const len = frames[0].length;
 
 const cap = new Cap();
