@@ -9,7 +9,7 @@
 import { Engine } from '../engine/engine.js';
 import { Rules } from '../engine/rules.js';
 import { RoutingTable } from '../engine/routing.js';
-import { FWD_DR } from '../engine/model.js';
+import { repliesBypass } from '../engine/model.js';
 import { V_EMIT } from '../engine/verdict.js';
 import { ControlSession } from '../control/session.js';
 import { RateEstimator } from '../control/estimator.js';
@@ -222,7 +222,7 @@ export class EngineSide {
     if (e < 0 || !t.live[e]) return;
     const d = t.daddr[e]!;
     f.dest = { addr: formatIPv4(d >>> 0), port: t.dport[e]! };
-    f.dr = t.fwd[e] === FWD_DR;
+    f.dr = repliesBypass(t.fwd[e]!);
   }
 }
 
