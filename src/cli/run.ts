@@ -308,7 +308,7 @@ export function emptyVipHint(o: LbOptions, e: Engine, cmd = clientCommand(o)): s
 
 /** Human summary printed at shutdown: what happened to every packet. */
 export function finalReport(e: Engine): string {
-  const lines = [`frames: ${e.rxFrames} received, ${e.txFrames} sent, ${e.arpReplies} ARP replies, ${e.icmpSent} ICMP errors`];
+  const lines = [`frames: ${e.rxFrames} received, ${e.txFrames} sent, ${e.arpReplies} ARP replies, ${e.icmpSent} ICMP errors${e.ipip.packets > 0 ? `, ${e.ipip.packets} IPIP packets to tunnel servers` : ''}`];
   for (const s of e.services) {
     lines.push(`service ${s.proto === PROTO_UDP ? 'UDP' : 'TCP'} ${formatIPv4(s.addr)}:${s.port}: ${s.stats.conns} conns, ${s.stats.inPkts} in, ${s.stats.outPkts} out`);
     for (const d of [...s.dests].sort((a, b) => a.addr - b.addr)) {
