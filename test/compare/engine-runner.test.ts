@@ -104,8 +104,9 @@ t.test('tunnel: IPIP from the director to the server, inner packet with TTL-1 on
   const x = r.rewrites[0]!;
   t.same(changedFields(x), [
     'eth.src', 'eth.dst', 'outer.src', 'outer.dst', 'outer.proto', 'outer.ttl', 'outer.tos', 'outer.df', 'outer.id', 'outer.len', 'outer.checksum',
-    'ip.ttl', 'ip.checksum',
+    'ip.ttl', 'ip.checksum', 'l4.checksum',
   ]);
+  t.not(x.after['l4.checksum'], x.before['l4.checksum'], 'the partial checksum is completed before encapsulation');
   t.same(
     ['outer.src', 'outer.dst', 'outer.proto', 'outer.ttl', 'outer.tos', 'outer.df', 'outer.id', 'outer.len', 'outer.checksum'].map((f) => x.after[f]),
     ['10.0.0.2', '10.0.0.11', '4', '63', '0x00', 'DF', '0x0000', 'inner + 20', 'valid'],

@@ -23,6 +23,8 @@ import { parseMac } from '../../src/packet/addr.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
 import { ControlSession } from '../../src/control/session.js';
 import { RateEstimator } from '../../src/control/estimator.js';
+import { syncFlags } from '../../src/ha/sync-codec.js';
+import { CF_NOOUTPUT } from '../../src/table/conn-table.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -276,4 +278,19 @@ t.test('ipvsadm: -i is accepted, listed as Tunnel, saved as -i --tun-type ipip; 
   const gue = s.run(['-a', '-t', '10.0.0.127:80', '-r', '10.0.0.86', '-i', '--tun-type', 'gue', '--tun-port', '6080']);
   t.not(gue.status, 0);
   t.match(gue.stderr, /gue is not supported/);
+});
+
+t.test('sync: tunnel entries go out with IP_VS_CONN_F_TUNNEL and come back input-only', async (t) => {
+  t.equal(syncFlags(FWD_TUNNEL, 0) & 7, 2, 'IP_VS_CONN_F_TUNNEL');
+  const { engine } = tunnelOnly();
+  t.ok(engine.syncConn({
+    proto: 6, caddr: ip(IP.client), cport: 40100, vaddr: ip(IP.vip), vport: 80, daddr: ip(IP.rs1), dport: 80,
+    state: 1, template: false, timeoutMs: 900_000,
+  }, 0));
+  const e = engine.table.findForward(6, ip(IP.client), 40100, ip(IP.vip), 80, false);
+  t.ok(engine.table.flags[e]! & CF_NOOUTPUT, 'NOOUTPUT');
+  t.equal(engine.table.findReverse(6, ip(IP.rs1), 80, ip(IP.client), 40100), -1, 'not hashed for replies');
+  const f = tcpFrame({ ...client, sport: 40100, dport: 80, flags: tcp.ACK });
+  t.equal(engine.process(f, f.length, 0, 1), V_EMIT, 'the backup tunnels the flow after takeover');
+  t.equal(engine.txBuf[23], 4);
 });
