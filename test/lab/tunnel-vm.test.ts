@@ -37,21 +37,13 @@ if (process.env['RUN_VM_TESTS'] !== '1') {
   const lab = await Lab.up('onearm', ['--rs-gw', 'router', '--dr-rs', 'ok'], { offloads: 'default' });
   const dir = mkdtempSync(path.join(tmpdir(), 'tslb-tunnel-vm-'));
   const results = path.join(dir, 'rs-serial.txt');
-  const sw = lab.ns('switch');
-  execFileSync('ip', ['-n', sw, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap']);
-  execFileSync('ip', ['-n', sw, 'link', 'set', TAP, 'master', 'br0']);
-  execFileSync('ip', ['-n', sw, 'link', 'set', TAP, 'up']);
-  const vip = lab.state['LAB_VIP']!;
+  let vm: ChildProcess | null = null;
   let vmLog = '';
-  const vm = spawn('bash', [path.join(REPO, 'scripts/ipvs-vm'), 'rs', sw, TAP, `${RS}/24`, lab.state['LAB_ROUTER_IP']!, vip, results, 'vmrs'], {
-    detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TSLB_VM_TIMEOUT: '1100' },
-  });
-  vm.stdout!.on('data', (d: Buffer) => (vmLog += d.toString()));
-  vm.stderr!.on('data', (d: Buffer) => (vmLog += d.toString()));
+  // Registered before anything can fail, so the VM, the lab and the folder always go.
   t.teardown(async () => {
-    if (vm.exitCode === null && vm.pid !== undefined) {
+    if (vm !== null && vm.exitCode === null && vm.pid !== undefined) {
       try {
-        process.kill(-vm.pid, 'SIGTERM');
+        process.kill(-vm.pid, 'SIGTERM'); // its process group: bash, then timeout and qemu
       } catch {
         // already gone
       }
@@ -59,18 +51,39 @@ if (process.env['RUN_VM_TESTS'] !== '1') {
     await lab.down();
     rmSync(dir, { recursive: true, force: true });
   });
+  const sw = lab.ns('switch');
+  const vip = lab.state['LAB_VIP']!;
+
+  await t.test('the balancer starts with a tunnel server (before the VM: it must not compete with the booting VM for CPU)', async (t) => {
+    // lb's start-up is bounded at 15 s by the harness, and under software emulation the booting
+    // VM takes a whole core. The server's MAC is learnt by ARP once the VM is up.
+    await lab.startLb(['--vip', vip, '--port', '80', '--port', '81', '--udp-port', '53', '--rs', RS, '--mode', 'tun', '--sched', 'rr', '--iface', 'eth0']);
+    t.match(lab.lbLog, new RegExp(`-> ${RS.replace(/\./g, '\\.')}:80 Tunnel weight 1 via eth0`));
+  });
+
+  await t.test('the VM boots on a tap on the lab switch', async (t) => {
+    execFileSync('ip', ['-n', sw, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap']);
+    execFileSync('ip', ['-n', sw, 'link', 'set', TAP, 'master', 'br0']);
+    execFileSync('ip', ['-n', sw, 'link', 'set', TAP, 'up']);
+    const p = spawn('bash', [path.join(REPO, 'scripts/ipvs-vm'), 'rs', sw, TAP, `${RS}/24`, lab.state['LAB_ROUTER_IP']!, vip, results, 'vmrs'], {
+      detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TSLB_VM_TIMEOUT: '1100' },
+    });
+    vm = p;
+    p.stdout!.on('data', (d: Buffer) => (vmLog += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (vmLog += d.toString()));
+    t.ok(p.pid !== undefined, 'scripts/ipvs-vm rs started');
+  });
 
   await t.test('the VM comes up as a tunnel real server (tunl0 up)', async (t) => {
-    await until('@@READY from the VM', 900_000, () => serial(results).includes('@@READY'), vm).catch((err: Error) => {
+    await until('@@READY from the VM', 900_000, () => serial(results).includes('@@READY'), vm!).catch((err: Error) => {
       throw new Error(`${err.message}\n${vmLog}\n${serial(results)}`);
     });
     t.match(serial(results), new RegExp(`@@READY kernel=\\S+ eth0 ${RS.replace(/\./g, '\\.')}/24 tunl0=`));
   });
 
-  const socat = (args: string[], input: string, timeoutMs = 30_000): Promise<string> =>
-    lab.exec('client', ['sh', '-c', `${input} | socat -t 20 -T 20 ${args.join(' ')}`], timeoutMs).then((s) => s.trim(), () => '');
-
-  await lab.startLb(['--vip', vip, '--port', '80', '--port', '81', '--udp-port', '53', '--rs', RS, '--mode', 'tun', '--sched', 'rr', '--iface', 'eth0']);
+  // -t: how long socat waits for the answer after its input ended (UDP has no end of its own).
+  const socat = (args: string[], input: string, timeoutMs = 30_000, wait = 20): Promise<string> =>
+    lab.exec('client', ['sh', '-c', `${input} | socat -t ${wait} -T 20 ${args.join(' ')}`], timeoutMs).then((s) => s.trim(), () => '');
 
   await t.test('TCP through the VIP: every connection answered by the VM over the tunnel', async (t) => {
     const answers: string[] = [];
@@ -79,7 +92,7 @@ if (process.env['RUN_VM_TESTS'] !== '1') {
   });
 
   await t.test('UDP through the VIP, the answer from the VIP', async (t) => {
-    t.equal(await socat(['-', `UDP:${vip}:53`], 'echo q'), 'vmrs');
+    t.equal(await socat(['-', `UDP:${vip}:53`], 'echo q', 30_000, 5), 'vmrs');
   });
 
   await t.test('an upload larger than the tunnel MTU: frag-needed (MTU 1480) and PMTU discovery, all bytes arrive', async (t) => {
@@ -114,7 +127,7 @@ if (process.env['RUN_VM_TESTS'] !== '1') {
   });
 
   await t.test('the VM decapsulated with tunl0 and its tcpdump saw valid IPIP from the director', async (t) => {
-    await until('tunl0 counters', 10_000, () => /@@TUNL0 rx=[1-9]/.test(serial(results)), vm).catch(() => undefined);
+    await until('tunl0 counters', 10_000, () => /@@TUNL0 rx=[1-9]/.test(serial(results)), vm!).catch(() => undefined);
     const out = serial(results);
     const rx = [...out.matchAll(/@@TUNL0 rx=(\d+)/g)].map((m) => Number(m[1]));
     t.ok(rx.length > 0 && rx.at(-1)! > 0, `tunl0 received ${rx.at(-1)} packets`);
