@@ -315,7 +315,7 @@ export function finalReport(e: Engine): string {
       lines.push(`  -> ${formatIPv4(d.addr)}:${d.port} conns ${d.stats.conns} active ${d.activeConns} inactive ${d.inactConns} in ${d.stats.inPkts} out ${d.stats.outPkts}`);
     }
   }
-  lines.push(`offloads: ${e.partialFrames} partial checksums (${e.partialCompleted} completed here), ${e.gsoFrames} GSO frames (${e.superFramesDropped} dropped: pcap cannot send them), ${e.neighQueued} frames waited for ARP (${e.neighFlushed} sent)`);
+  lines.push(`offloads: ${e.partialFrames} partial checksums (${e.partialCompleted} completed here), ${e.gsoFrames} GSO frames (${e.superFramesDropped} dropped: pcap cannot send them${e.ipip.segmented > 0 ? `; ${e.ipip.segmented} segmented for tunnel servers` : ''}), ${e.neighQueued} frames waited for ARP (${e.neighFlushed} sent)`);
   const drops = DROP_REASONS.map((r, i) => [r, e.drops[i]!] as const).filter(([, n]) => n > 0);
   lines.push(`drops: ${drops.length ? drops.map(([r, n]) => `${r}=${n}`).join(' ') : 'none'}`);
   lines.push(`connections in table: ${e.table.count} (${countStates(e)})`);

@@ -22,7 +22,7 @@ import { FWD_DR, FWD_FNAT, FWD_TUNNEL, RealServer, Stats, VirtualService, replie
 import { NeighTable } from './neigh.js';
 import { FnatPool } from './fnat-pool.js';
 import { CSUM_FULL, CSUM_INCREMENTAL, CSUM_PARTIAL, rewriteEnd } from './rewrite.js';
-import { NeighQueue } from './neigh-queue.js';
+import { NeighQueue, OFFLOAD_SEGMENT } from './neigh-queue.js';
 import { OFL_CSUM_PARTIAL, OFL_GSO_MASK, OFL_GSO_TCPV4, OFL_GSO_UDP_L4, OFL_KNOWN, OFL_SIZE_SHIFT } from '../packet/offload.js';
 import { looksPartial } from '../packet/partial-csum.js';
 import { fillChecksum } from '../packet/l4.js';
@@ -30,7 +30,7 @@ import * as frames from './frames.js';
 import { VipTable } from './vip-table.js';
 import { icmpPath } from './icmp-path.js';
 import { syncReceive, type SyncedConn } from './sync-receive.js';
-import { IPIP_HLEN, IpipTunnel, MIN_TUNNEL_MTU, sendableWhole } from './tunnel.js';
+import { IPIP_HLEN, IpipTunnel, MIN_TUNNEL_MTU, segmentCount, sendableWhole } from './tunnel.js';
 
 export type { SyncedConn } from './sync-receive.js';
 
@@ -400,11 +400,13 @@ export class Engine {
   /**
    * ip_vs_tunnel_xmit (tunnel.ts): TTL decremented, the packet behind an outer IPv4 header
    * in the scratch buffer. A partial checksum is completed first: the frame leaves with a
-   * plain vnet header, so no device is asked to checksum inside a tunnel.
+   * plain vnet header, so no device is asked to checksum inside a tunnel. A GSO super-frame
+   * that does not fit one packet is segmented here (the vnet header has no IPIP type).
    */
   private tunnel(b: Uint8Array, l3: number, l4: number, total: number, d: RealServer, proto: number, mtu: number): number {
     if (mtu < MIN_TUNNEL_MTU) return this.drop(DROP.oversize);
-    if (!sendableWhole(this.rxOffload, total - (l4 - l3), total, proto === ipv4.PROTO_UDP, mtu)) return this.drop(DROP.tunnel_gso);
+    const isUdp = proto === ipv4.PROTO_UDP;
+    if (!sendableWhole(this.rxOffload, total - (l4 - l3), total, isUdp, mtu)) return this.tunnelSegments(b, l3, total, d, isUdp);
     if (this.csumMode === CSUM_PARTIAL) {
       fillChecksum(b, l3);
       this.partialCompleted++;
@@ -417,6 +419,34 @@ export class Engine {
     if (n < 0 || !this.neigh.valid[n]) return this.queueForNeigh(n, this.scratch, len, out);
     setMacs(this.scratch, this.neigh.mac, n * 6, this.ifaces[out]!.mac);
     return this.emit(this.scratch, len, out);
+  }
+
+  /**
+   * Software GSO for a tunnel: segment 0 is the verdict, the others wait ready in the
+   * neighbour queue and go right after it (takeQueued). Segments that find no free slot are
+   * dropped and counted as `tunnel_gso`.
+   */
+  private tunnelSegments(b: Uint8Array, l3: number, total: number, d: RealServer, isUdp: boolean): number {
+    const n = d.neigh;
+    if (n < 0 || !this.neigh.valid[n]) return this.resolve(n);
+    ipv4.decrementTtl(b, l3);
+    const gso = this.rxOffload >>> OFL_SIZE_SHIFT;
+    const count = segmentCount(b, l3, total, gso, isUdp);
+    const out = d.iface;
+    const src = this.ifaces[out]!.ip;
+    const s = this.scratch;
+    this.ipip.segmented++;
+    for (let k = 1; k < count; k++) {
+      const len = this.ipip.segment(s, b, l3, total, k, gso, isUdp, src, d.addr);
+      if (len < 0 || !this.pending.enqueueReady(n, s, len, out, this.now)) {
+        this.drops[DROP.tunnel_gso] += count - k;
+        break;
+      }
+    }
+    const len = this.ipip.segment(s, b, l3, total, 0, gso, isUdp, src, d.addr);
+    if (len < 0) return this.drop(DROP.oversize);
+    setMacs(s, this.neigh.mac, n * 6, this.ifaces[out]!.mac);
+    return this.emit(s, len, out);
   }
 
   /**
@@ -485,9 +515,10 @@ export class Engine {
     this.txBuf = buf;
     this.txLen = q.len[s]!;
     this.txIface = out;
-    this.txOffload = q.offload[s]!;
+    const off = q.offload[s]!;
+    this.txOffload = off < 0 ? -1 : off;
     this.txFrames++;
-    this.neighFlushed++;
+    if (off !== OFFLOAD_SEGMENT) this.neighFlushed++;
     this.lastTaken = s;
     return s;
   }

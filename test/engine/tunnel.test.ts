@@ -5,7 +5,7 @@
  * out with the RFC 1071 sum and are checked again below with an independent sum, so
  * nothing here comes from the encoder under test.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { oneArm, MAC, IP, destSpec, svcSpec, ip } from '../helpers/lab-engine.js';
 import { icmpFrame, quote, tcpFrame, udpFrame } from '../../src/packet/builder.js';
 import * as tcp from '../../src/packet/tcp.js';
@@ -165,31 +165,80 @@ t.test('a partial checksum is completed before encapsulation and the frame leave
   t.equal(engine.partialCompleted, 1);
 });
 
-t.test('GSO super-frames: dropped as tunnel_gso unless the whole frame fits one packet (TCP)', async (t) => {
+/** The IP packet inside an IPIP frame, checked: outer header valid, protocol 4, lengths consistent. */
+function innerOf(t: Test, f: Uint8Array, len: number): Buffer {
+  const o = Buffer.from(f.subarray(0, len));
+  t.equal(rfc1071(o, 14, 34), 0, 'outer header checksum');
+  t.equal(o[23], 4, 'protocol 4');
+  t.equal(o.readUInt16BE(16), len - 14, 'outer total length');
+  t.equal(o.readUInt16BE(36), len - 34, 'inner total length');
+  t.equal(rfc1071(o, 34, 54), 0, 'inner header checksum');
+  t.ok(l4.verifyChecksum(o, 34), 'inner L4 checksum complete and valid');
+  return o.subarray(34);
+}
+
+t.test('GSO TCP super-frame: sent whole when it fits, else segmented in software (seq, flags, IDs, checksums)', async (t) => {
   const { engine } = tunnelOnly();
   const syn = tcpFrame({ ...client, sport: 40013, dport: 80, flags: tcp.SYN });
   engine.process(syn, syn.length, 0, 0);
   const part = OFL_KNOWN | OFL_CSUM_PARTIAL | OFL_GSO_TCPV4;
-  const big = makePartial(tcpFrame({ ...client, sport: 40013, dport: 80, flags: tcp.ACK, payload: Buffer.alloc(1400 * 4, 2) }));
-  t.equal(engine.process(big, big.length, 0, 1, part | (1400 << OFL_SIZE_SHIFT)), V_DROP);
-  t.equal(engine.dropReason, DROP.tunnel_gso);
-  t.equal(engine.drops[DROP.tunnel_gso], 1);
   // Two GRO-merged segments that fit: sent as one ordinary packet, checksum completed.
   const small = makePartial(tcpFrame({ ...client, sport: 40013, dport: 80, flags: tcp.ACK, payload: Buffer.alloc(600, 3) }));
-  t.equal(engine.process(small, small.length, 0, 2, part | (300 << OFL_SIZE_SHIFT)), V_EMIT);
+  t.equal(engine.process(small, small.length, 0, 1, part | (300 << OFL_SIZE_SHIFT)), V_EMIT);
   t.equal(engine.txOffload, -1);
+  t.equal(engine.pending.ready, 0, 'one packet, nothing queued');
   t.ok(l4.verifyChecksum(engine.txBuf, 34));
+  // 4 x 1400 bytes + 100 with FIN|PSH|CWR, ID 0x0100: five segments.
+  const payload = Buffer.alloc(1400 * 4 + 100);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
+  const big = makePartial(tcpFrame({
+    ...client, sport: 40013, dport: 80, flags: tcp.ACK | tcp.PSH | tcp.FIN | 0x80, seq: 0xfffff000, ack: 9, id: 0x0100, payload,
+  }));
+  t.equal(engine.process(big, big.length, 0, 2, part | (1400 << OFL_SIZE_SHIFT)), V_EMIT);
+  t.equal(engine.pending.ready, 4, 'segments 1..4 wait ready for the I/O edge');
+  const segs: Buffer[] = [Buffer.from(innerOf(t, engine.txBuf, engine.txLen))];
+  t.equal(engine.txOffload, -1);
+  while (engine.takeQueued() >= 0) {
+    t.equal(engine.txOffload, -1, 'complete, plain vnet header');
+    t.equal(Buffer.from(engine.txBuf.subarray(0, 6)).toString('hex'), '020000000185', 'to the server MAC');
+    segs.push(Buffer.from(innerOf(t, engine.txBuf, engine.txLen)));
+  }
+  t.equal(segs.length, 5);
+  t.same(segs.map((s) => s.readUInt16BE(2) - 40), [1400, 1400, 1400, 1400, 100], 'payload sizes');
+  t.same(segs.map((s) => s.readUInt16BE(4)), [0x100, 0x101, 0x102, 0x103, 0x104], 'IP ID + k');
+  t.same(segs.map((s) => s.readUInt32BE(24)), [0xfffff000, 0xfffff578, 0xfffffaf0, 0x68, 0x5e0], 'sequence numbers (wrapping)');
+  t.same(segs.map((s) => s[33]), [0x90, 0x10, 0x10, 0x10, 0x19], 'CWR on the first only, FIN|PSH on the last only');
+  t.same(segs.map((s) => s[8]), [63, 63, 63, 63, 63], 'TTL decremented once each');
+  t.same(Buffer.concat(segs.map((s) => s.subarray(40))).toString('hex'), payload.toString('hex'), 'the bytes, in order');
+  t.equal(engine.ipip.segmented, 1);
+  t.equal(engine.neighFlushed, 0, 'not counted as frames that waited for ARP');
+  t.equal(engine.drops[DROP.tunnel_gso], 0);
   // A segment above the tunnel MTU with DF: frag-needed, as the kernel checks one segment.
   const seg = makePartial(tcpFrame({ ...client, sport: 40013, dport: 80, flags: tcp.ACK, frag: ipv4.FLAG_DF, payload: Buffer.alloc(1460 * 3, 4) }));
   t.equal(engine.process(seg, seg.length, 0, 3, part | (1460 << OFL_SIZE_SHIFT)), V_EMIT);
   t.same([engine.txBuf[34], engine.txBuf[35]], [icmp.DEST_UNREACH, icmp.CODE_FRAG_NEEDED]);
 });
 
-t.test('GSO UDP super-frame (several datagrams) is never merged: dropped even when it fits', async (t) => {
+t.test('GSO UDP super-frame (several datagrams) is cut into datagrams, never merged', async (t) => {
   const { engine } = oneArm({}, { proto: PROTO_UDP, port: 53 }, [destSpec(IP.rs1, { fwd: FWD_TUNNEL, port: 53 })]);
-  const f = udpFrame({ ...client, sport: 41100, dport: 53, payload: Buffer.alloc(400, 5) });
-  t.equal(engine.process(f, f.length, 0, 0, OFL_KNOWN | OFL_CSUM_PARTIAL | OFL_GSO_UDP_L4 | (200 << OFL_SIZE_SHIFT)), V_DROP);
-  t.equal(engine.dropReason, DROP.tunnel_gso);
+  const payload = Buffer.alloc(450);
+  for (let i = 0; i < payload.length; i++) payload[i] = i & 0xff;
+  const f = udpFrame({ ...client, sport: 41100, dport: 53, payload });
+  t.equal(engine.process(f, f.length, 0, 0, OFL_KNOWN | OFL_CSUM_PARTIAL | OFL_GSO_UDP_L4 | (200 << OFL_SIZE_SHIFT)), V_EMIT);
+  const segs: Buffer[] = [Buffer.from(innerOf(t, engine.txBuf, engine.txLen))];
+  while (engine.takeQueued() >= 0) segs.push(Buffer.from(innerOf(t, engine.txBuf, engine.txLen)));
+  t.same(segs.map((s) => s.readUInt16BE(24)), [208, 208, 58], 'UDP lengths');
+  t.same(Buffer.concat(segs.map((s) => s.subarray(28))).toString('hex'), payload.toString('hex'));
+});
+
+t.test('GSO segments that find no free queue slot are dropped and counted (tunnel_gso)', async (t) => {
+  const { engine } = tunnelOnly();
+  const syn = tcpFrame({ ...client, sport: 40016, dport: 80, flags: tcp.SYN });
+  engine.process(syn, syn.length, 0, 0);
+  const big = makePartial(tcpFrame({ ...client, sport: 40016, dport: 80, flags: tcp.ACK, payload: Buffer.alloc(100 * 300, 1) }));
+  t.equal(engine.process(big, big.length, 0, 1, OFL_KNOWN | OFL_CSUM_PARTIAL | OFL_GSO_TCPV4 | (100 << OFL_SIZE_SHIFT)), V_EMIT);
+  t.equal(engine.pending.ready, engine.pending.slots, 'the queue is full');
+  t.equal(engine.drops[DROP.tunnel_gso], 299 - engine.pending.slots);
 });
 
 t.test('tunnel entries are input-only like DR: NOOUTPUT, no reverse entry, end in FIN_WAIT', async (t) => {
