@@ -4,7 +4,7 @@
  */
 import { parseIPv4 } from '../packet/addr.js';
 import { SCHEDULER_NAMES, DEFAULT_SCHEDULER } from '../sched/index.js';
-import { FWD_DR, FWD_FNAT, FWD_MASQ } from '../engine/model.js';
+import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL } from '../engine/model.js';
 
 export class UsageError extends Error {}
 
@@ -80,9 +80,9 @@ Service:
   --port N                service port (default 80; repeat for several services)
   --proto tcp|udp         protocol of the --port services (default tcp)
   --udp-port N            also a UDP service on VIP:N with the same real servers on port N (repeatable)
-  --rs IP[:PORT][@W][/M]  real server, weight W (default 1), method M nat|dr|fnat; repeat, in ipvsadm -a order
+  --rs IP[:PORT][@W][/M]  real server, weight W (default 1), method M nat|dr|tun|fnat; repeat, in ipvsadm -a order
   --sched NAME            ${SCHEDULER_NAMES.join(' | ')} (default ${DEFAULT_SCHEDULER})
-  --mode nat|dr|fnat      default forwarding method (default nat, ipvsadm -m)
+  --mode nat|dr|tun|fnat  default forwarding method (default nat, ipvsadm -m; tun = -i)
   --persist SECONDS       persistence timeout (ipvsadm -p, 1..2678400)
   --persist-mask MASK     persistence netmask (ipvsadm -M, default 255.255.255.255)
   --ops                   one-packet scheduling for UDP (ipvsadm -o)
@@ -134,18 +134,18 @@ function addr(name: string, v: string): number {
   return a;
 }
 
-const MODES: Record<string, number> = { nat: FWD_MASQ, dr: FWD_DR, fnat: FWD_FNAT };
+const MODES: Record<string, number> = { nat: FWD_MASQ, dr: FWD_DR, tun: FWD_TUNNEL, fnat: FWD_FNAT };
 
 function mode(name: string, v: string): number {
   const m = MODES[v];
-  if (m === undefined) throw new UsageError(`invalid value for ${name}: '${v}' (expected nat, dr or fnat)`);
+  if (m === undefined) throw new UsageError(`invalid value for ${name}: '${v}' (expected nat, dr, tun or fnat)`);
   return m;
 }
 
 /** IP[:PORT][@WEIGHT][/METHOD] */
 export function parseRealServer(v: string): RealServerOpt {
   const m = /^([0-9.]+)(?::([^@/]*))?(?:@([^/]*))?(?:\/(.*))?$/.exec(v);
-  if (!m) throw new UsageError(`invalid value for --rs: '${v}' (expected IP[:PORT][@WEIGHT][/nat|dr|fnat])`);
+  if (!m) throw new UsageError(`invalid value for --rs: '${v}' (expected IP[:PORT][@WEIGHT][/nat|dr|tun|fnat])`);
   const a = parseIPv4(m[1]!);
   if (a === null) throw new UsageError(`invalid value for --rs: '${v}' (bad address '${m[1]}')`);
   const port = m[2] === undefined ? 0 : intIn('--rs port', m[2], 1, 65535);

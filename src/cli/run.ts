@@ -324,14 +324,14 @@ export function emptyVipHint(o: LbOptions, e: Engine, cmd = clientCommand(o)): s
 
 /** Human summary printed at shutdown: what happened to every packet. */
 export function finalReport(e: Engine): string {
-  const lines = [`frames: ${e.rxFrames} received, ${e.txFrames} sent, ${e.arpReplies} ARP replies, ${e.icmpSent} ICMP errors`];
+  const lines = [`frames: ${e.rxFrames} received, ${e.txFrames} sent, ${e.arpReplies} ARP replies, ${e.icmpSent} ICMP errors${e.ipip.packets > 0 ? `, ${e.ipip.packets} IPIP packets to tunnel servers` : ''}`];
   for (const s of e.services) {
     lines.push(`service ${s.proto === PROTO_UDP ? 'UDP' : 'TCP'} ${formatIPv4(s.addr)}:${s.port}: ${s.stats.conns} conns, ${s.stats.inPkts} in, ${s.stats.outPkts} out`);
     for (const d of [...s.dests].sort((a, b) => a.addr - b.addr)) {
       lines.push(`  -> ${formatIPv4(d.addr)}:${d.port} conns ${d.stats.conns} active ${d.activeConns} inactive ${d.inactConns} in ${d.stats.inPkts} out ${d.stats.outPkts}`);
     }
   }
-  lines.push(`offloads: ${e.partialFrames} partial checksums (${e.partialCompleted} completed here), ${e.gsoFrames} GSO frames (${e.superFramesDropped} dropped: pcap cannot send them), ${e.neighQueued} frames waited for ARP (${e.neighFlushed} sent)`);
+  lines.push(`offloads: ${e.partialFrames} partial checksums (${e.partialCompleted} completed here), ${e.gsoFrames} GSO frames (${e.superFramesDropped} dropped: pcap cannot send them${e.ipip.segmented > 0 ? `; ${e.ipip.segmented} segmented for tunnel servers` : ''}), ${e.neighQueued} frames waited for ARP (${e.neighFlushed} sent)`);
   const drops = DROP_REASONS.map((r, i) => [r, e.drops[i]!] as const).filter(([, n]) => n > 0);
   lines.push(`drops: ${drops.length ? drops.map(([r, n]) => `${r}=${n}`).join(' ') : 'none'}`);
   lines.push(`connections in table: ${e.table.count} (${countStates(e)})`);

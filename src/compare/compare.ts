@@ -55,6 +55,12 @@ export interface FieldRow {
   engineAfter: string;
   kernelChanged: boolean;
   engineChanged: boolean;
+  /**
+   * Only the frame after the director has it (the outer header of a tunnel): compared by
+   * value, since both sides build it from the same inputs (addresses, TTL, DF, TOS).
+   */
+  added: boolean;
+  same: boolean;
 }
 
 export interface RewriteRow {
@@ -144,15 +150,23 @@ function rewriteRows(k: SideResult | null, e: SideResult): RewriteRow[] {
     const [label, direction] = key.split('|') as [string, RewriteSample['direction']];
     const ks = k?.rewrites.find((r) => r.label === label && r.direction === direction);
     const es = e.rewrites.find((r) => r.label === label && r.direction === direction);
-    const fields: FieldRow[] = FIELD_ORDER.filter((f) => (ks?.before[f] ?? es?.before[f]) !== undefined).map((f) => ({
-      field: f,
-      kernelBefore: ks?.before[f] ?? '', kernelAfter: ks?.after[f] ?? '',
-      engineBefore: es?.before[f] ?? '', engineAfter: es?.after[f] ?? '',
-      kernelChanged: ks !== undefined && ks.before[f] !== ks.after[f],
-      engineChanged: es !== undefined && es.before[f] !== es.after[f],
-    }));
+    const has = (x: RewriteSample | undefined, f: string): boolean => x !== undefined && (f in x.before || f in x.after);
+    const fields: FieldRow[] = FIELD_ORDER.filter((f) => has(ks, f) || has(es, f)).map((f) => {
+      const added = !(ks !== undefined && f in ks.before) && !(es !== undefined && f in es.before);
+      const kernelChanged = ks !== undefined && ks.before[f] !== ks.after[f];
+      const engineChanged = es !== undefined && es.before[f] !== es.after[f];
+      const kernelAfter = ks?.after[f] ?? '';
+      const engineAfter = es?.after[f] ?? '';
+      return {
+        field: f,
+        kernelBefore: ks?.before[f] ?? '', kernelAfter,
+        engineBefore: es?.before[f] ?? '', engineAfter,
+        kernelChanged, engineChanged, added,
+        same: added ? kernelAfter === engineAfter && kernelAfter !== '' : kernelChanged === engineChanged,
+      };
+    });
     const complete = ks !== undefined && es !== undefined;
-    return { label, direction, fields, complete, same: complete && fields.every((f) => f.kernelChanged === f.engineChanged) };
+    return { label, direction, fields, complete, same: complete && fields.every((f) => f.same) };
   });
 }
 

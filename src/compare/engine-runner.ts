@@ -4,12 +4,14 @@
  * to Engine.process on the director's two interfaces, and the real servers' side of
  * each NAT conversation is answered here. The packet order follows what the VM's
  * clients and servers do (src/compare/vm-script.ts): the client sends one line and
- * half-closes, the server answers and closes.
+ * half-closes, the server answers and closes. TCP and UDP frames come as a veth with TX
+ * checksum offload (the VM's default) hands them to a ring port: the checksum field holds
+ * the pseudo-header seed and the offload word says CHECKSUM_PARTIAL.
  */
 import { Engine } from '../engine/engine.js';
 import { Rules } from '../engine/rules.js';
 import { RoutingTable } from '../engine/routing.js';
-import { FWD_DR } from '../engine/model.js';
+import { repliesBypass } from '../engine/model.js';
 import { V_EMIT } from '../engine/verdict.js';
 import { ControlSession } from '../control/session.js';
 import { RateEstimator } from '../control/estimator.js';
@@ -22,6 +24,22 @@ import type { ClientAction, Scenario } from './scenario.js';
 import type { ConnRecord, Listing, RewriteSample, SideResult } from './result.js';
 import { pickFromListing } from './result.js';
 import { frameFields } from './rewrite.js';
+import { OFL_CSUM_PARTIAL, OFL_KNOWN } from '../packet/offload.js';
+import { partialSeed } from '../packet/partial-csum.js';
+
+/** The offload word of a frame as a veth with TX checksum offload delivers it. */
+const VETH_PARTIAL = OFL_KNOWN | OFL_CSUM_PARTIAL;
+
+/** Replace the L4 checksum of an Ethernet/IPv4 frame by its partial seed (what such a veth carries). */
+export function asPartial(frame: Uint8Array, proto: number): Uint8Array {
+  const l3 = 14;
+  const l4len = ((frame[l3 + 2]! << 8) | frame[l3 + 3]!) - ((frame[l3]! & 0x0f) << 2);
+  const at = l3 + ((frame[l3]! & 0x0f) << 2) + (proto === PROTO_UDP ? 6 : 16);
+  const seed = partialSeed(frame, l3, proto, l4len);
+  frame[at] = seed >>> 8;
+  frame[at + 1] = seed & 0xff;
+  return frame;
+}
 
 const IF_LAN = 0;
 const IF_CLIENT = 1;
@@ -180,9 +198,10 @@ export class EngineSide {
     const frame = f.proto === PROTO_UDP
       ? udpFrame({ ...hdr, sport: a.port, dport: a.vport, payload: payload ?? new Uint8Array(0) })
       : tcpFrame({ ...hdr, sport: a.port, dport: a.vport, flags, seq: f.cseq, ack: flags & tcp.ACK ? f.sseq : 0, payload: payload ?? new Uint8Array(0) });
+    asPartial(frame, f.proto);
     const before = this.capture ? frameFields(frame) : null;
     this.now += 1;
-    const v = this.engine.process(frame, frame.length, IF_CLIENT, this.now);
+    const v = this.engine.process(frame, frame.length, IF_CLIENT, this.now, VETH_PARTIAL);
     if (payload) f.cseq += payload.length;
     if (f.dest === null) this.learnDest(f);
     if (v === V_EMIT && before && this.isFirst(f, flags)) {
@@ -200,9 +219,10 @@ export class EngineSide {
     const frame = f.proto === PROTO_UDP
       ? udpFrame({ ...hdr, sport: d.port, dport: a.port, payload: payload ?? new Uint8Array(0) })
       : tcpFrame({ ...hdr, sport: d.port, dport: a.port, flags, seq: f.sseq, ack: f.cseq, payload: payload ?? new Uint8Array(0) });
+    asPartial(frame, f.proto);
     const before = this.capture ? frameFields(frame) : null;
     this.now += 1;
-    const v = this.engine.process(frame, frame.length, IF_LAN, this.now);
+    const v = this.engine.process(frame, frame.length, IF_LAN, this.now, VETH_PARTIAL);
     if (payload) f.sseq += payload.length;
     if (v === V_EMIT && before && this.isFirst(f, flags)) {
       const after = frameFields(this.engine.txBuf.subarray(0, this.engine.txLen));
@@ -222,7 +242,7 @@ export class EngineSide {
     if (e < 0 || !t.live[e]) return;
     const d = t.daddr[e]!;
     f.dest = { addr: formatIPv4(d >>> 0), port: t.dport[e]! };
-    f.dr = t.fwd[e] === FWD_DR;
+    f.dr = repliesBypass(t.fwd[e]!);
   }
 }
 

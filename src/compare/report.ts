@@ -40,7 +40,11 @@ function rewriteSection(r: RewriteRow): string {
   s += '| field | kernel before | kernel after | tslb before | tslb after | changed (kernel / tslb) | |\n|---|---|---|---|---|---|---|\n';
   for (const f of r.fields) {
     const yn = (b: boolean): string => (b ? 'yes' : 'no');
-    s += `| ${f.field} | ${f.kernelBefore} | ${f.kernelAfter} | ${f.engineBefore} | ${f.engineAfter} | ${yn(f.kernelChanged)} / ${yn(f.engineChanged)} | ${mark(f.kernelChanged === f.engineChanged)} |\n`;
+    const changed = f.added ? (f.same ? 'added, same value' : 'added, values differ') : `${yn(f.kernelChanged)} / ${yn(f.engineChanged)}`;
+    s += `| ${f.field} | ${f.kernelBefore} | ${f.kernelAfter} | ${f.engineBefore} | ${f.engineAfter} | ${changed} | ${mark(f.same)} |\n`;
+  }
+  if (r.fields.some((f) => f.added)) {
+    s += '\n_outer.* is the IPIP header the director put in front (RFC 2003), compared by value; ip.* and l4.* are the encapsulated packet\'s._\n';
   }
   return `${s}\n`;
 }

@@ -1,33 +1,50 @@
 /**
  * Header fields of a frame as the rewrite comparison shows them, and which of them
- * the director changed (ip_vs_nat_xmit / ip_vs_dr_xmit on the kernel side, the
- * engine's transmit on ours). Values differ between the sides (MACs, ISNs); what is
- * compared is the set of fields each side changed.
+ * the director changed (ip_vs_nat_xmit / ip_vs_dr_xmit / ip_vs_tunnel_xmit on the
+ * kernel side, the engine's transmit on ours). Values differ between the sides (MACs,
+ * ISNs); what is compared is the set of fields each side changed. An IPIP frame
+ * (tunnel mode) has its outer header as `outer.*` fields, which only the frame after
+ * the director has: those are compared by value (src/compare/compare.ts), and the
+ * ip.* and l4.* fields are the encapsulated packet's.
  */
 import { formatMac } from '../packet/addr.js';
 import { ETHERTYPE_IPV4, etherType, l3Offset } from '../packet/ethernet.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as tcp from '../packet/tcp.js';
 import * as udp from '../packet/udp.js';
+import { IPPROTO_IPIP } from '../engine/tunnel.js';
 import type { FrameFields, RewriteSample } from './result.js';
 
 export const FIELD_ORDER = [
-  'eth.src', 'eth.dst', 'ip.src', 'ip.dst', 'ip.ttl', 'ip.id', 'ip.checksum',
+  'eth.src', 'eth.dst',
+  'outer.src', 'outer.dst', 'outer.proto', 'outer.ttl', 'outer.tos', 'outer.df', 'outer.id', 'outer.len', 'outer.checksum',
+  'ip.src', 'ip.dst', 'ip.ttl', 'ip.id', 'ip.checksum',
   'l4.sport', 'l4.dport', 'tcp.seq', 'tcp.ack', 'tcp.flags', 'l4.checksum',
 ] as const;
 
 const hex4 = (n: number): string => `0x${n.toString(16).padStart(4, '0')}`;
 
-/** The fields of an Ethernet/IPv4/TCP-or-UDP frame; null for anything else. */
+/** The fields of an Ethernet/IPv4/TCP-or-UDP frame, or of one in IPIP; null for anything else. */
 export function frameFields(b: Uint8Array): FrameFields | null {
-  const l3 = l3Offset(b, b.length);
+  let l3 = l3Offset(b, b.length);
   if (l3 < 0 || etherType(b, l3) !== ETHERTYPE_IPV4 || b.length < l3 + 20) return null;
-  const ip = ipv4.decode(b, l3);
+  const f: FrameFields = { 'eth.src': formatMac(b, 6), 'eth.dst': formatMac(b, 0) };
+  let ip = ipv4.decode(b, l3);
+  if (ip.protocol === IPPROTO_IPIP && b.length >= l3 + ip.headerLength + 20) {
+    const inner = l3 + ip.headerLength;
+    Object.assign(f, {
+      'outer.src': ip.src, 'outer.dst': ip.dst, 'outer.proto': String(ip.protocol), 'outer.ttl': String(ip.ttl),
+      'outer.tos': `0x${ip.tos.toString(16).padStart(2, '0')}`, 'outer.df': ip.df ? 'DF' : '-', 'outer.id': hex4(ip.id),
+      'outer.len': `inner + ${ip.totalLength - ipv4.totalLength(b, inner)}`,
+      'outer.checksum': ipv4.verifyHeader(b, l3, ip.headerLength) ? 'valid' : 'bad',
+    });
+    l3 = inner;
+    ip = ipv4.decode(b, l3);
+  }
   const l4 = l3 + ip.headerLength;
-  const f: FrameFields = {
-    'eth.src': formatMac(b, 6), 'eth.dst': formatMac(b, 0),
+  Object.assign(f, {
     'ip.src': ip.src, 'ip.dst': ip.dst, 'ip.ttl': String(ip.ttl), 'ip.id': hex4(ip.id), 'ip.checksum': hex4(ip.checksum),
-  };
+  });
   if (ip.protocol === ipv4.PROTO_TCP && b.length >= l4 + 20) {
     const h = tcp.decode(b, l4);
     Object.assign(f, {
@@ -48,7 +65,7 @@ export function tcpFlags(flags: number): string {
   return names.filter(([bit]) => flags & bit).map(([, n]) => n).join('') || '.';
 }
 
-/** Fields whose value differs between before and after, in FIELD_ORDER. */
+/** Fields whose value differs between before and after (or that only after has), in FIELD_ORDER. */
 export function changedFields(s: Pick<RewriteSample, 'before' | 'after'>): string[] {
-  return FIELD_ORDER.filter((k) => k in s.before && s.before[k] !== s.after[k]);
+  return FIELD_ORDER.filter((k) => (k in s.before || k in s.after) && s.before[k] !== s.after[k]);
 }

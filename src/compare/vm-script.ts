@@ -8,8 +8,11 @@
  *   <rs><N> real servers: eth0 on the bridge, default route via the director (NAT),
  *         the VIP on lo with arp_ignore/arp_announce (DR); socat answers each TCP
  *         line and each UDP datagram with the server's name
- *   r<N>  only when a rule uses -g: a router 10.0.0.1 / 198.51.100.254 that the real
- *         servers use as default route, so DR replies bypass the director as in docs/ipvs-behaviour.md §9
+ *   r<N>  only when a rule uses -g or -i: a router 10.0.0.1 / 198.51.100.254 that the real
+ *         servers use as default route, so DR and tunnel replies bypass the director as in
+ *         docs/ipvs-behaviour.md §9
+ *   with -i, every real server also decapsulates: tunl0 (the ipip module's fallback device,
+ *   which takes IPIP packets from any sender) up, rp_filter 0 on it, the VIP on lo as for DR
  * Results go to stdout as "@@" records that src/compare/kernel-log.ts reads back.
  */
 import type { ClientAction, Scenario } from './scenario.js';
@@ -24,7 +27,7 @@ D() { ip netns exec d-$S "$@"; }
 C() { ip netns exec c-$S "$@"; }
 settle() { usleep 50000; }
 
-topo_up() { # suffix vip "name=addr ..." "client addrs" "tcp ports" "udp ports" nat|dr
+topo_up() { # suffix vip "name=addr ..." "client addrs" "tcp ports" "udp ports" nat|dr|tun
   S=$1; VIP=$2; NSLIST="d-$S c-$S"
   ip netns add d-$S; ip netns add c-$S
   ip -n d-$S link set lo up
@@ -41,8 +44,8 @@ topo_up() { # suffix vip "name=addr ..." "client addrs" "tcp ports" "udp ports" 
   for a in $4; do ip -n c-$S addr add $a/24 dev eth0; done
   ip -n c-$S route add default via ${DIRECTOR_CLIENT_SIDE}
   GW=${DIRECTOR_LAN}
-  if [ "$7" = dr ]; then
-    # DR: the servers answer through a router of their own, past the director (docs/ipvs-behaviour.md §9).
+  if [ "$7" = dr ] || [ "$7" = tun ]; then
+    # DR, tunnel: the servers answer through a router of their own, past the director (docs/ipvs-behaviour.md §9).
     ip netns add r-$S; NSLIST="$NSLIST r-$S"; GW=${ROUTER_LAN}
     ip link add rtr netns d-$S type veth peer name eth0 netns r-$S
     ip -n d-$S link set rtr master br0
@@ -68,6 +71,11 @@ topo_up() { # suffix vip "name=addr ..." "client addrs" "tcp ports" "udp ports" 
     ip -n $ns link set eth0 up
     ip -n $ns route add default via $GW
     ip netns exec $ns sh -c 'for i in all eth0; do echo 1 > /proc/sys/net/ipv4/conf/$i/arp_ignore; echo 2 > /proc/sys/net/ipv4/conf/$i/arp_announce; done'
+    if [ "$7" = tun ]; then
+      # Tunnel: the packet comes from the client inside IPIP; tunl0 decapsulates it.
+      ip -n $ns link set tunl0 up
+      ip netns exec $ns sh -c 'for i in all tunl0; do echo 0 > /proc/sys/net/ipv4/conf/$i/rp_filter; done'
+    fi
     for p in $5; do ip netns exec $ns socat TCP-LISTEN:$p,fork,reuseaddr SYSTEM:"read x && echo $name" </dev/null >/dev/null 2>&1 & done
     for p in $6; do ip netns exec $ns socat UDP-RECVFROM:$p,fork SYSTEM:"read x; echo $name" </dev/null >/dev/null 2>&1 & done
   done
@@ -130,9 +138,10 @@ close_held() { # step id
 }
 
 capture() { # step id from port vip vport label
-  /sbin/ip netns exec d-$S tcpdump -Z root -U -n -s 200 -i cli -w /tmp/cap-cli.pcap port $4 >/dev/null 2>&1 &
+  # "ip proto 4": tunnel mode's IPIP packets, whose outer header has no ports.
+  /sbin/ip netns exec d-$S tcpdump -Z root -U -n -s 200 -i cli -w /tmp/cap-cli.pcap port $4 or ip proto 4 >/dev/null 2>&1 &
   p1=$!
-  /sbin/ip netns exec d-$S tcpdump -Z root -U -n -s 200 -i br0 -w /tmp/cap-lan.pcap port $4 >/dev/null 2>&1 &
+  /sbin/ip netns exec d-$S tcpdump -Z root -U -n -s 200 -i br0 -w /tmp/cap-lan.pcap port $4 or ip proto 4 >/dev/null 2>&1 &
   p2=$!
   sleep 3
   echo hi | C socat -t 10 -T 10 - TCP:$5:$6,bind=$3:$4 >/dev/null 2>&1
@@ -173,12 +182,22 @@ export function usesDirectRouting(s: Scenario): boolean {
   return s.steps.some((st) => 'ipvsadm' in st && /(^|\s)(-g|--gatewaying)(\s|$)/.test(st.ipvsadm));
 }
 
+/** A scenario with -i servers gets the router too, and every server a tunl0 that decapsulates. */
+export function usesTunnel(s: Scenario): boolean {
+  return s.steps.some((st) => 'ipvsadm' in st && /(^|\s)(-i|--ipip)(\s|$)/.test(st.ipvsadm));
+}
+
+/** How the real servers are set up: nat (route via the director), dr, or tun (dr + tunl0). */
+export function serverMode(s: Scenario): 'nat' | 'dr' | 'tun' {
+  return usesTunnel(s) ? 'tun' : usesDirectRouting(s) ? 'dr' : 'nat';
+}
+
 /** One scenario as shell lines; `index` makes its namespace names unique. */
 export function scenarioScript(s: Scenario, index: number): string {
   const t = s.topology;
   const lines = [
     `# scenario ${s.name}`,
-    `topo_up ${index} ${t.vip} "${t.servers.map((x) => `${x.name}=${x.addr}`).join(' ')}" "${t.clients.join(' ')}" "${t.tcpPorts.join(' ')}" "${t.udpPorts.join(' ')}" ${usesDirectRouting(s) ? 'dr' : 'nat'}`,
+    `topo_up ${index} ${t.vip} "${t.servers.map((x) => `${x.name}=${x.addr}`).join(' ')}" "${t.clients.join(' ')}" "${t.tcpPorts.join(' ')}" "${t.udpPorts.join(' ')}" ${serverMode(s)}`,
     `echo "@@SCENARIO ${s.name}"`,
   ];
   let port = FIRST_CLIENT_PORT;

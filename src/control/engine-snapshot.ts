@@ -3,7 +3,7 @@
  * Control plane only: allocates freely, scans the connection table for -c.
  */
 import type { Engine } from '../engine/engine.js';
-import { FWD_DR, FWD_FNAT, type RealServer, type Stats, type VirtualService } from '../engine/model.js';
+import { FWD_DR, FWD_FNAT, FWD_TUNNEL, type RealServer, type Stats, type VirtualService } from '../engine/model.js';
 import { formatIPv4 } from '../packet/addr.js';
 import { PROTO_UDP } from '../packet/ipv4.js';
 import { CF_TEMPLATE } from '../table/conn-table.js';
@@ -17,7 +17,7 @@ function stats(s: Stats): StatsSnapshot {
 }
 
 export function forwardName(fwd: number): ForwardMethod {
-  return fwd === FWD_DR ? 'Route' : fwd === FWD_FNAT ? 'FNAT' : 'Masq';
+  return fwd === FWD_DR ? 'Route' : fwd === FWD_FNAT ? 'FNAT' : fwd === FWD_TUNNEL ? 'Tunnel' : 'Masq';
 }
 
 function dest(d: RealServer, est: RateEstimator): DestSnapshot {

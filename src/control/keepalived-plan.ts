@@ -3,13 +3,13 @@
  * servers (as keepalived's ipvswrapper would add them) and the health-check specs
  * (times converted from seconds to ms). Pure; errors name file, line and keyword.
  */
-import type { KeepalivedConfig, Checker, LvsSyncDaemon, RealServer as KaRealServer, VirtualServer, VrrpInstance } from '../config/keepalived/schema.js';
+import type { KeepalivedConfig, Checker, Forwarding, LvsSyncDaemon, RealServer as KaRealServer, VirtualServer, VrrpInstance } from '../config/keepalived/schema.js';
 import { ConfigError } from '../config/errors.js';
 import { isSchedulerName } from '../sched/index.js';
 import { SVC_F_ONEPACKET, SVC_F_SCHED_SH_FALLBACK, SVC_F_SCHED_SH_PORT } from '../sched/types.js';
 import { parseIPv4, prefixToMask } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
-import { FWD_DR, FWD_MASQ } from '../engine/model.js';
+import { FWD_DR, FWD_MASQ, FWD_TUNNEL } from '../engine/model.js';
 import type { DestSpec, ServiceSpec } from '../engine/rules.js';
 import type { CheckerSpec, HealthRealServerSpec, HealthServiceSpec } from '../health/types.js';
 
@@ -44,10 +44,13 @@ export function serviceKey(proto: number, addr: string, port: number): string {
   return `${proto === PROTO_UDP ? 'UDP' : 'TCP'} ${addr}:${port}`;
 }
 
-function method(vs: VirtualServer, m: string, src: { file: string; line: number }): number {
-  if (m === 'NAT') return FWD_MASQ;
-  if (m === 'DR') return FWD_DR;
-  return fail(src, 'lvs_method', `TUN is not supported yet by this balancer (use NAT or DR) in virtual_server ${vs.name}`);
+/** lvs_method / lb_kind: NAT, DR, or TUN with the ipip tunnel type (keepalived's default). */
+function method(vs: VirtualServer, f: Forwarding, src: { file: string; line: number }): number {
+  if (f.method === 'NAT') return FWD_MASQ;
+  if (f.method === 'DR') return FWD_DR;
+  const type = f.tunnel?.type ?? 'ipip';
+  if (type !== 'ipip') return fail(src, 'lvs_method', `TUN type ${type} is not supported by this balancer (use TUN type ipip) in virtual_server ${vs.name}`);
+  return FWD_TUNNEL;
 }
 
 function checker(c: Checker, rs: KaRealServer, warnings: string[]): CheckerSpec | null {
@@ -151,7 +154,7 @@ function planService(vs: VirtualServer, warnings: string[], services: PlannedSer
     dests.push({
       key: rkey,
       spec: {
-        addr: ra, port: rs.port, weight: rs.weight, fwd: method(vs, rs.forwarding.method, rs.source),
+        addr: ra, port: rs.port, weight: rs.weight, fwd: method(vs, rs.forwarding, rs.source),
         uThreshold: rs.uThreshold ?? 0, lThreshold: rs.lThreshold ?? 0,
       },
     });
@@ -167,7 +170,7 @@ function planService(vs: VirtualServer, warnings: string[], services: PlannedSer
     if (sa === null) fail(sorry.source, 'sorry_server', `an IPv4 address, got ${sorry.address}`);
     dests.push({
       key: `${sorry.address}:${sorry.port}`,
-      spec: { addr: sa, port: sorry.port, weight: 1, fwd: method(vs, sorry.forwarding.method, sorry.source), uThreshold: 0, lThreshold: 0 },
+      spec: { addr: sa, port: sorry.port, weight: 1, fwd: method(vs, sorry.forwarding, sorry.source), uThreshold: 0, lThreshold: 0 },
     });
   }
   services.push({ key, spec, dests });

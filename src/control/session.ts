@@ -5,7 +5,7 @@
  */
 import { parseIPv4 } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
-import { FWD_DR, FWD_FNAT, FWD_MASQ } from '../engine/model.js';
+import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL } from '../engine/model.js';
 import { SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
 import { Rules, RuleError, type DestSpec, type ServiceKey, type ServiceSpec } from '../engine/rules.js';
 import { parseIpvsadmArgs, type ParseEnv } from './ipvsadm/args.js';
@@ -139,7 +139,10 @@ function destSpec(d: CmdDest): DestSpec {
     case 'Masq': fwd = FWD_MASQ; break;
     case 'Route': case 'Local': fwd = FWD_DR; break;
     case 'FNAT': fwd = FWD_FNAT; break;
-    default: throw new RuleError('Tunneling (-i) is not supported yet: use -g (direct routing), -m (masquerading) or --fnat');
+    case 'Tunnel':
+      if (d.tunnel.type !== 'ipip') throw new RuleError(`Tunnel type ${d.tunnel.type} is not supported: use ipip (the default of -i)`);
+      fwd = FWD_TUNNEL;
+      break;
   }
   return { addr, port: d.port, weight: d.weight, fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold };
 }

@@ -3,7 +3,7 @@
  * cause and the fixes. Pure (finding in, text out) so the wording is tested.
  */
 import { formatIPv4 } from '../packet/addr.js';
-import { DIAG_FWD_DR, DIAG_FWD_FNAT, type DestRef, type Finding } from './types.js';
+import { DIAG_FWD_DR, DIAG_FWD_FNAT, DIAG_FWD_TUNNEL, type DestRef, type Finding } from './types.js';
 
 /** How the director's own TCP connection to the server went (runner.ts probes). */
 export type ProbeResult = 'open' | 'refused' | 'timeout' | 'skipped';
@@ -84,5 +84,5 @@ function cap(s: string): string {
 
 /** ipvsadm-like name of a forwarding method, for logs. */
 export function fwdName(fwd: number): string {
-  return fwd === DIAG_FWD_DR ? 'Route' : fwd === DIAG_FWD_FNAT ? 'FNAT' : 'Masq';
+  return fwd === DIAG_FWD_DR ? 'Route' : fwd === DIAG_FWD_FNAT ? 'FNAT' : fwd === DIAG_FWD_TUNNEL ? 'Tunnel' : 'Masq';
 }

@@ -8,6 +8,7 @@
 export const DIAG_FWD_MASQ = 0;
 export const DIAG_FWD_DR = 1;
 export const DIAG_FWD_FNAT = 2;
+export const DIAG_FWD_TUNNEL = 3;
 
 export interface DestObs {
   /** Engine dest id (stable while the server is configured or referenced). */

@@ -18,11 +18,11 @@ import {
 import { DEST_F_AVAILABLE, SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
 import { markAfterBind, markAfterUnbind } from '../sched/thresholds.js';
 import { DROP, DROP_REASONS, V_CONSUMED, V_DROP, V_EMIT } from './verdict.js';
-import { FWD_DR, FWD_FNAT, RealServer, Stats, VirtualService } from './model.js';
+import { FWD_DR, FWD_FNAT, FWD_TUNNEL, RealServer, Stats, VirtualService, repliesBypass } from './model.js';
 import { NeighTable } from './neigh.js';
 import { FnatPool } from './fnat-pool.js';
 import { CSUM_FULL, CSUM_INCREMENTAL, CSUM_PARTIAL, rewriteEnd } from './rewrite.js';
-import { NeighQueue } from './neigh-queue.js';
+import { NeighQueue, OFFLOAD_SEGMENT } from './neigh-queue.js';
 import { OFL_CSUM_PARTIAL, OFL_GSO_MASK, OFL_GSO_TCPV4, OFL_GSO_UDP_L4, OFL_KNOWN, OFL_SIZE_SHIFT } from '../packet/offload.js';
 import { looksPartial } from '../packet/partial-csum.js';
 import { fillChecksum } from '../packet/l4.js';
@@ -30,6 +30,7 @@ import * as frames from './frames.js';
 import { VipTable } from './vip-table.js';
 import { icmpPath } from './icmp-path.js';
 import { syncReceive, type SyncedConn } from './sync-receive.js';
+import { IPIP_HLEN, IpipTunnel, MIN_TUNNEL_MTU, segmentCount, sendableWhole } from './tunnel.js';
 
 export type { SyncedConn } from './sync-receive.js';
 
@@ -129,7 +130,10 @@ export class Engine {
   private rxOffload = 0;
   private csumMode = CSUM_INCREMENTAL;
   private lastTaken = -1;
-  readonly scratch = new Uint8Array(2048);
+  /** Frames the engine builds or encapsulates (tunnel: up to a 9000-byte MTU). */
+  readonly scratch = new Uint8Array(9216);
+  /** IPIP encapsulation for tunnel servers (tunnel.ts). */
+  readonly ipip = new IpipTunnel();
 
   /** VIPs, where we answer ARP for them, and whether they are active (VRRP). */
   readonly vips = new VipTable();
@@ -372,13 +376,15 @@ export class Engine {
       return this.icmpToSender(b, l3, ifi, icmp.TIME_EXCEEDED, 0, 0, DROP.ttl_exceeded);
     }
     const out = d.iface;
-    const mtu = this.ifaces[out]!.mtu;
+    // A tunnel's outer header takes 20 bytes of the route's MTU (__ip_vs_get_out_rt).
+    const mtu = this.ifaces[out]!.mtu - (fwd === FWD_TUNNEL ? IPIP_HLEN : 0);
     if (this.wireSize(b, l3, l4, total, proto) > mtu) {
       // ensure_mtu_is_adequate (for a GSO frame: skb_gso_validate_network_len, one segment):
       // DF set -> "fragmentation needed" with the next-hop MTU.
       if (readU16(b, l3 + 6) & ipv4.FLAG_DF) return this.icmpToSender(b, l3, ifi, icmp.DEST_UNREACH, icmp.CODE_FRAG_NEEDED, mtu, DROP.oversize);
       return this.drop(DROP.oversize);
     }
+    if (fwd === FWD_TUNNEL) return this.tunnel(b, l3, l4, total, d, proto, mtu);
     if (fwd !== FWD_DR) {
       const isUdp = proto === ipv4.PROTO_UDP;
       rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_DST, t.daddr[e]!, 2, t.dport[e]!, this.csumMode);
@@ -389,6 +395,58 @@ export class Engine {
     if (n < 0 || !this.neigh.valid[n]) return this.queueForNeigh(n, b, l3 + total, out);
     setMacs(b, this.neigh.mac, n * 6, this.ifaces[out]!.mac);
     return this.emit(b, l3 + total, out);
+  }
+
+  /**
+   * ip_vs_tunnel_xmit (tunnel.ts): TTL decremented, the packet behind an outer IPv4 header
+   * in the scratch buffer. A partial checksum is completed first: the frame leaves with a
+   * plain vnet header, so no device is asked to checksum inside a tunnel. A GSO super-frame
+   * that does not fit one packet is segmented here (the vnet header has no IPIP type).
+   */
+  private tunnel(b: Uint8Array, l3: number, l4: number, total: number, d: RealServer, proto: number, mtu: number): number {
+    if (mtu < MIN_TUNNEL_MTU) return this.drop(DROP.oversize);
+    const isUdp = proto === ipv4.PROTO_UDP;
+    if (!sendableWhole(this.rxOffload, total - (l4 - l3), total, isUdp, mtu)) return this.tunnelSegments(b, l3, total, d, isUdp);
+    if (this.csumMode === CSUM_PARTIAL) {
+      fillChecksum(b, l3);
+      this.partialCompleted++;
+    }
+    ipv4.decrementTtl(b, l3);
+    const out = d.iface;
+    const len = this.ipip.encapsulate(this.scratch, b, l3, total, this.ifaces[out]!.ip, d.addr);
+    if (len < 0) return this.drop(DROP.oversize);
+    const n = d.neigh;
+    if (n < 0 || !this.neigh.valid[n]) return this.queueForNeigh(n, this.scratch, len, out);
+    setMacs(this.scratch, this.neigh.mac, n * 6, this.ifaces[out]!.mac);
+    return this.emit(this.scratch, len, out);
+  }
+
+  /**
+   * Software GSO for a tunnel: segment 0 is the verdict, the others wait ready in the
+   * neighbour queue and go right after it (takeQueued). Segments that find no free slot are
+   * dropped and counted as `tunnel_gso`.
+   */
+  private tunnelSegments(b: Uint8Array, l3: number, total: number, d: RealServer, isUdp: boolean): number {
+    const n = d.neigh;
+    if (n < 0 || !this.neigh.valid[n]) return this.resolve(n);
+    ipv4.decrementTtl(b, l3);
+    const gso = this.rxOffload >>> OFL_SIZE_SHIFT;
+    const count = segmentCount(b, l3, total, gso, isUdp);
+    const out = d.iface;
+    const src = this.ifaces[out]!.ip;
+    const s = this.scratch;
+    this.ipip.segmented++;
+    for (let k = 1; k < count; k++) {
+      const len = this.ipip.segment(s, b, l3, total, k, gso, isUdp, src, d.addr);
+      if (len < 0 || !this.pending.enqueueReady(n, s, len, out, this.now)) {
+        this.drops[DROP.tunnel_gso] += count - k;
+        break;
+      }
+    }
+    const len = this.ipip.segment(s, b, l3, total, 0, gso, isUdp, src, d.addr);
+    if (len < 0) return this.drop(DROP.oversize);
+    setMacs(s, this.neigh.mac, n * 6, this.ifaces[out]!.mac);
+    return this.emit(s, len, out);
   }
 
   /**
@@ -428,7 +486,7 @@ export class Engine {
    * comes (takeQueued), and ask (at most once a second). Dropped when the queue is full.
    */
   private queueForNeigh(n: number, b: Uint8Array, len: number, out: number): number {
-    if (n < 0 || !this.pending.enqueue(n, b, len, this.rxOffload, out, this.now)) return this.resolve(n);
+    if (n < 0 || !this.pending.enqueue(n, b, len, b === this.scratch ? -1 : this.rxOffload, out, this.now)) return this.resolve(n);
     this.neighQueued++;
     if (this.now - this.neigh.lastRequest[n]! < 1000) return V_CONSUMED;
     this.neigh.lastRequest[n] = this.now;
@@ -457,9 +515,10 @@ export class Engine {
     this.txBuf = buf;
     this.txLen = q.len[s]!;
     this.txIface = out;
-    this.txOffload = q.offload[s]!;
+    const off = q.offload[s]!;
+    this.txOffload = off < 0 ? -1 : off;
     this.txFrames++;
-    this.neighFlushed++;
+    if (off !== OFFLOAD_SEGMENT) this.neighFlushed++;
     this.lastTaken = s;
     return s;
   }
@@ -546,7 +605,7 @@ export class Engine {
     let laddr = caddr;
     let lport = cport;
     let flags = CF_INACTIVE;
-    if (d.fwd === FWD_DR) flags |= CF_NOOUTPUT;
+    if (repliesBypass(d.fwd)) flags |= CF_NOOUTPUT;
     else flags |= CF_IN_REVERSE;
     if (d.fwd === FWD_FNAT) {
       if (!this.fnat.allocate(t, proto, d.addr, dport)) return -3;
@@ -590,7 +649,9 @@ export class Engine {
     this.statsIn(d, svc, total);
     if (b[l3 + ipv4.OFF_TTL]! <= 1) return this.drop(DROP.ttl_exceeded);
     const out = d.iface;
-    if (this.wireSize(b, l3, l4, total, proto) > this.ifaces[out]!.mtu) return this.drop(DROP.oversize);
+    const mtu = this.ifaces[out]!.mtu - (d.fwd === FWD_TUNNEL ? IPIP_HLEN : 0);
+    if (this.wireSize(b, l3, l4, total, proto) > mtu) return this.drop(DROP.oversize);
+    if (d.fwd === FWD_TUNNEL) return this.tunnel(b, l3, l4, total, d, proto, mtu);
     if (d.fwd !== FWD_DR) {
       rewriteEnd(b, l3, l4, proto === ipv4.PROTO_UDP, ipv4.OFF_DST, d.addr, 2, d.port !== 0 ? d.port : readU16(b, l4 + 2), this.csumMode);
     }

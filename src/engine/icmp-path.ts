@@ -11,7 +11,7 @@ import * as icmp from '../packet/icmp.js';
 import { checksum } from '../packet/checksum.js';
 import { NONE } from '../table/conn-table.js';
 import { DROP } from './verdict.js';
-import { FWD_DR, FWD_FNAT } from './model.js';
+import { FWD_FNAT, FWD_TUNNEL, repliesBypass } from './model.js';
 import { rewriteQuoted } from './rewrite.js';
 import * as frames from './frames.js';
 import type { Engine } from './engine.js';
@@ -45,7 +45,7 @@ export function icmpPath(x: Engine, b: Uint8Array, l3: number, l4: number, total
     const e = ein;
     const d = x.dests[t.dest[e]!]!;
     x.statsIn(d, x.svcById[t.svc[e]!]!, total);
-    if (t.fwd[e] !== FWD_DR) {
+    if (!repliesBypass(t.fwd[e]!)) {
       ipv4.setDst(b, l3, t.daddr[e]!);
       rewriteQuoted(b, inner, ipv4.OFF_SRC, t.daddr[e]!, 0, t.dport[e]!);
       if (t.fwd[e] === FWD_FNAT) {
@@ -58,6 +58,13 @@ export function icmpPath(x: Engine, b: Uint8Array, l3: number, l4: number, total
     if (n < 0 || !x.neigh.valid[n]) return x.resolve(n);
     if (b[l3 + ipv4.OFF_TTL]! <= 1) return x.drop(DROP.ttl_exceeded);
     ipv4.decrementTtl(b, l3);
+    if (t.fwd[e] === FWD_TUNNEL) {
+      // ip_vs_icmp_xmit hands DR and tunnel entries to their transmitter: encapsulated as is.
+      const len = x.ipip.encapsulate(x.scratch, b, l3, total, x.ifaces[d.iface]!.ip, d.addr);
+      if (len < 0) return x.drop(DROP.oversize);
+      setMacs(x.scratch, x.neigh.mac, n * 6, x.ifaces[d.iface]!.mac);
+      return x.emit(x.scratch, len, d.iface);
+    }
     setMacs(b, x.neigh.mac, n * 6, x.ifaces[d.iface]!.mac);
     return x.emit(b, l3 + total, d.iface);
   }

@@ -6,11 +6,21 @@
 import type { Scheduler, SchedDest, SchedService } from '../sched/types.js';
 import { DEST_F_AVAILABLE } from '../sched/types.js';
 
-/** Forwarding methods (ipvsadm -m / -g, and our full-NAT extension). */
+/** Forwarding methods (ipvsadm -m / -g / -i, and our full-NAT extension). */
 export const FWD_MASQ = 0;
 export const FWD_DR = 1;
 export const FWD_FNAT = 2;
-export const FWD_NAMES = ['Masq', 'Route', 'FNAT'] as const;
+/** IPIP tunnel (ipvsadm -i, keepalived lb_kind TUN): src/engine/tunnel.ts. */
+export const FWD_TUNNEL = 3;
+export const FWD_NAMES = ['Masq', 'Route', 'FNAT', 'Tunnel'] as const;
+
+/**
+ * Methods whose replies go from the server straight to the client (DR, tunnel): entries
+ * get IP_VS_CONN_F_NOOUTPUT and are not hashed for replies (docs/ipvs-behaviour.md §2.1).
+ */
+export function repliesBypass(fwd: number): boolean {
+  return fwd === FWD_DR || fwd === FWD_TUNNEL;
+}
 
 export class Stats {
   conns = 0;

@@ -6,6 +6,11 @@
  * Copies live in one preallocated buffer: no allocation per packet.
  */
 const FREE = -1;
+/**
+ * Offload word of a slot filled by enqueueReady: a complete frame (sent with a plain vnet
+ * header) that did not wait for ARP; takeQueued does not count it as flushed.
+ */
+export const OFFLOAD_SEGMENT = -2;
 
 export class NeighQueue {
   readonly slots: number;
@@ -61,6 +66,27 @@ export class NeighQueue {
     this.queuedAt[free] = now;
     this.seq[free] = this.nextSeq++;
     this.used++;
+    return true;
+  }
+
+  /**
+   * A frame for neighbour n (known) that is ready at once: the further segments of a tunnel
+   * super-frame the engine cut itself, sent by the I/O edge right after the verdict's frame
+   * (takeQueued), in order. Bounded by the slots only. False when none is free.
+   */
+  enqueueReady(n: number, b: Uint8Array, len: number, iface: number, now: number): boolean {
+    if (len > this.slotBytes || this.used === this.slots) return false;
+    const free = this.owner.indexOf(FREE);
+    if (free < 0) return false;
+    for (let i = 0; i < len; i++) this.buf[free * this.slotBytes + i] = b[i]!;
+    this.owner[free] = -2 - n;
+    this.len[free] = len;
+    this.offload[free] = OFFLOAD_SEGMENT;
+    this.iface[free] = iface;
+    this.queuedAt[free] = now;
+    this.seq[free] = this.nextSeq++;
+    this.used++;
+    this.ready++;
     return true;
   }
 

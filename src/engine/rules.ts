@@ -10,7 +10,7 @@ import { addDest as listAdd, checkDestSettings, editDest as listEdit, findDest, 
 import * as E from '../control/ipvsadm/strerror.js';
 import { S_ESTABLISHED, S_FIN_WAIT, S_UDP } from '../table/tcp-state.js';
 import { formatIPv4 } from '../packet/addr.js';
-import { FWD_DR, RealServer, Stats, VirtualService } from './model.js';
+import { FWD_TUNNEL, RealServer, Stats, VirtualService, repliesBypass } from './model.js';
 import type { Engine } from './engine.js';
 import type { RoutingTable } from './routing.js';
 
@@ -117,9 +117,10 @@ export class Rules {
 
   addDest(k: ServiceKey, spec: DestSpec): RealServer {
     const svc = this.mustFind(k, E.SERVICE_NOT_DEFINED);
-    const port = spec.fwd === FWD_DR ? svc.port : spec.port; // ipvsadm forces the port for -g
+    const port = repliesBypass(spec.fwd) ? svc.port : spec.port; // ipvsadm forces the port for -g and -i
     if (findDest(svc, spec.addr | 0, port)) throw new RuleError(E.DEST_EXISTS);
     this.checkSettings(spec);
+    if (spec.fwd === FWD_TUNNEL) this.tunnelSource(spec.addr);
     // ip_vs_trash_get_dest: a deleted dest still referenced by connections comes back as it was.
     let d = this.engine.dests.find((x) => x !== null && x.svc === null && x.addr === (spec.addr | 0) && x.port === port && this.sameService(x.svcId, svc)) ?? null;
     if (d === null) {
@@ -141,10 +142,11 @@ export class Rules {
 
   editDest(k: ServiceKey, spec: DestSpec): void {
     const svc = this.mustFind(k, E.SERVICE_NOT_DEFINED);
-    const port = spec.fwd === FWD_DR ? svc.port : spec.port;
+    const port = repliesBypass(spec.fwd) ? svc.port : spec.port;
     const d = findDest(svc, spec.addr | 0, port);
     if (!d) throw new RuleError(E.NO_SUCH_DEST);
     this.checkSettings(spec);
+    if (spec.fwd === FWD_TUNNEL) this.tunnelSource(d.addr);
     d.fwd = spec.fwd;
     listEdit(svc, svc.scheduler, d, spec);
   }
@@ -186,6 +188,15 @@ export class Rules {
     if (hop === null) throw new RuleError(`no route to real server ${formatIPv4(d.addr)} from the engine's interfaces`);
     d.iface = hop.iface;
     d.neigh = this.engine.neigh.ensure(hop.nextHop, hop.iface);
+  }
+
+  /** The outer source of a tunnel is the egress interface's address (the route's source). */
+  private tunnelSource(addr: number): void {
+    const hop = this.routing.lookup(addr);
+    const iface = hop === null ? undefined : this.engine.ifaces[hop.iface];
+    if (iface !== undefined && iface.ip === 0) {
+      throw new RuleError(`tunnel to ${formatIPv4(addr)}: interface ${iface.name} has no IPv4 address to send the tunnel from`);
+    }
   }
 
   /** ip_vs_zero_all / ip_vs_zero_service. */

@@ -7,7 +7,7 @@
 import * as ipv4 from '../packet/ipv4.js';
 import { CF_INACTIVE, CF_IN_REVERSE, CF_NOOUTPUT, CF_SYNCED, CF_TEMPLATE, NONE } from '../table/conn-table.js';
 import { S_NONE, S_UDP, STATE_ACTIVE } from '../table/tcp-state.js';
-import { FWD_DR } from './model.js';
+import { repliesBypass } from './model.js';
 import type { Engine } from './engine.js';
 
 /** A connection as the sync protocol carries it (addresses unsigned or int32). */
@@ -52,11 +52,11 @@ if (e !== NONE && !c.template && (t.daddr[e] !== (c.daddr | 0) || t.dport[e] !==
   e = NONE;
 }
 if (e === NONE) {
-  const rev = d.fwd === FWD_DR || c.template ? 0 : CF_IN_REVERSE;
+  const rev = repliesBypass(d.fwd) || c.template ? 0 : CF_IN_REVERSE;
   const laddr = c.laddr !== undefined ? c.laddr | 0 : c.caddr | 0;
   const lport = c.lport ?? c.cport;
   e = t.insert(c.proto, c.caddr | 0, c.cport, c.vaddr | 0, c.vport, d.addr, c.dport, laddr, lport,
-    (c.template ? CF_TEMPLATE : CF_INACTIVE | CF_SYNCED) | rev | (d.fwd === FWD_DR ? CF_NOOUTPUT : 0));
+    (c.template ? CF_TEMPLATE : CF_INACTIVE | CF_SYNCED) | rev | (repliesBypass(d.fwd) ? CF_NOOUTPUT : 0));
   if (e === NONE) return false;
   t.fwd[e] = d.fwd;
   t.dest[e] = d.id;

@@ -12,13 +12,13 @@
  * connection to the local server with the same (proto, vaddr, vport, daddr, dport).
  */
 import type { Engine, SyncedConn } from '../engine/engine.js';
-import { FWD_DR, FWD_FNAT } from '../engine/model.js';
+import { FWD_DR, FWD_FNAT, FWD_TUNNEL } from '../engine/model.js';
 import { CF_INACTIVE, CF_NOOUTPUT, CF_TEMPLATE, NONE } from '../table/conn-table.js';
 import { S_UDP } from '../table/tcp-state.js';
 import { SyncBatcher, type SyncBatcherConfig, type SyncSourceConn } from '../sync/batcher.js';
 import { applySyncDatagram, type ApplyReport, type SyncUpdate } from '../sync/apply.js';
 import {
-  CONN_F_DROUTE, CONN_F_FULLNAT, CONN_F_INACTIVE, CONN_F_MASQ, CONN_F_NOOUTPUT, CONN_F_TEMPLATE, DEFAULT_SYNC_PERIOD, DEFAULT_SYNC_THRESHOLD,
+  CONN_F_DROUTE, CONN_F_FULLNAT, CONN_F_TUNNEL, CONN_F_INACTIVE, CONN_F_MASQ, CONN_F_NOOUTPUT, CONN_F_TEMPLATE, DEFAULT_SYNC_PERIOD, DEFAULT_SYNC_THRESHOLD,
   IPPROTO_TCP, IPPROTO_UDP, TCP_S_CLOSE, TCP_S_CLOSE_WAIT, TCP_S_ESTABLISHED, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, UDP_S_NORMAL,
 } from '../sync/constants.js';
 
@@ -151,7 +151,7 @@ export function syncState(proto: number, state: number, template: boolean): numb
 
 /** Engine flags and method -> IP_VS_CONN_F_* (ip_vs_sync_conn_v0/v1 send cp->flags without HASHED). */
 export function syncFlags(fwd: number, cf: number): number {
-  let f = fwd === FWD_DR ? CONN_F_DROUTE : fwd === FWD_FNAT ? CONN_F_FULLNAT : CONN_F_MASQ;
+  let f = fwd === FWD_DR ? CONN_F_DROUTE : fwd === FWD_FNAT ? CONN_F_FULLNAT : fwd === FWD_TUNNEL ? CONN_F_TUNNEL : CONN_F_MASQ;
   if (cf & CF_TEMPLATE) f |= CONN_F_TEMPLATE;
   if (cf & CF_INACTIVE) f |= CONN_F_INACTIVE;
   if (cf & CF_NOOUTPUT) f |= CONN_F_NOOUTPUT;

@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { Engine } from '../engine/engine.js';
 import { V_EMIT } from '../engine/verdict.js';
-import { FWD_DR, FWD_FNAT } from '../engine/model.js';
+import { FWD_FNAT, repliesBypass } from '../engine/model.js';
 import type { PacketPort } from './port.js';
 import { buildFilter, type FilterInput, type Shard } from './bpf.js';
 import type { GuardRules } from './host-guard.js';
@@ -191,7 +191,7 @@ export class Runtime {
     const natServers: FilterInput['natServers'] = [];
     for (const s of this.engine.services) {
       for (const d of s.dests) {
-        if (d.fwd === FWD_DR) continue;
+        if (repliesBypass(d.fwd)) continue;
         natServers.push({ proto: s.proto === 17 ? 'udp' : 'tcp', addr: d.addr, port: d.port || s.port });
       }
     }

@@ -25,6 +25,7 @@ export const IPPROTO_SCTP = 132;
 // Connection flags (IP_VS_CONN_F_*).
 export const CONN_F_FWD_MASK = 0x0007;
 export const CONN_F_MASQ = 0x0000;
+export const CONN_F_TUNNEL = 0x0002;
 export const CONN_F_DROUTE = 0x0003;
 /**
  * Full NAT: NOT a mainline value. 0x0005 is what the Alibaba/DPVS LVS forks use; mainline receivers

@@ -62,7 +62,7 @@ t.test('--config-test on a bad file: every error and warning, in line order; exi
     `${FX}/bad.conf:12: error: keyword 'lvs_sched': expected a scheduler (rr|wrr|lc|wlc|lblc|sh|mh|dh|fo|ovf|lblcr|sed|nq|twos), got 'nosuch'`,
     `${FX}/bad.conf:20: error: keyword 'virtual_server_group': IPv6 is not supported yet (entry ae00::2 to ae00::9 of group v6); use IPv4 addresses`,
     `${FX}/bad.conf:23: warning: keyword 'virtual_server': virtual server group v6 has no real servers - ignoring`,
-    `${FX}/bad.conf:32: error: keyword 'lvs_method': TUN is not supported yet by this balancer (use NAT or DR) in virtual_server 10.0.0.127:82/TCP`,
+    `${FX}/bad.conf:32: error: keyword 'lvs_method': TUN type gue is not supported by this balancer (use TUN type ipip) in virtual_server 10.0.0.127:82/TCP`,
     `${FX}/bad.conf:37: warning: keyword 'unknown_block_keyword': unknown keyword - ignored`,
     `lb: ${FX}/bad.conf: 4 errors, 2 warnings: the balancer would not start`,
     '',

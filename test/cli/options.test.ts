@@ -51,7 +51,7 @@ const bad: [string, string[], string][] = [
   ['--rs weight not a number', ['--rs', '1.2.3.4@x'], "'x'"],
   ['--rs weight too big', ['--rs', '1.2.3.4@65536'], '65536'],
   ['--rs bad address', ['--rs', '300.1.1.1'], '300.1.1.1'],
-  ['--rs bad method', ['--rs', '1.2.3.4/tun'], 'tun'],
+  ['--rs bad method', ['--rs', '1.2.3.4/ipip'], 'ipip'],
   ['--mode xx', ['--mode', 'xx'], 'xx'],
   ['--persist 0', ['--persist', '0'], "'0'"],
   ['--persist too long', ['--persist', '2678401'], '2678401'],

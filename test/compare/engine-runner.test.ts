@@ -94,6 +94,29 @@ t.test('DR: only MACs, TTL and IP checksum change; the director sees client pack
   t.match(r.listings.at(-1)!.stats, /-> 10\.0\.0\.11:80\s+1\s+\d+\s+0\s+\d+\s+0\n/, 'OutPkts and OutBytes stay 0');
 });
 
+t.test('tunnel: IPIP from the director to the server, inner packet with TTL-1 only; replies bypass the director', async (t) => {
+  const s = validateScenario({
+    name: 'tun', topology: topo,
+    steps: [{ ipvsadm: `-A -t ${VS} -s rr` }, add(1, '-i'), { capture: { label: 'tun', from: '198.51.100.10', to: VS } }],
+  });
+  const r = runOnEngine(s);
+  t.equal(r.rewrites.length, 1, 'no server-to-client sample');
+  const x = r.rewrites[0]!;
+  t.same(changedFields(x), [
+    'eth.src', 'eth.dst', 'outer.src', 'outer.dst', 'outer.proto', 'outer.ttl', 'outer.tos', 'outer.df', 'outer.id', 'outer.len', 'outer.checksum',
+    'ip.ttl', 'ip.checksum', 'l4.checksum',
+  ]);
+  t.not(x.after['l4.checksum'], x.before['l4.checksum'], 'the partial checksum is completed before encapsulation');
+  t.same(
+    ['outer.src', 'outer.dst', 'outer.proto', 'outer.ttl', 'outer.tos', 'outer.df', 'outer.id', 'outer.len', 'outer.checksum'].map((f) => x.after[f]),
+    ['10.0.0.2', '10.0.0.11', '4', '63', '0x00', 'DF', '0x0000', 'inner + 20', 'valid'],
+  );
+  t.equal(x.after['ip.dst'], '10.0.0.127', 'the inner destination stays the VIP');
+  t.equal(r.conns[0]!.state, 'FIN_WAIT');
+  t.match(r.listings.at(-1)!.list, /-> 10\.0\.0\.11:80\s+Tunnel\s+1 /);
+  t.match(r.listings.at(-1)!.save, /-a -t 10\.0\.0\.127:80 -r 10\.0\.0\.11:80 -i -w 1 --tun-type ipip\n/);
+});
+
 t.test('UDP datagrams: one entry per client port, state UDP', async (t) => {
   const U = '10.0.0.127:9000';
   const s = validateScenario({

@@ -9,6 +9,12 @@ import { encodePcap } from '../../src/io/pcap-file.js';
 import { tcpFrame } from '../../src/packet/builder.js';
 import * as tcp from '../../src/packet/tcp.js';
 import { changedFields } from '../../src/compare/rewrite.js';
+import { writeIpip } from '../../src/engine/tunnel.js';
+import { parseIPv4 } from '../../src/packet/addr.js';
+import { checksum } from '../../src/packet/checksum.js';
+import { validateScenario } from '../../src/compare/scenario.js';
+import { asPartial, runOnEngine } from '../../src/compare/engine-runner.js';
+import { compareSides } from '../../src/compare/compare.js';
 
 const LOG = [
   '@@VM kernel=6.1.0-56-amd64 ipvsadm=ipvsadm_v1.31_2019/12/24_(compiled_with_popt_and_IPVS_v1.2.1)',
@@ -75,4 +81,38 @@ t.test('a DR reply from the VIP is routing, not an IPVS rewrite: no server-to-cl
   const samples = kernelRewrites('dr', sides);
   t.equal(samples.length, 1);
   t.same(changedFields(samples[0]!), ['eth.src', 'eth.dst', 'ip.ttl', 'ip.checksum']);
+});
+
+t.test('tunnel: the IPIP frame on the LAN side is read through; outer fields compared by value', async (t) => {
+  // As in the VM: the client's SYN partial on the client side (veth TX offload), complete inside the tunnel.
+  const syn = asPartial(tcpFrame({ srcMac: '02:00:00:00:0c:01', dstMac: '02:00:00:00:01:01', src: '198.51.100.10', dst: '10.0.0.127', sport: 20000, dport: 80, flags: tcp.SYN }), 6);
+  const inner = tcpFrame({ srcMac: '02:00:00:00:00:02', dstMac: '02:00:0a:00:00:0b', src: '198.51.100.10', dst: '10.0.0.127', sport: 20000, dport: 80, flags: tcp.SYN, ttl: 63 });
+  const out = Buffer.alloc(inner.length + 20);
+  writeIpip(out, inner, 14, inner.length - 14, parseIPv4('10.0.0.2')! | 0, parseIPv4('10.0.0.11')! | 0, 0);
+  const sides = new Map([['cli', encodePcap([{ frame: syn }])], ['lan', encodePcap([{ frame: out }])]]);
+  const samples = kernelRewrites('tun', sides);
+  t.equal(samples.length, 1);
+  const k = samples[0]!;
+  t.equal(k.after['tcp.flags'], 'S', 'the inner SYN is found');
+  t.same(changedFields(k).filter((f) => !f.startsWith('outer.')), ['eth.src', 'eth.dst', 'ip.ttl', 'ip.checksum', 'l4.checksum']);
+  t.equal(k.after['outer.dst'], '10.0.0.11');
+
+  const scenario = validateScenario({
+    name: 'tun', topology: { vip: '10.0.0.127', servers: [{ name: 'rs1', addr: '10.0.0.11' }], clients: ['198.51.100.10'] },
+    steps: [{ ipvsadm: '-A -t 10.0.0.127:80 -s rr' }, { ipvsadm: '-a -t 10.0.0.127:80 -r 10.0.0.11:80 -i' }, { capture: { label: 'tun', from: '198.51.100.10', to: '10.0.0.127:80' } }],
+  });
+  const engine = runOnEngine(scenario);
+  const kernel = { ...engine, side: 'kernel' as const, rewrites: samples };
+  const same = compareSides(scenario, kernel, engine);
+  t.equal(same.rewriteDiffs, 0, 'same fields changed, same outer header');
+  t.ok(same.rewrites[0]!.fields.find((f) => f.field === 'outer.ttl')!.added);
+  // An outer TTL of 64 (a fresh header instead of the inner TTL) would be a difference.
+  const other = Buffer.from(out);
+  other[22] = 64;
+  other.writeUInt16BE(0, 24);
+  other.writeUInt16BE(checksum(other, 14, 20), 24);
+  const bad = kernelRewrites('tun', new Map([['cli', encodePcap([{ frame: syn }])], ['lan', encodePcap([{ frame: other }])]]));
+  const diff = compareSides(scenario, { ...kernel, rewrites: bad }, engine);
+  t.equal(diff.rewriteDiffs, 1);
+  t.same(diff.rewrites[0]!.fields.filter((f) => !f.same).map((f) => f.field), ['outer.ttl']);
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateScenario } from '../../src/compare/scenario.js';
-import { scenarioScript, usesDirectRouting, vmFiles, vmLibrary } from '../../src/compare/vm-script.js';
+import { scenarioScript, serverMode, usesDirectRouting, vmFiles, vmLibrary } from '../../src/compare/vm-script.js';
 
 const VS = '10.0.0.127:80';
 const topo = { vip: '10.0.0.127', servers: [{ name: 'rs1', addr: '10.0.0.11' }], clients: ['198.51.100.10', '198.51.100.11'], udpPorts: [9000] };
@@ -47,6 +47,18 @@ t.test('DR scenarios get the router; NAT ones do not', async (t) => {
   const dr = validateScenario({ name: 'dr', topology: topo, steps: [{ ipvsadm: `-a -t ${VS} -r 10.0.0.11 -g` }] });
   t.ok(usesDirectRouting(dr));
   t.match(scenarioScript(dr, 1), /^topo_up 1 .* dr$/m);
+});
+
+t.test('tunnel scenarios get the router and servers that decapsulate (tunl0); captures take IPIP', async (t) => {
+  const tun = validateScenario({ name: 'tun', topology: topo, steps: [{ ipvsadm: `-a -t ${VS} -r 10.0.0.11 -i` }] });
+  t.equal(serverMode(tun), 'tun');
+  t.equal(serverMode(nat), 'nat');
+  t.match(scenarioScript(tun, 1), /^topo_up 1 .* tun$/m);
+  const lib = vmLibrary();
+  t.match(lib, /if \[ "\$7" = dr \] \|\| \[ "\$7" = tun \]; then/, 'the router for tun too');
+  t.match(lib, /ip -n \$ns link set tunl0 up/);
+  t.match(lib, /conf\/\$i\/rp_filter; done' *\n/);
+  t.match(lib, /-w \/tmp\/cap-lan\.pcap port \$4 or ip proto 4 /, 'outer headers have no ports');
 });
 
 t.test('run.sh sources the library and every scenario in order', async (t) => {

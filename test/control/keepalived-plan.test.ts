@@ -8,7 +8,7 @@ import t from 'tap';
 import path from 'node:path';
 import { loadKeepalivedConfig, parseKeepalivedText } from '../../src/config/keepalived/index.js';
 import { planFromKeepalived, type KeepalivedPlan } from '../../src/control/keepalived-plan.js';
-import { FWD_DR, FWD_MASQ } from '../../src/engine/model.js';
+import { FWD_DR, FWD_MASQ, FWD_TUNNEL } from '../../src/engine/model.js';
 import type { CheckerSpec } from '../../src/health/types.js';
 import { FIXTURES, SAMPLES, SAMPLES_MISSING } from '../config/paths.js';
 import { ip } from '../helpers/lab-engine.js';
@@ -202,13 +202,16 @@ t.test('unsupported things are reported, never silently dropped', async (t) => {
   t.equal(fw.services.length, 0);
   t.ok(fw.warnings.some((w) => /fwmark/.test(w) && /test\.conf:1\b/.test(w)), `fwmark reported with file:line (${fw.warnings.join(' | ')})`);
 
-  // TUN: keepalived would add the real server with IPIP forwarding; this balancer cannot
-  // tunnel, and skipping the server would leave the service running without it. So the
-  // configuration is refused, like an unknown scheduler below, naming the real server (line 5)
-  // whose inherited lb_kind TUN it cannot apply.
+  // TUN with keepalived's default tunnel type ipip: planned as a tunnel server, port forced
+  // to the virtual server's. GUE/GRE are refused, naming the real server (line 5) whose
+  // inherited lb_kind it cannot apply: skipping the server would leave the service without it.
+  const tun = planText('virtual_server 10.0.0.127 80 {\n  lb_algo rr\n  lb_kind TUN\n  protocol TCP\n  real_server 10.0.0.185 8080 {\n    weight 1\n  }\n}\n');
+  t.same(tun.services[0]!.dests.map((d) => [d.spec.fwd, d.spec.port]), [[FWD_TUNNEL, 80]]);
+  const lvsMethod = planText('virtual_server 10.0.0.127 80 {\n  lb_algo rr\n  lvs_method TUN type ipip\n  protocol TCP\n  real_server 10.0.0.185 80 {\n    weight 1\n  }\n}\n');
+  t.same(lvsMethod.services[0]!.dests.map((d) => d.spec.fwd), [FWD_TUNNEL]);
   t.throws(
-    () => planText('virtual_server 10.0.0.127 80 {\n  lb_algo rr\n  lb_kind TUN\n  protocol TCP\n  real_server 10.0.0.185 80 {\n    weight 1\n  }\n}\n'),
-    /^\/etc\/keepalived\/test\.conf:5: keyword 'lvs_method': TUN is not supported/,
+    () => planText('virtual_server 10.0.0.127 80 {\n  lb_algo rr\n  lb_kind TUN type gue port 6080\n  protocol TCP\n  real_server 10.0.0.185 80 {\n    weight 1\n  }\n}\n'),
+    /^\/etc\/keepalived\/test\.conf:5: keyword 'lvs_method': TUN type gue is not supported/,
   );
 
   // A checker this balancer does not run (SSL_GET): reported.
