@@ -60,6 +60,8 @@ export interface LbOptions {
   syncId: number | null;
   /** `--config-test` / `-t` (keepalived) or `--check`: parse --config / --rules, report, exit. */
   configTest: boolean;
+  /** Sloppy TCP (net.ipv4.vs.sloppy_tcp): 'auto' = on for mh services with --bgp (docs/scale-out.md). */
+  sloppyTcp: 'auto' | 'on' | 'off';
   /** `--version`: print the version and exit. */
   version: boolean;
   help: boolean;
@@ -84,6 +86,9 @@ Service:
   --persist SECONDS       persistence timeout (ipvsadm -p, 1..2678400)
   --persist-mask MASK     persistence netmask (ipvsadm -M, default 255.255.255.255)
   --ops                   one-packet scheduling for UDP (ipvsadm -o)
+  --sloppy-tcp            schedule a TCP segment without SYN that has no connection entry, for every
+                          service (sysctl net.ipv4.vs.sloppy_tcp=1); default: on for mh services with --bgp
+  --no-sloppy-tcp         off, also for mh with --bgp (a keepalived.conf virtual_server's own sloppy_tcp still applies)
 Rules and control:
   --rules FILE            load rules in ipvsadm-save format at start
   --save-on-exit FILE     write the live rules (ipvsadm -S -n) on shutdown
@@ -163,6 +168,7 @@ export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbO
     traceSched: false, hostGuard: true, pcapDir: null, doctor: true, fnatAddrs: [], fnatPorts: [1024, 65535],
     rulesFile: null, saveOnExit: null, config: null, socket: defaults.socket ?? '/run/tslb.sock', worker: null, workers: 1, shardBy: null, fanoutGroup: null,
     help: false, metrics: null, sync: 'auto', syncPeer: null, syncPort: null, syncId: null, configTest: false, version: false,
+    sloppyTcp: 'auto',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -198,6 +204,8 @@ export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbO
       case '--persist': o.persist = intIn(name, value(), 1, 2678400); break;
       case '--persist-mask': o.persistMask = addr(name, value()); break;
       case '--ops': o.ops = true; break;
+      case '--sloppy-tcp': o.sloppyTcp = 'on'; break;
+      case '--no-sloppy-tcp': o.sloppyTcp = 'off'; break;
       case '--iface': o.ifaces.push(value()); break;
       case '--max-conns': o.maxConns = intIn(name, value(), 1, 1 << 24); break;
       case '--checksum': {

@@ -112,6 +112,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
     maxConns: o.maxConns,
     checksum: o.checksum,
   });
+  engine.sloppyTcp = o.sloppyTcp === 'on';
   const shard = o.worker && o.worker.n > 1
     ? { k: o.worker.k, n: o.worker.n, by: o.shardBy ?? (o.persist > 0 || o.sched === 'sh' ? 'addr' as const : 'port' as const) }
     : null;
