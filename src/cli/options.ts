@@ -5,6 +5,7 @@
 import { parseIPv4 } from '../packet/addr.js';
 import { SCHEDULER_NAMES, DEFAULT_SCHEDULER } from '../sched/index.js';
 import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL } from '../engine/model.js';
+import { BGP_USAGE, BGP_VALUE_FLAGS, bgpOption, type BgpOptions } from '../bgp/options.js';
 
 export class UsageError extends Error {}
 
@@ -62,6 +63,10 @@ export interface LbOptions {
   vrrpAddresses: boolean;
   /** `--config-test` / `-t` (keepalived) or `--check`: parse --config / --rules, report, exit. */
   configTest: boolean;
+  /** Sloppy TCP (net.ipv4.vs.sloppy_tcp): 'auto' = on for mh services with --bgp (docs/scale-out.md). */
+  sloppyTcp: 'auto' | 'on' | 'off';
+  /** src/bgp: announce the VIPs by BGP through BIRD 2 (N active directors); null = off. */
+  bgp: BgpOptions | null;
   /** `--version`: print the version and exit. */
   version: boolean;
   help: boolean;
@@ -86,6 +91,9 @@ Service:
   --persist SECONDS       persistence timeout (ipvsadm -p, 1..2678400)
   --persist-mask MASK     persistence netmask (ipvsadm -M, default 255.255.255.255)
   --ops                   one-packet scheduling for UDP (ipvsadm -o)
+  --sloppy-tcp            schedule a TCP segment without SYN that has no connection entry, for every
+                          service (sysctl net.ipv4.vs.sloppy_tcp=1); default: on for mh services with --bgp
+  --no-sloppy-tcp         off, also for mh with --bgp (a keepalived.conf virtual_server's own sloppy_tcp still applies)
 Rules and control:
   --rules FILE            load rules in ipvsadm-save format at start
   --save-on-exit FILE     write the live rules (ipvsadm -S -n) on shutdown
@@ -102,6 +110,7 @@ High availability (vrrp_instance blocks of --config; see docs/ha.md):
   --sync-id N             sync id 0..255 (default 0 = a backup accepts any)
   --metrics [ADDR:]PORT   Prometheus text endpoint /metrics (off by default; ADDR default 127.0.0.1)
   --no-vrrp-addresses     VRRP: keep the VIPs off the interface (default: added while MASTER, as keepalived)
+${BGP_USAGE}
 Packet path:
   --iface IF              capture/transmit interface (repeatable; default: from the routing table)
   --max-conns N           connection table capacity (default 1048576)
@@ -166,6 +175,7 @@ export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbO
     traceSched: false, hostGuard: true, pcapDir: null, doctor: true, fnatAddrs: [], fnatPorts: [1024, 65535],
     rulesFile: null, saveOnExit: null, config: null, socket: defaults.socket ?? '/run/tslb.sock', worker: null, workers: 1, shardBy: null, fanoutGroup: null,
     help: false, metrics: null, sync: 'auto', syncPeer: null, syncPort: null, syncId: null, vrrpAddresses: true, configTest: false, version: false,
+    sloppyTcp: 'auto', bgp: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -201,6 +211,8 @@ export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbO
       case '--persist': o.persist = intIn(name, value(), 1, 2678400); break;
       case '--persist-mask': o.persistMask = addr(name, value()); break;
       case '--ops': o.ops = true; break;
+      case '--sloppy-tcp': o.sloppyTcp = 'on'; break;
+      case '--no-sloppy-tcp': o.sloppyTcp = 'off'; break;
       case '--iface': o.ifaces.push(value()); break;
       case '--max-conns': o.maxConns = intIn(name, value(), 1, 1 << 24); break;
       case '--checksum': {
@@ -260,6 +272,10 @@ export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbO
         break;
       }
       case '--config-test': case '-t': case '--check': o.configTest = true; break;
+      case '--bgp': case '--bgp-peer': case '--bgp-as': case '--bgp-peer-as': case '--bgp-router-id': case '--bgp-dir':
+      case '--bgp-hold': case '--bgp-bfd': case '--bgp-bfd-multiplier': case '--bgp-table': case '--bgp-ifname':
+        o.bgp = bgpOption(o.bgp, name, BGP_VALUE_FLAGS.has(name) ? value() : '', (m) => { throw new UsageError(m); });
+        break;
       case '--version': o.version = true; break;
       case '--help': case '-h': o.help = true; break;
       default:
@@ -274,6 +290,8 @@ export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbO
   // --vip alone: a balancer for that VIP with no services yet, as a fresh IPVS (run.ts prints how to add them).
   if (o.ops && o.proto !== 'udp' && o.udpPorts.length === 0) throw new UsageError('--ops: One-Packet Scheduling is only for UDP virtual services');
   if (o.persist === 0 && o.ports.includes(0)) throw new UsageError('--port 0: Zero port specified for non-persistent service');
+  if (o.bgp !== null && o.bgp.peers.length === 0) throw new UsageError('--bgp needs at least one --bgp-peer ADDR (the router to announce the VIPs to)');
+  if (o.bgp !== null && (o.workers > 1 || o.worker !== null)) throw new UsageError('--bgp with --workers: not supported (one BGP speaker per director)');
   const usesFnat = o.mode === FWD_FNAT || o.rs.some((r) => r.fwd === FWD_FNAT);
   if (usesFnat && o.fnatAddrs.length === 0) throw new UsageError('full-NAT needs at least one --fnat-addr (a local address the real servers route back to)');
   return o;

@@ -27,6 +27,7 @@ import { defaultSocketPath } from './netns.js';
 import { ControlPlane, StartupError } from '../control/plane.js';
 import { ConfigError } from '../config/errors.js';
 import { startHa, type HaHandle } from '../ha/ha.js';
+import { startBgp, type BgpHandle } from '../bgp/bgp.js';
 
 export class StartError extends Error {}
 
@@ -46,6 +47,8 @@ export interface Balancer {
   plane: ControlPlane;
   /** VRRP, connection sync and metrics (src/ha); null fields when not configured. */
   ha: HaHandle | null;
+  /** --bgp: BIRD and the VIP routes (src/bgp); null without it. */
+  bgp: BgpHandle | null;
   stop: () => void;
 }
 
@@ -112,6 +115,8 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
     maxConns: o.maxConns,
     checksum: o.checksum,
   });
+  engine.sloppyTcp = o.sloppyTcp === 'on';
+  engine.sloppyTcpMh = o.sloppyTcp === 'auto' && o.bgp !== null;
   const shard = o.worker && o.worker.n > 1
     ? { k: o.worker.k, n: o.worker.n, by: o.shardBy ?? (o.persist > 0 || o.sched === 'sh' ? 'addr' as const : 'port' as const) }
     : null;
@@ -122,7 +127,8 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
     .map((r) => ({ dst: r.dst, prefixLen: r.prefixLen, iface: index.get(r.dev)!, gateway: r.gateway }));
   const routing = new RoutingTable(routes);
   const rules = new Rules(engine, routing);
-  rules.answerArp = shard === null || shard.k === 0;
+  // With --bgp the routers route the VIP to this director's own address: no ARP for it.
+  rules.answerArp = (shard === null || shard.k === 0) && o.bgp === null;
   const specs = serviceSpecs(o);
   const ruleStep = (what: string, fn: () => void) => {
     try {
@@ -154,10 +160,12 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
   let live = false;
   let runtime: Runtime | null = null;
   let ha: HaHandle | null = null;
+  let bgp: BgpHandle | null = null;
   const changed = () => {
     ownVip();
     if (!live) return;
     ha?.reapply();
+    bgp?.reapply();
     runtime!.rulesChanged();
   };
   const plane = new ControlPlane(rules, { rulesFile: o.rulesFile, saveOnExit: o.saveOnExit, config: o.config, socket: o.socket }, changed, log);
@@ -180,6 +188,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
     if (stopped) return;
     stopped = true;
     try {
+      bgp?.stop(); // withdraw first, while the packet path still forwards
       ha?.stop();
       if (planeStarted) plane.stop(save);
     } finally {
@@ -231,11 +240,16 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
   live = true;
   ha?.reapply();
   await step('packet path (capture filters, nft host guard)', () => rt.start());
+  if (o.bgp !== null) {
+    const b = (bgp = await step('bgp (BIRD 2, VIP routes)', () => startBgp({ engine, ifaces, routes, opts: o.bgp!, socket: o.socket, hasCommand: (c) => deps.probes.hasCommand(c), log })));
+    const prev = plane.haStatus;
+    plane.haStatus = () => [prev?.() ?? '', b.statusText()].filter((x) => x !== '').join('\n');
+  }
   // One doctor per balancer: with workers, worker 0 (its share of the flows, and the one answering ARP).
   if (o.doctor && (shard === null || shard.k === 0)) doctor = new DoctorRunner(rt, log).start();
   summary(o, rt, log, guard, deps.probes, ioKind);
   if (pcap) log(`pcap: writing ${pcap.files.join(', ')}`);
-  return { runtime: rt, rules, plane, ha, stop: () => stop() };
+  return { runtime: rt, rules, plane, ha, bgp, stop: () => stop() };
 }
 
 /**
@@ -281,6 +295,10 @@ function summary(o: LbOptions, rt: Runtime, log: (s: string) => void, guard: Gua
       continue;
     }
     const on = rt.ports.filter((_, i) => v.arpMask & (1 << i)).map((p) => p.name);
+    if (o.bgp !== null) {
+      log(`VIP ${formatIPv4(v.addr)}: not a local address, routed here by BGP (no ARP answered for it)`);
+      continue;
+    }
     log(`VIP ${formatIPv4(v.addr)}: not a local address: ARP answered on ${on.join(', ')}, gratuitous ARP sent`);
   }
   for (const s of e.services) {

@@ -143,7 +143,7 @@ function planService(vs: VirtualServer, warnings: string[], services: PlannedSer
   const key = serviceKey(proto, vs.address, vs.port);
   const spec: ServiceSpec = {
     proto, addr, port: vs.port, scheduler: vs.scheduler, persistent: vs.persistenceTimeout, netmask,
-    ops: vs.flags.ops, schedFlags: schedFlags & ~SVC_F_ONEPACKET,
+    ops: vs.flags.ops, schedFlags: schedFlags & ~SVC_F_ONEPACKET, sloppyTcp: vs.flags.sloppyTcp,
   };
   const dests: PlannedDest[] = [];
   const rsSpecs: HealthRealServerSpec[] = [];

@@ -85,6 +85,16 @@ export class Engine {
   expireNodestConn = false;
   expireQuiescentTemplate = false;
   connReuseMode = 1;
+  /**
+   * sloppy_tcp (docs/ipvs-behaviour.md §1.0): a TCP segment without SYN (RST excepted) and
+   * with no entry is scheduled and gets one, as tcp_conn_schedule does with the sysctl set.
+   * `sloppyTcpMh` turns it on for mh services only (the --bgp default, docs/scale-out.md);
+   * a service's own `sloppyTcp` (keepalived.conf `sloppy_tcp`) turns it on for that one.
+   */
+  sloppyTcp = false;
+  sloppyTcpMh = false;
+  /** Entries created by sloppy TCP from a segment without SYN (a flow another director had). */
+  sloppyConns = 0;
   readonly fullChecksum: boolean;
   readonly fnat = new FnatPool();
   trace: SchedTrace | null = null;
@@ -315,11 +325,14 @@ export class Engine {
       e = NONE;
     }
     if (e === NONE) {
-      if (proto === ipv4.PROTO_TCP && !isSyn) return this.drop(DROP.tcp_no_conn); // tcp_conn_schedule
+      // tcp_conn_schedule: only a SYN is scheduled, or with sloppy_tcp any segment but a RST.
+      const sloppy = proto === ipv4.PROTO_TCP && !isSyn;
+      if (sloppy && ((tflags & tcp.RST) !== 0 || !this.sloppyFor(svc))) return this.drop(DROP.tcp_no_conn);
       if (this.fromDrDest(svc, b)) return this.drop(DROP.loop_guard);
       e = this.schedule(b, l3, ifi, svc, proto, saddr, sport, daddr, dport);
       if (e < 0) return this.scheduleFailed(e, b, l3, ifi, daddr);
       if (e >= t.capacity) return this.onePacket(b, l3, l4, total, svc, e - t.capacity, proto);
+      if (sloppy) this.sloppyConns++;
     }
     const d = this.dests[t.dest[e]!]!;
     this.statsIn(d, svc, total);
@@ -333,6 +346,10 @@ export class Engine {
     if (t.flags[e]! & CF_SYNCED) this.learnClientMac(e, b, ifi);
     if (this.syncHook !== null) this.syncHook(e);
     return this.transmit(b, l3, l4, total, e, d, proto, ifi);
+  }
+
+  private sloppyFor(svc: VirtualService): boolean {
+    return this.sloppyTcp || svc.sloppyTcp || (this.sloppyTcpMh && svc.scheduler.name === 'mh');
   }
 
   /** Real server -> client through the director (ip_vs_out, NAT and full-NAT only). */

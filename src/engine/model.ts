@@ -81,6 +81,8 @@ export class VirtualService implements SchedService<RealServer> {
   netmask = -1;
   /** Index of this service's VIP in the engine's VIP list. */
   vipIndex = -1;
+  /** Sloppy TCP for this service (keepalived.conf `sloppy_tcp`), besides the engine-wide setting. */
+  sloppyTcp = false;
   readonly stats = new Stats();
 
   constructor(proto: number, addr: number, port: number, scheduler: Scheduler<RealServer>) {

@@ -30,6 +30,8 @@ export interface ServiceSpec extends ServiceKey {
   ops: boolean;
   /** Scheduler flags (sh-fallback, sh-port, ...). */
   schedFlags: number;
+  /** Sloppy TCP for this service; undefined leaves it as it is (ipvsadm -E has no such flag). */
+  sloppyTcp?: boolean;
 }
 
 export interface DestSpec {
@@ -100,6 +102,7 @@ export class Rules {
     svc.flags = flags;
     svc.timeoutS = spec.persistent;
     svc.netmask = spec.netmask | 0;
+    if (spec.sloppyTcp !== undefined) svc.sloppyTcp = spec.sloppyTcp;
   }
 
   delService(k: ServiceKey): void {

@@ -71,6 +71,7 @@ export function renderMetrics(src: MetricsSource): string {
   }
   for (const v of e.vipList()) w.metric('tslb_vip_active', 'gauge', '1 when this director balances and answers ARP for the VIP (VRRP master or no VRRP).', { vip: formatIPv4(v.addr) }, v.active ? 1 : 0);
   w.metric('tslb_connections', 'gauge', 'Entries in the connection table (connections and templates).', {}, e.table.count);
+  w.metric('tslb_sloppy_connections_total', 'counter', 'Connections created by sloppy TCP from a segment without SYN (a flow another director had).', {}, e.sloppyConns);
   w.metric('tslb_frames_total', 'counter', 'Frames received and sent by the engine.', { direction: 'rx' }, e.rxFrames);
   w.metric('tslb_frames_total', 'counter', '', { direction: 'tx' }, e.txFrames);
   DROP_REASONS.forEach((r, i) => w.metric('tslb_drops_total', 'counter', 'Frames dropped by the engine, by reason.', { reason: r }, e.drops[i]!));

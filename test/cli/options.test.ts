@@ -127,3 +127,9 @@ t.test('node dist/lb.js with a bad value exits 2 and names it on stderr', { skip
   t.equal(p.code, 2);
   t.match(p.stderr, /--persist: '0'/);
 });
+
+t.test('--sloppy-tcp / --no-sloppy-tcp (default auto: on for mh with --bgp)', async (t) => {
+  t.equal(parseOptions([]).sloppyTcp, 'auto');
+  t.equal(parseOptions(['--sloppy-tcp']).sloppyTcp, 'on');
+  t.equal(parseOptions(['--no-sloppy-tcp']).sloppyTcp, 'off');
+});

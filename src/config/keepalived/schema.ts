@@ -45,6 +45,8 @@ export interface ServiceFlags {
   shFallback: boolean;
   mhPort: boolean;
   mhFallback: boolean;
+  /** tslb extension: sloppy TCP for this service (IPVS has only the global sysctl sloppy_tcp). */
+  sloppyTcp: boolean;
 }
 
 export interface SorryServer {

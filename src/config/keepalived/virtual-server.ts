@@ -93,7 +93,7 @@ export function parseVirtualServer(node: ConfigNode, diag: Diagnostics): Virtual
 }
 
 function emptyFlags(): ServiceFlags {
-  return { ops: false, hashed: false, flag1: false, flag2: false, flag3: false, shPort: false, shFallback: false, mhPort: false, mhFallback: false };
+  return { ops: false, hashed: false, flag1: false, flag2: false, flag3: false, shPort: false, shFallback: false, mhPort: false, mhFallback: false, sloppyTcp: false };
 }
 
 function virtualServerKeyword(vs: VirtualServerDraft, n: ConfigNode, diag: Diagnostics): boolean {
@@ -120,6 +120,8 @@ function virtualServerKeyword(vs: VirtualServerDraft, n: ConfigNode, diag: Diagn
     }
     case 'hashed': vs.flags.hashed = true; break;
     case 'ops': vs.flags.ops = true; break;
+    // tslb: per-service net.ipv4.vs.sloppy_tcp (keepalived has no such keyword; docs/scale-out.md).
+    case 'sloppy_tcp': vs.flags.sloppyTcp = readOptionalBool(n, 0); break;
     case 'flag-1': vs.flags.flag1 = true; break;
     case 'flag-2': vs.flags.flag2 = true; break;
     case 'flag-3': vs.flags.flag3 = true; break;
