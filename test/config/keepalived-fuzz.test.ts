@@ -1,7 +1,7 @@
 /**
  * Fuzz test (issue 15 item 3): mutations of real keepalived.conf files (the seed and lab
- * fixtures with their includes, and keepalived's own doc/samples read from
- * ../shared/keepalived-samples) through the parser and what the balancer does next with the
+ * fixtures with their includes, and the feature configs in keepalived's sample shapes) through
+ * the parser and what the balancer does next with the
  * result (the ipvsadm plan, the VRRP instances). Whatever the text, the outcome must be a
  * configuration (with warnings naming FILE:LINE) or a ConfigError naming FILE:LINE of a file
  * that was read; never another exception, never a hang. Deterministic (seeded PRNG); the
@@ -18,7 +18,7 @@ import { VrrpConfigError, vrrpInstanceFromConfig } from '../../src/ha/vrrp-confi
 import { VrrpStateMachine } from '../../src/vrrp/state-machine.js';
 import { prng } from '../helpers/prng.js';
 import { int, mutateText, pick, type Rand } from '../helpers/fuzz-text.js';
-import { FIXTURES, findSamplesDir } from './paths.js';
+import { FIXTURES } from './paths.js';
 
 const MUTATIONS = Number(process.env.TSLB_FUZZ_CONFIGS ?? 20_000);
 const SEED = Number(process.env.TSLB_FUZZ_SEED ?? 0x5eed3);
@@ -49,14 +49,7 @@ function loadCorpus(): Corpus[] {
     const dir = root.slice(0, -'keepalived.conf'.length);
     corpora.push({ root, files: read(conf.filter((p) => p.startsWith(dir))) });
   }
-  for (const root of conf.filter((p) => p.startsWith('lab/'))) corpora.push({ root, files: read([root]) });
-  const samples = findSamplesDir();
-  if (samples) {
-    for (const name of readdirSync(samples).filter((f) => f.startsWith('keepalived.conf'))) {
-      const root = `samples/${name}`;
-      corpora.push({ root, files: { [root]: readFileSync(join(samples, name), 'utf8') } });
-    }
-  }
+  for (const root of conf.filter((p) => p.startsWith('lab/') || p.startsWith('features/'))) corpora.push({ root, files: read([root]) });
   return corpora;
 }
 
@@ -186,9 +179,9 @@ function load(root: string, files: Files): { outcome: Outcome } | { problem: str
 
 const corpora = loadCorpus();
 
-t.test('the corpus: seed and lab fixtures, keepalived samples', async (t) => {
+t.test('the corpus: seed, lab and feature fixtures', async (t) => {
   t.ok(corpora.length >= 10, `${corpora.length} configurations: ${corpora.map((c) => c.root).join(', ')}`);
-  t.ok(findSamplesDir() !== undefined, 'keepalived doc/samples found in ../shared/keepalived-samples');
+  t.ok(corpora.some((c) => c.root.startsWith('features/')), 'the feature configs are in it');
   for (const c of corpora) {
     const r = load(c.root, c.files);
     t.ok('outcome' in r && r.outcome === 'loaded', `${c.root} loads unmutated`, { r });

@@ -10,7 +10,7 @@ import { loadKeepalivedConfig, parseKeepalivedText } from '../../src/config/keep
 import { planFromKeepalived, type KeepalivedPlan } from '../../src/control/keepalived-plan.js';
 import { FWD_DR, FWD_MASQ, FWD_TUNNEL } from '../../src/engine/model.js';
 import type { CheckerSpec } from '../../src/health/types.js';
-import { FIXTURES, SAMPLES, SAMPLES_MISSING } from '../config/paths.js';
+import { FEATURES, FIXTURES } from '../config/paths.js';
 import { ip } from '../helpers/lab-engine.js';
 
 const TCP = 6;
@@ -122,34 +122,34 @@ t.test('seed 004 master: DR port 8000, HTTP_GET /health', async (t) => {
   t.same(p.vrrp.map((v) => v.name), ['LVS_SETTINGS'], 'vrrp_instance carried to the plan');
 });
 
-t.test('keepalived.conf.sample: NAT, persistence 50, sorry_server, HTTP_GET with digest', { skip: SAMPLES_MISSING }, async (t) => {
-  const p = plan(path.join(SAMPLES, 'keepalived.conf.sample'));
+t.test('nat-sorry-digest.conf: NAT, persistence 40, sorry_server, HTTP_GET with digest', async (t) => {
+  const p = plan(path.join(FEATURES, 'nat-sorry-digest.conf'));
   t.equal(p.services.length, 1);
   const s = p.services[0]!;
-  t.equal(s.key, 'TCP 10.10.10.2:1358');
+  t.equal(s.key, 'TCP 10.20.30.2:8080');
   t.equal(s.spec.proto, TCP);
-  t.equal(s.spec.port, 1358);
+  t.equal(s.spec.port, 8080);
   t.equal(s.spec.scheduler, 'rr');
-  t.equal(s.spec.persistent, 50, 'persistence_timeout 50');
+  t.equal(s.spec.persistent, 40, 'persistence_timeout 40');
   t.equal(s.spec.netmask | 0, ALL_ONES);
-  const rs = s.dests.find((d) => d.key === '192.168.200.2:1358')!;
+  const rs = s.dests.find((d) => d.key === '10.20.40.2:8080')!;
   t.ok(rs, 'the real server');
   t.equal(rs.spec.fwd, FWD_MASQ, 'lb_kind NAT');
-  t.equal(rs.spec.weight, 1);
+  t.equal(rs.spec.weight, 2);
   const h = p.health[0]!;
-  t.same(h.sorryServer && { key: h.sorryServer.key, address: h.sorryServer.address, port: h.sorryServer.port }, { key: '192.168.200.200:1358', address: '192.168.200.200', port: 1358 });
+  t.same(h.sorryServer && { key: h.sorryServer.key, address: h.sorryServer.address, port: h.sorryServer.port }, { key: '10.20.40.250:8080', address: '10.20.40.250', port: 8080 });
   t.equal(h.realServers.length, 1, 'the sorry server is not a checked real server');
   const c = h.realServers[0]!.checkers[0]!;
   t.equal(c.type, 'HTTP');
   if (c.type === 'HTTP') {
-    t.equal(c.urls[0]!.path, '/testurl3/test.jsp');
-    t.equal(c.urls[0]!.digest, '640205b7b0fc66c1ea91c463fac6334d');
-    t.equal(c.connectTimeoutMs, 3000);
-    t.equal(c.retry, 3);
-    t.equal(c.delayBeforeRetryMs, 3000);
-    t.equal(c.delayLoopMs, 6000);
+    t.equal(c.urls[0]!.path, '/check/status.html');
+    t.equal(c.urls[0]!.digest, '0123456789abcdef0123456789abcdef');
+    t.equal(c.connectTimeoutMs, 4000);
+    t.equal(c.retry, 2);
+    t.equal(c.delayBeforeRetryMs, 2000);
+    t.equal(c.delayLoopMs, 5000);
   }
-  t.ok(p.vrrp.some((v) => v.name === 'VI_1'));
+  t.ok(p.vrrp.some((v) => v.name === 'VI_NAT'));
 });
 
 t.test('timers are seconds (fractions allowed) converted to ms; MISC_CHECK defaults', async (t) => {
