@@ -101,8 +101,9 @@ async function main(argv: string[]): Promise<void> {
   const { runtime, plane, stop } = lb;
   const shutdown = (sig: string) => {
     log(`${sig}: stopping`);
+    const report = finalReport(runtime.engine, runtime.ports); // before the ports close
     stop();
-    log(finalReport(runtime.engine));
+    log(report);
     process.exit(0);
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
@@ -111,7 +112,7 @@ async function main(argv: string[]): Promise<void> {
     const out = plane.reload();
     log(`SIGHUP: ${(out.stdout + out.stderr).trim()}`);
   });
-  process.on('SIGUSR1', () => log(finalReport(runtime.engine)));
+  process.on('SIGUSR1', () => log(finalReport(runtime.engine, runtime.ports)));
   process.on('uncaughtException', (err) => {
     stop();
     process.stderr.write(`lb: fatal: ${err.stack ?? err}\n`);

@@ -22,18 +22,9 @@
 // partial, gso, wakeups, cycles, yields, firstMs, lastMs} and exits.
 import { RingPort } from '../../dist/io/ring/ring-port.js';
 import { RingDriver } from '../../dist/io/ring/driver.js';
-import { fixChecksum32, ipToU32, parseArgs, parseMac, readU32, u32ToIp, writeU32 } from './frames.mjs';
+import { fixChecksum32, forwarderArgs, ipToU32, parseArgs, parseMac, readU32, u32ToIp, writeU32 } from './frames.mjs';
 
-const a = parseArgs(process.argv.slice(2));
-const mode = a.mode ?? 'nat';
-const mac = parseMac(a.mac);
-const myIp = ipToU32(a.ip);
-const vip = ipToU32(a.vip);
-const servers = String(a.rs).split(',').map((s) => {
-  const [ip, m] = s.split('=');
-  return { ip: ipToU32(ip), mac: parseMac(m) };
-});
-const gwMac = a['gw-mac'] ? parseMac(a['gw-mac']) : null;
+const { a, mode, mac, myIp, vip, servers, gwMac } = forwarderArgs(process.argv.slice(2));
 const frames = a.frames ? Number(a.frames) : undefined;
 if (mode === 'nat' && !gwMac) throw new Error('--mode nat needs --gw-mac');
 

@@ -153,3 +153,44 @@ export function floodFrames({ srcMac, dstMacs, srcIp, dsts, dport, ports = 64, p
 export function trafgenConfig(frames) {
   return frames.map((b) => `{ ${[...b].map((x) => `0x${x.toString(16).padStart(2, '0')}`).join(', ')} }\n`).join('');
 }
+
+/**
+ * The arguments every UDP flood sender takes (udp-send.mjs, ring-send.mjs) and the frames
+ * they describe: --dst A[,B], --src-mac, --dst-mac M[,M2], --src-ip, --dport, --ports,
+ * --payload, --base-port, --count, --seconds.
+ */
+export function senderArgs(argv) {
+  const a = parseArgs(argv);
+  const dsts = String(a.dst).split(',').map(ipToU32);
+  const srcMac = parseMac(a['src-mac']);
+  const frames = floodFrames({
+    srcMac,
+    // One MAC for every destination (the next hop), or one per --dst address, in order.
+    dstMacs: String(a['dst-mac']).split(',').map(parseMac),
+    srcIp: ipToU32(a['src-ip']),
+    dsts,
+    dport: Number(a.dport ?? 9100),
+    ports: Number(a.ports ?? 64),
+    payload: Number(a.payload ?? 64),
+    basePort: Number(a['base-port'] ?? 20000),
+  });
+  return { a, count: Number(a.count ?? 2_000_000), seconds: Number(a.seconds ?? 3), frames, srcMac, dsts };
+}
+
+/** The arguments both bare forwarders take (bare-fwd.mjs, bare-ring-fwd.mjs). */
+export function forwarderArgs(argv) {
+  const a = parseArgs(argv);
+  const servers = String(a.rs).split(',').map((s) => {
+    const [ip, m] = s.split('=');
+    return { ip: ipToU32(ip), mac: parseMac(m) };
+  });
+  return {
+    a,
+    mode: a.mode ?? 'nat',
+    mac: parseMac(a.mac),
+    myIp: ipToU32(a.ip),
+    vip: ipToU32(a.vip),
+    servers,
+    gwMac: a['gw-mac'] ? parseMac(a['gw-mac']) : null,
+  };
+}

@@ -9,22 +9,9 @@
 // Prints one JSON line: {sent, seconds, pps, errors, lastError, frameBytes, cpuUserS, cpuSysS}.
 // `sent` counts frames the kernel accepted (sendmmsg's count; refused ones are errors).
 import { RingPort } from '../../dist/io/ring/ring-port.js';
-import { floodFrames, ipToU32, parseArgs, parseMac } from './frames.mjs';
+import { floodFrames, ipToU32, parseArgs, parseMac, senderArgs } from './frames.mjs';
 
-const a = parseArgs(process.argv.slice(2));
-const count = Number(a.count ?? 2_000_000);
-const seconds = Number(a.seconds ?? 3);
-const nPorts = Number(a.ports ?? 64);
-const payload = Number(a.payload ?? 64);
-const dsts = String(a.dst).split(',').map(ipToU32);
-const srcMac = parseMac(a['src-mac']);
-// One MAC for every destination (the next hop), or one per --dst address, in order.
-const dstMacs = String(a['dst-mac']).split(',').map(parseMac);
-const srcIp = ipToU32(a['src-ip']);
-const dport = Number(a.dport ?? 9100);
-const basePort = Number(a['base-port'] ?? 20000);
-
-const frames = floodFrames({ srcMac, dstMacs, srcIp, dsts, dport, ports: nPorts, payload, basePort });
+const { a, count, seconds, frames, srcMac, dsts } = senderArgs(process.argv.slice(2));
 const len = frames[0].length;
 const nFrames = frames.length;
 

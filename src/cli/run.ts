@@ -19,7 +19,7 @@ import type { PacketPort } from '../io/port.js';
 import { Runtime } from '../io/runtime.js';
 import { PcapTap } from '../io/pcap-tap.js';
 import { DoctorRunner } from '../diag/runner.js';
-import { readHostAddresses, type IfaceInfo } from '../io/sysinfo.js';
+import { readHostAddresses, readHostAddressesAsync, type IfaceInfo } from '../io/sysinfo.js';
 import { preflight, PreflightError, realProbes, type Probes } from './preflight.js';
 import { basename, relative } from 'node:path';
 import type { LbOptions } from './options.js';
@@ -226,6 +226,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
   const rt = new Runtime(engine, ports, {
     guard: g ? (r) => g.apply(r) : null, tap: pcap ? pcap.tap : null, shard, fanout,
     hostAddresses: () => new Set(readHostAddresses().map((a) => a.addr)),
+    hostAddressesAsync: (done) => readHostAddressesAsync((a) => done(a && new Set(a.map((x) => x.addr)))),
   });
   rt.onHint = log;
   runtime = rt;
@@ -341,7 +342,7 @@ export function emptyVipHint(o: LbOptions, e: Engine, cmd = clientCommand(o)): s
 }
 
 /** Human summary printed at shutdown: what happened to every packet. */
-export function finalReport(e: Engine): string {
+export function finalReport(e: Engine, ports: readonly PacketPort[] = []): string {
   const lines = [`frames: ${e.rxFrames} received, ${e.txFrames} sent, ${e.arpReplies} ARP replies, ${e.icmpSent} ICMP errors${e.ipip.packets > 0 ? `, ${e.ipip.packets} IPIP packets to tunnel servers` : ''}`];
   for (const s of e.services) {
     lines.push(`service ${s.proto === PROTO_UDP ? 'UDP' : 'TCP'} ${formatIPv4(s.addr)}:${s.port}: ${s.stats.conns} conns, ${s.stats.inPkts} in, ${s.stats.outPkts} out`);
@@ -350,6 +351,11 @@ export function finalReport(e: Engine): string {
     }
   }
   lines.push(`offloads: ${e.partialFrames} partial checksums (${e.partialCompleted} completed here), ${e.gsoFrames} GSO frames (${e.superFramesDropped} dropped: pcap cannot send them${e.ipip.segmented > 0 ? `; ${e.ipip.segmented} segmented for tunnel servers` : ''}), ${e.neighQueued} frames waited for ARP (${e.neighFlushed} sent)`);
+  for (const p of ports) {
+    // Frames that never reached the engine: a full receive ring, a refused transmit.
+    const ring = p.readDrops ? `, ${p.readDrops()} dropped by the kernel (ring full)` : '';
+    if (ring || p.txErrors) lines.push(`io ${p.name}: ${p.txErrors} transmit errors${ring}`);
+  }
   const drops = DROP_REASONS.map((r, i) => [r, e.drops[i]!] as const).filter(([, n]) => n > 0);
   lines.push(`drops: ${drops.length ? drops.map(([r, n]) => `${r}=${n}`).join(' ') : 'none'}`);
   lines.push(`connections in table: ${e.table.count} (${countStates(e)})`);

@@ -20,4 +20,6 @@ export interface PacketPort {
   setFilter(filter: string): void;
   close(): void;
   readonly txErrors: number;
+  /** Frames the kernel dropped before we could read them (a full ring), when the backend can tell. */
+  readDrops?(): number;
 }

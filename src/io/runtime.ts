@@ -33,6 +33,8 @@ export interface RuntimeHooks {
    * or the operator may add a VIP): a VIP among them is local (engine/vip-table.ts).
    */
   hostAddresses?: (() => Set<number>) | null;
+  /** The same, read without blocking (the periodic check); null when unreadable this time. */
+  hostAddressesAsync?: ((done: (s: Set<number> | null) => void) => void) | null;
 }
 
 export class Runtime {
@@ -64,6 +66,19 @@ export class Runtime {
       return false; // `ip` failed this once: keep what we know
     }
     return this.engine.vips.setLocal(set);
+  }
+
+  private refreshing = false;
+
+  /** refreshLocal without blocking the packet path: `ip` runs in the background. */
+  private refreshLocalLater(): void {
+    const read = this.hooks.hostAddressesAsync;
+    if (!read || this.refreshing) return;
+    this.refreshing = true;
+    read((set) => {
+      this.refreshing = false;
+      if (set !== null && this.timer !== null && this.engine.vips.setLocal(set)) this.rulesChanged();
+    });
   }
 
   start(): void {
@@ -105,7 +120,7 @@ export class Runtime {
 
   private periodic(): void {
     this.engine.tick(performance.now());
-    if (this.periodicCount % 20 === 19 && this.refreshLocal()) this.rulesChanged();
+    if (this.periodicCount % 20 === 19) this.refreshLocalLater();
     if (this.engine.superFramesDropped > 0 && !this.superFrameHinted) this.hintSuperFrames();
     if (++this.periodicCount % 10 === 0) this.resolveNeighbours();
   }

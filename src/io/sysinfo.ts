@@ -2,7 +2,7 @@
  * What the kernel of this (network namespace's) host says about interfaces, routes
  * and neighbours, read with `ip -j` at start-up and on rule changes. Never per packet.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { parseIPv4, parseMac } from '../packet/addr.js';
 
 export interface IfaceInfo {
@@ -58,8 +58,27 @@ export function readInterfaces(): IfaceInfo[] {
  * other ports of that address; the balancer takes only its services' frames).
  */
 export function readHostAddresses(): { addr: number; dev: string }[] {
+  return hostAddressesOf(ipJson(['-4', 'addr', 'show']) as IpAddrJson[]);
+}
+
+/**
+ * The same without blocking the event loop (the periodic check runs beside the packet path:
+ * a synchronous `ip` would stall the rings for milliseconds). Errors give null.
+ */
+export function readHostAddressesAsync(done: (a: { addr: number; dev: string }[] | null) => void): void {
+  execFile('ip', ['-j', '-4', 'addr', 'show'], { encoding: 'utf8' }, (err, out) => {
+    if (err) return done(null);
+    try {
+      done(hostAddressesOf(out.trim() === '' ? [] : (JSON.parse(out) as IpAddrJson[])));
+    } catch {
+      done(null);
+    }
+  });
+}
+
+function hostAddressesOf(links: IpAddrJson[]): { addr: number; dev: string }[] {
   const out: { addr: number; dev: string }[] = [];
-  for (const l of ipJson(['-4', 'addr', 'show']) as IpAddrJson[]) {
+  for (const l of links) {
     for (const a of l.addr_info ?? []) {
       const n = a.family === 'inet' ? parseIPv4(a.local) : null;
       if (n !== null) out.push({ addr: n >>> 0, dev: l.ifname });

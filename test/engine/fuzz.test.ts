@@ -6,6 +6,7 @@
  * Deterministic (seeded PRNG); the first failures are reported with a reproducer.
  */
 import t from 'tap';
+import { scanCounters } from '../helpers/table-scan.js';
 import { oneArm, destSpec, svcSpec, ip, IP, MAC } from '../helpers/lab-engine.js';
 import { prng } from '../helpers/prng.js';
 import { PORT_DR, PORT_EMPTY, PORT_UDP, fixChecksums, mutate, validFrame } from '../helpers/fuzz-frames.js';
@@ -15,7 +16,6 @@ import { equal6 } from '../../src/packet/bytes.js';
 import * as l4 from '../../src/packet/l4.js';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from '../../src/packet/ipv4.js';
 import { FWD_DR } from '../../src/engine/model.js';
-import { CF_INACTIVE, CF_TEMPLATE } from '../../src/table/conn-table.js';
 import { DROP, DROP_REASONS, V_CONSUMED, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
 import type { Engine } from '../../src/engine/engine.js';
 import type { Rules } from '../../src/engine/rules.js';
@@ -96,33 +96,6 @@ function sumDrops(e: Engine): number {
   let s = 0;
   for (let i = 0; i < e.drops.length; i++) s += e.drops[i]!;
   return s;
-}
-
-/** ActiveConn / InActConn / persistent counts per server, recomputed from the table. */
-function scanCounters(e: Engine): string[] {
-  const t = e.table;
-  const counts = new Map<number, [number, number, number]>();
-  const bad: string[] = [];
-  let live = 0;
-  for (let i = 0; i < t.capacity; i++) {
-    if (!t.live[i]) continue;
-    live++;
-    if (!e.dests[t.dest[i]!]) bad.push(`entry ${i} refers to a freed server id ${t.dest[i]}`);
-    const c = counts.get(t.dest[i]!) ?? [0, 0, 0];
-    if (t.flags[i]! & CF_TEMPLATE) c[2]++;
-    else if (t.flags[i]! & CF_INACTIVE) c[1]++;
-    else c[0]++;
-    counts.set(t.dest[i]!, c);
-  }
-  if (live !== t.count) bad.push(`table.count ${t.count} but ${live} live entries`);
-  for (const d of e.dests) {
-    if (d === null) continue;
-    const [a, i, p] = counts.get(d.id) ?? [0, 0, 0];
-    if (d.activeConns !== a || d.inactConns !== i || d.persistConns !== p) {
-      bad.push(`dest ${d.id}: counters ${d.activeConns}/${d.inactConns}/${d.persistConns}, table says ${a}/${i}/${p}`);
-    }
-  }
-  return bad;
 }
 
 /** Problems with an emitted frame (empty when it is well-formed). */

@@ -3,8 +3,8 @@
  * `cap` links too), through koffi: pcap_open_dead(DLT_EN10MB) + pcap_compile, the way
  * libpcap itself prepares a filter before attaching it with SO_ATTACH_FILTER.
  */
-import { createRequire } from 'node:module';
 import { SOCK_FILTER_SIZE } from './layout.js';
+import { koffi, viewAt } from './libc.js';
 
 const DLT_EN10MB = 1;
 const SNAPLEN = 262144;
@@ -23,29 +23,19 @@ let pcap: Pcap | null = null;
 
 function load(): Pcap {
   if (pcap) return pcap;
-  const require = createRequire(import.meta.url);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const koffi = require('koffi') as any;
+  const k = koffi();
   let lib;
   try {
-    lib = koffi.load('libpcap.so.0.8');
+    lib = k.load('libpcap.so.0.8');
   } catch {
-    lib = koffi.load('libpcap.so.1');
+    lib = k.load('libpcap.so.1');
   }
   const openDead = lib.func('void *pcap_open_dead(int, int)');
   const compile = lib.func('int pcap_compile(void *, void *, const char *, int, uint32_t)');
   const geterr = lib.func('const char *pcap_geterr(void *)');
   const freecode = lib.func('void pcap_freecode(void *)');
   const close = lib.func('void pcap_close(void *)');
-  const asPointer = (addr: number) => koffi.decode(Buffer.from(new BigUint64Array([BigInt(addr)]).buffer), 'void *');
-  pcap = {
-    openDead: (l, s) => openDead(l, s),
-    compile: (p, prog, e, o, m) => compile(p, prog, e, o, m),
-    geterr: (p) => geterr(p),
-    freecode: (prog) => freecode(prog),
-    close: (p) => close(p),
-    view: (addr, len) => koffi.view(asPointer(addr), len),
-  };
+  pcap = { openDead, compile, geterr, freecode, close, view: viewAt };
   return pcap;
 }
 

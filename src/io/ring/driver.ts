@@ -6,7 +6,7 @@
  * timers, health checks, VRRP and the control socket keep running under a flood. When the
  * rings are empty it waits in poll() on a koffi worker thread, never on the event loop.
  */
-import { libc, type Libc } from './libc.js';
+import { libc, mapAnonymous, type Libc } from './libc.js';
 import * as L from './layout.js';
 import type { RingPort } from './ring-port.js';
 
@@ -38,10 +38,9 @@ export class RingDriver {
     this.ports = ports;
     this.beforeCycle = beforeCycle;
     this.afterCycle = afterCycle;
-    const size = 4096;
-    this.pollAddr = c.mmap(0, size, L.PROT_READ | L.PROT_WRITE, L.MAP_PRIVATE | L.MAP_ANONYMOUS, -1, 0);
-    if (this.pollAddr === -1) throw new Error('mmap(pollfd) failed');
-    this.pollMem = new Uint8Array(c.view(this.pollAddr, size));
+    const { addr, mem } = mapAnonymous(c, 4096, 'pollfd');
+    this.pollAddr = addr;
+    this.pollMem = new Uint8Array(mem);
     const dv = new DataView(this.pollMem.buffer);
     const fds = ports.flatMap((p) => p.rxFds());
     this.nfds = fds.length;

@@ -6,6 +6,7 @@
  * BigInt or pointer object is made per call.
  */
 import { createRequire } from 'node:module';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from './layout.js';
 
 export interface Libc {
   socket(domain: number, type: number, protocol: number): number;
@@ -29,10 +30,22 @@ export interface Libc {
   strerror(errno: number): string;
 }
 
+/** The koffi module (throws when it is not installed). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function koffi(): any {
+  return createRequire(import.meta.url)('koffi');
+}
+
+/** koffi.view needs a pointer value: decode one from an address (once per mapping). */
+export function viewAt(addr: number, len: number): ArrayBuffer {
+  const k = koffi();
+  return k.view(k.decode(Buffer.from(new BigUint64Array([BigInt(addr)]).buffer), 'void *'), len) as ArrayBuffer;
+}
+
 let cached: Libc | null = null;
 let loadError = '';
 
-/** The bindings, or null with the reason in ringUnavailable(). */
+/** The bindings, or null with the reason in libcLoadError(). */
 export function libc(): Libc | null {
   if (cached !== null || loadError !== '') return cached;
   try {
@@ -49,40 +62,35 @@ export function libcLoadError(): string {
 }
 
 function load(): Libc {
-  const require = createRequire(import.meta.url);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const koffi = require('koffi') as any;
-  const lib = koffi.load('libc.so.6');
-  const socket = lib.func('int socket(int, int, int)');
-  const bind = lib.func('int bind(int, void *, uint32_t)');
-  const setsockopt = lib.func('int setsockopt(int, int, int, void *, uint32_t)');
-  const getsockopt = lib.func('int getsockopt(int, int, int, void *, void *)');
+  const k = koffi();
+  const lib = k.load('libc.so.6');
   const mmap = lib.func('intptr_t mmap(intptr_t, size_t, int, int, int, int64_t)');
-  const munmap = lib.func('int munmap(intptr_t, size_t)');
-  const close = lib.func('int close(int)');
   const poll = lib.func('int poll(intptr_t, uint64_t, int)');
-  const sendmmsg = lib.func('int sendmmsg(int, intptr_t, uint32_t, int)');
   const sendto = lib.func('intptr_t sendto(int, void *, size_t, int, void *, uint32_t)');
-  const ifNameToIndex = lib.func('uint32_t if_nametoindex(const char *)');
-  const strerror = lib.func('const char *strerror(int)');
-  // koffi.view needs a pointer value: decode one from the address once per mapping.
-  const asPointer = (addr: number) => koffi.decode(Buffer.from(new BigUint64Array([BigInt(addr)]).buffer), 'void *');
   return {
-    socket: (d, t, p) => socket(d, t, p),
-    bind: (fd, a, l) => bind(fd, a, l),
-    setsockopt: (fd, lv, n, v, l) => setsockopt(fd, lv, n, v, l),
-    getsockopt: (fd, lv, n, v, l) => getsockopt(fd, lv, n, v, l),
+    socket: lib.func('int socket(int, int, int)'),
+    bind: lib.func('int bind(int, void *, uint32_t)'),
+    setsockopt: lib.func('int setsockopt(int, int, int, void *, uint32_t)'),
+    getsockopt: lib.func('int getsockopt(int, int, int, void *, void *)'),
+    // intptr_t may come back as a BigInt: the callers want numbers.
     mmap: (a, l, p, f, fd, o) => Number(mmap(a, l, p, f, fd, o)),
-    munmap: (a, l) => munmap(a, l),
-    close: (fd) => close(fd),
-    poll: (fds, n, t) => poll(fds, n, t),
+    munmap: lib.func('int munmap(intptr_t, size_t)'),
+    close: lib.func('int close(int)'),
+    poll,
     pollAsync: (fds, n, t, cb) => poll.async(fds, n, t, cb),
-    sendmmsg: (fd, v, n, f) => sendmmsg(fd, v, n, f),
+    sendmmsg: lib.func('int sendmmsg(int, intptr_t, uint32_t, int)'),
     sendto: (fd, b, l, f, a, al) => Number(sendto(fd, b, l, f, a, al)),
-    ifNameToIndex: (name) => ifNameToIndex(name),
-    view: (addr, len) => koffi.view(asPointer(addr), len) as ArrayBuffer,
-    addressOf: (b) => Number(koffi.address(b)),
-    errno: () => koffi.errno() as number,
-    strerror: (e) => strerror(e) as string,
+    ifNameToIndex: lib.func('uint32_t if_nametoindex(const char *)'),
+    view: viewAt,
+    addressOf: (b) => Number(k.address(b)),
+    errno: () => k.errno() as number,
+    strerror: lib.func('const char *strerror(int)'),
   };
+}
+
+/** An anonymous private read/write mapping (message vectors, pollfds): its address and a view. */
+export function mapAnonymous(c: Libc, len: number, what: string): { addr: number; mem: ArrayBuffer } {
+  const addr = c.mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (addr === -1) throw new Error(`mmap(${what}): ${c.strerror(c.errno())}`);
+  return { addr, mem: c.view(addr, len) };
 }

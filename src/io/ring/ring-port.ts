@@ -13,7 +13,7 @@
  * outside the group, since every worker needs the replies to learn its next hops.
  */
 import type { PacketPort } from '../port.js';
-import { libc, type Libc } from './libc.js';
+import { libc, mapAnonymous, type Libc } from './libc.js';
 import * as L from './layout.js';
 import { writeVnet } from './vnet.js';
 import { OFL_CSUM_PARTIAL } from '../../packet/offload.js';
@@ -85,10 +85,8 @@ export class RingPort implements PacketPort {
       this.txFd = txFd;
       // mmsghdr[TX_BATCH] | iovec[TX_BATCH] | staging slots [vnet hdr + frame]
       const txLen = TX_BATCH * (L.MMSG.size + L.IOVEC_SIZE) + STAGE_SLOTS * STAGE_SLOT;
-      const txAddr = c.mmap(0, txLen, L.PROT_READ | L.PROT_WRITE, L.MAP_PRIVATE | L.MAP_ANONYMOUS, -1, 0);
-      if (txAddr === -1) throw sysError(c, 'mmap(tx)', name);
+      const { addr: txAddr, mem: tab } = mapAnonymous(c, txLen, `tx on ${name}`);
       this.txAddr = txAddr;
-      const tab = c.view(txAddr, txLen);
       this.tx = new Uint8Array(tab);
       this.txU32 = new Uint32Array(tab);
       this.iovBase = TX_BATCH * L.MMSG.size;
@@ -135,6 +133,14 @@ export class RingPort implements PacketPort {
     this.rx.release();
     this.arpRx?.release();
   }
+
+  /** Frames the kernel dropped because a ring was full, since the port opened (PACKET_STATISTICS). */
+  readDrops(): number {
+    if (!this.closed) this.kernelDrops += this.rx.readDrops() + (this.arpRx?.readDrops() ?? 0);
+    return this.kernelDrops;
+  }
+
+  private kernelDrops = 0;
 
   get rxFrames(): number {
     return this.rx.frames + (this.arpRx?.frames ?? 0);
