@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { Engine } from '../engine/engine.js';
 import { V_EMIT } from '../engine/verdict.js';
-import { FWD_FNAT, repliesBypass } from '../engine/model.js';
+import { FWD_FNAT, repliesBypass } from '../lvs/fwd.js';
 import type { PacketPort } from './port.js';
 import { buildFilter, type FilterInput, type Shard } from './bpf.js';
 import type { GuardRules } from './host-guard.js';
