@@ -24,7 +24,12 @@ import { IPPROTO_TCP } from '../lvs/proto.js';
 import { S_CLOSE, S_CLOSE_WAIT, S_ESTABLISHED, S_FIN_WAIT, S_TIME_WAIT } from '../lvs/conn-state.js';
 import { SYNC_HEADER_LEN, encodeEntry, entryLength, writeHeader, type SyncConnEntry } from './message.js';
 
-/** What the batcher reads of a connection; `oldState` and a template's `inPkts` are updated in place. */
+/**
+ * The master's connection as the sync sender sees it (struct ip_vs_conn's sync bookkeeping):
+ * the wire entry plus old_state, in_pkts and the controlling template. Not a second shape of
+ * the synced entry: the wire shape is SyncConnEntry, and the backup's bridge into the table is
+ * ha/sync-codec.ts toSyncedConn. `oldState` and a template's `inPkts` are updated in place.
+ */
 export interface SyncSourceConn extends SyncConnEntry {
   /** cp->old_state: the state last synced (or last forced); start it equal to `state`. */
   oldState: number;
