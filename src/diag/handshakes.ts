@@ -9,7 +9,7 @@
  */
 import { IPPROTO_TCP } from '../lvs/proto.js';
 import { CF_TEMPLATE, type ConnTable } from '../table/conn-table.js';
-import { S_SYN_RECV } from '../table/tcp-state.js';
+import { S_SYN_RECV } from '../lvs/conn-state.js';
 import type { HandshakeCount } from './types.js';
 
 

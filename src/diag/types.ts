@@ -43,15 +43,8 @@ export interface Observation {
   handshakes: Map<number, HandshakeCount> | null;
 }
 
-export interface DestRef {
-  id: number;
-  addr: number;
-  port: number;
-  proto: number;
-  fwd: number;
-  vip: number;
-  vport: number;
-}
+/** A dest named in a finding: its identity, without the counters of the tick. */
+export type DestRef = Pick<DestObs, 'id' | 'addr' | 'port' | 'proto' | 'fwd' | 'vip' | 'vport'>;
 
 export type Finding =
   /** NAT: packets forwarded, nothing back through us. The runner probes the server before saying why. */

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { Engine } from '../engine/engine.js';
 import { V_EMIT } from '../engine/verdict.js';
 import { FWD_FNAT, repliesBypass } from '../lvs/fwd.js';
+import { IPPROTO_UDP } from '../lvs/proto.js';
 import type { PacketPort } from './port.js';
 import { buildFilter, type FilterInput, type Shard } from './bpf.js';
 import type { GuardRules } from './host-guard.js';
@@ -211,13 +212,13 @@ export class Runtime {
     const vips = [...new Set(this.engine.services.map((s) => s.addr >>> 0))].filter((a) => !local.has(a));
     const localVips: NonNullable<FilterInput['localVips']> = [...local].map((addr) => ({
       addr,
-      services: this.engine.services.filter((s) => s.addr >>> 0 === addr).map((s) => ({ proto: s.proto === 17 ? 'udp' as const : 'tcp' as const, port: s.port })),
+      services: this.engine.services.filter((s) => s.addr >>> 0 === addr).map((s) => ({ proto: s.proto === IPPROTO_UDP ? 'udp' as const : 'tcp' as const, port: s.port })),
     }));
     const natServers: FilterInput['natServers'] = [];
     for (const s of this.engine.services) {
       for (const d of s.dests) {
         if (repliesBypass(d.fwd)) continue;
-        natServers.push({ proto: s.proto === 17 ? 'udp' : 'tcp', addr: d.addr, port: d.port || s.port });
+        natServers.push({ proto: s.proto === IPPROTO_UDP ? 'udp' : 'tcp', addr: d.addr, port: d.port || s.port });
       }
     }
     const localAddrs = this.engine.services.some((s) => s.dests.some((d) => d.fwd === FWD_FNAT)) ? [...this.engine.fnat.addrs] : [];

@@ -16,7 +16,7 @@ import { oneArm, destSpec, svcSpec, ip, IP } from '../helpers/lab-engine.js';
 import { prng, randomBytes } from '../helpers/prng.js';
 import { int, pick, type Rand } from '../helpers/fuzz-text.js';
 import { scanCounters, tableFingerprint } from '../helpers/table-scan.js';
-import { FWD_DR } from '../../src/engine/model.js';
+import { FWD_DR } from '../../src/lvs/fwd.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
 import { RoutingTable } from '../../src/engine/routing.js';
 import { applySyncDatagram } from '../../src/sync/apply.js';
