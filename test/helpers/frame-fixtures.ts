@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  arp, ethernet, hex, icmp, ipv4, pad60, tcp, tcpFrame, TCP_ACK, TCP_PSH, TCP_SYN, type Ipv4Fields, type TcpFields,
+  arp, ethernet, hex, icmp, ipv4, pad60, tcp, tcpFrame, udp, TCP_ACK, TCP_PSH, TCP_SYN, type Ipv4Fields, type TcpFields,
 } from './frame-ref.js';
 import type { FixtureCase, FixtureTable } from './run-fixture.js';
 import { encodePcap } from '../../src/io/pcap-file.js';
@@ -47,6 +47,7 @@ const SETUP: FixtureTable['setup'] = {
     { proto: 'TCP', addr: IP.vip, port: 443, scheduler: 'rr', dests: [{ addr: IP.dr, port: 443, fwd: 'Route' }] },
     { proto: 'TCP', addr: IP.vip, port: 8443, scheduler: 'rr', dests: [{ addr: IP.tun, port: 8443, fwd: 'Tunnel' }] },
     { proto: 'TCP', addr: IP.vip, port: 81, scheduler: 'rr', dests: [{ addr: IP.fnat, port: 80, fwd: 'FNAT' }] },
+    { proto: 'UDP', addr: IP.vip, port: 53, scheduler: 'rr', dests: [{ addr: IP.nat, port: 53, fwd: 'Masq' }] },
   ],
 };
 
@@ -152,6 +153,24 @@ function cases(): FixtureCase[] {
     'The server answers the local address; both ends go back: VIP:81 -> client:40003, TTL 63, to the router\'s MAC.',
     frame(MAC.fnat, MAC.lb, fnatSynAck),
     frame(MAC.lb, MAC.router, rewritten(fnatSynAck, { src: IP.vip, dst: IP.client, ttl: 63 }, { sport: 81, dport: 40003 }))));
+  // --- UDP NAT, VIP:53 -> 10.0.0.185:53
+  const query = [0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]; // a DNS header: id, RD, 1 question
+  const udpIn = (sport: number, id: number, noCsum: boolean) => [...ethernet({ dst: MAC.lb, src: MAC.router, type: 0x0800 }),
+    ...ipv4({ src: IP.client, dst: IP.vip, proto: 17, ttl: 64, id, frag: 0 }, udp(IP.client, IP.vip, sport, 53, query, noCsum))];
+  const udpOut = (sport: number, id: number) => [...ethernet({ dst: MAC.nat, src: MAC.lb, type: 0x0800 }),
+    ...ipv4({ src: IP.client, dst: IP.nat, proto: 17, ttl: 63, id, frag: 0 }, udp(IP.client, IP.nat, sport, 53, query))];
+  out.push(emit('udp-nat-in', 'UDP NAT (udp_dnat_handler): destination 10.0.0.185:53, TTL 63, the RFC 768 checksum over the new pseudo-header.',
+    udpIn(33000, 0x6e01, false), udpOut(33000, 0x6e01)));
+  out.push(emit('udp-nat-in-no-checksum',
+    'A datagram sent without checksum (0, RFC 768) gets a full one after DNAT, as udp_dnat_handler computes it when the field is 0.',
+    udpIn(33001, 0x6e02, true), udpOut(33001, 0x6e02)));
+  // --- ICMP echo to a VIP the balancer owns (not a local address): answered like a host (RFC 792, RFC 1122 3.2.2.6)
+  const echoBody = [...Buffer.from('ping-tslb')];
+  out.push(emit('icmp-echo-vip',
+    'Echo request to the VIP: the reply (type 0) swaps the addresses, carries the same identifier, sequence and data, ' +
+    'TTL 64 (a host\'s default), back to the MAC it came from.',
+    [...ethernet({ dst: MAC.lb, src: MAC.router, type: 0x0800 }), ...ipv4({ src: IP.client, dst: IP.vip, proto: 1, ttl: 64, id: 0x7f01, frag: DF }, icmp(8, 0, 0x00420001, echoBody))],
+    [...ethernet({ dst: MAC.router, src: MAC.lb, type: 0x0800 }), ...ipv4({ src: IP.vip, dst: IP.client, proto: 1, ttl: 64, id: 0x7f01, frag: DF }, icmp(0, 0, 0x00420001, echoBody))]));
   // --- ARP for the VIP (RFC 826): the reply swaps sender and target and names the director's MAC
   out.push(emit('arp-who-has-vip',
     'RFC 826: "who-has 10.0.0.127 tell 10.0.0.1" (60-byte padded request) answered with a 42-byte reply: op 2, ' +
@@ -162,6 +181,10 @@ function cases(): FixtureCase[] {
   out.push(drop('tcp-no-conn',
     'tcp_conn_schedule: a segment without SYN and no connection is not scheduled (sloppy_tcp off); counted tcp_no_conn.',
     frame(MAC.router, MAC.lb, fromClient({}, { sport: 40100, dport: 80, flags: TCP_ACK, seq: 77, ack: 88 })), 'tcp_no_conn'));
+  out.push(drop('no-service', 'A segment to a VIP port with no virtual service (VIP:25): not balanced, counted no_service.',
+    frame(MAC.router, MAC.lb, fromClient({}, { sport: 40200, dport: 25, flags: TCP_SYN })), 'no_service'));
+  out.push(drop('not-ours', 'A segment to the director\'s own address (10.0.0.2:22): no service, no connection: left to the host, counted not_ours.',
+    frame(MAC.router, MAC.lb, fromClient({ dst: IP.lb }, { sport: 40300, dport: 22, flags: TCP_SYN })), 'not_ours'));
   out.push(drop('runt', 'A 10-byte frame has no complete Ethernet header (14 bytes).',
     [...ethernet({ dst: MAC.lb, src: MAC.router, type: 0x0800 })].slice(0, 10), 'runt_frame'));
   const bad = fromClient({ id: 0x1c49 }, { sport: 40000, dport: 80, flags: TCP_PSH | TCP_ACK, seq: 1007, ack: 5007, payload: PAYLOAD });

@@ -97,6 +97,19 @@ export function tcp(src: string, dst: string, f: TcpFields): number[] {
   return seg;
 }
 
+/**
+ * RFC 768 datagram with its checksum over the pseudo-header; a computed 0 is sent as 0xffff,
+ * and `noChecksum` sends 0 ("the transmitter generated no checksum").
+ */
+export function udp(src: string, dst: string, sport: number, dport: number, payload: readonly number[], noChecksum = false): number[] {
+  const d = [...u16(sport), ...u16(dport), ...u16(8 + payload.length), 0, 0, ...payload];
+  if (noChecksum) return d;
+  const c = internetChecksum([...ipBytes(src), ...ipBytes(dst), 0, 17, ...u16(d.length), ...d]) || 0xffff;
+  d[6] = c >>> 8;
+  d[7] = c & 0xff;
+  return d;
+}
+
 /** Ethernet + IPv4 + TCP. */
 export function tcpFrame(eth: Omit<EthFields, 'type'>, ip: Omit<Ipv4Fields, 'proto'>, t: TcpFields): number[] {
   return [...ethernet({ ...eth, type: 0x0800 }), ...ipv4({ ...ip, proto: 6 }, tcp(ip.src, ip.dst, t))];
