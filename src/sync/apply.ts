@@ -1,6 +1,6 @@
 /**
  * Backup side of connection sync, pure: validate a received datagram and hand each usable entry to
- * the connection table through the SyncTarget interface (the lead's table implements it).
+ * the connection table through the SyncTarget interface (ha/sync-codec.ts applySyncToEngine implements it over the engine).
  * Mirrors ip_vs_process_message, ip_vs_proc_sync_conn and ip_vs_proc_conn (ip_vs_sync.c).
  *
  * Safety: the whole datagram is decoded and checked before anything is applied, so a malformed
