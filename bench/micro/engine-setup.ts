@@ -1,21 +1,22 @@
 /**
- * The engine the microbench drives: seed-000 one-arm addresses, a NAT service
- * VIP:80 (rs1, rs2, rr), a DR service VIP:443 (rs1), next-hop MACs known, and the
- * frames of one established NAT flow (both directions), one established DR flow, a new
- * connection, an ARP who-has for the VIP and a malformed frame. All 60-byte frames.
+ * The engine the microbench drives: the fixture table's setup (fixtures/frames/engine.json:
+ * seed-000 one-arm addresses, NAT VIP:80 -> 10.0.0.185:8080, DR VIP:443, tunnel VIP:8443,
+ * full-NAT VIP:81, next-hop MACs known), its cases run once in order (which establishes the
+ * NAT and DR flows), and the frames of the cases tagged `bench`: one established NAT flow
+ * (both directions), one established DR flow, an ARP who-has for the VIP and a malformed
+ * frame; plus a SYN of a new connection. All 60-byte frames.
  */
-import { Engine } from '../../src/engine/engine.js';
-import { Rules, type DestSpec, type ServiceSpec } from '../../src/engine/rules.js';
-import { RoutingTable } from '../../src/engine/routing.js';
-import { FWD_DR, FWD_MASQ } from '../../src/engine/model.js';
+import type { Engine } from '../../src/engine/engine.js';
 import { V_CONSUMED, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
-import { parseIPv4, parseMac } from '../../src/packet/addr.js';
-import { arpFrame, tcpFrame } from '../../src/packet/builder.js';
-import * as ipv4 from '../../src/packet/ipv4.js';
+import { parseIPv4 } from '../../src/packet/addr.js';
+import { tcpFrame } from '../../src/packet/builder.js';
 import * as tcp from '../../src/packet/tcp.js';
+import {
+  buildFixtureEngine, expectedResult, loadFixtureTable, runFixtureFrame, type FixtureCase, type FixtureEngine,
+} from '../../test/helpers/run-fixture.js';
 
-export const MAC = { lb: '02:00:00:00:00:02', router: '02:00:00:00:00:01', rs1: '02:00:00:00:01:85', rs2: '02:00:00:00:00:86' };
-export const IP = { vip: '10.0.0.127', lb: '10.0.0.2', router: '10.0.0.1', rs1: '10.0.0.185', rs2: '10.0.0.86', client: '198.51.100.10' };
+export const MAC = { lb: '02:00:00:00:00:02', router: '02:00:00:00:00:01' };
+export const IP = { vip: '10.0.0.127', client: '198.51.100.10' };
 export const VERDICT_NAMES = ['V_DROP', 'V_EMIT', 'V_CONSUMED'];
 export { V_CONSUMED, V_DROP, V_EMIT };
 
@@ -25,47 +26,20 @@ export function ip(s: string): number {
   return n | 0;
 }
 
-function svc(port: number): ServiceSpec {
-  return { proto: ipv4.PROTO_TCP, addr: ip(IP.vip), port, scheduler: 'rr', persistent: 0, netmask: -1, ops: false, schedFlags: 0 };
-}
+const table = loadFixtureTable();
+const fixtures = new WeakMap<Engine, FixtureEngine>();
 
-function dest(addr: string, port: number, fwd: number): DestSpec {
-  return { addr: ip(addr), port, weight: 1, fwd, uThreshold: 0, lThreshold: 0 };
-}
-
-/** An engine with the NAT and DR services; capacity as given (the engine default is 2^20). */
+/** An engine built from the fixture table's setup; capacity as given (the engine default is 2^20). */
 export function benchEngine(maxConns = 1 << 20): Engine {
-  const engine = new Engine({ ifaces: [{ name: 'eth0', mac: parseMac(MAC.lb)!, mtu: 1500, ip: ip(IP.lb) }], maxConns });
-  const rules = new Rules(engine, new RoutingTable([
-    { dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 },
-    { dst: 0, prefixLen: 0, iface: 0, gateway: ip(IP.router) },
-  ]));
-  rules.addService(svc(80));
-  rules.addDest(svc(80), dest(IP.rs1, 80, FWD_MASQ));
-  rules.addDest(svc(80), dest(IP.rs2, 80, FWD_MASQ));
-  rules.addService(svc(443));
-  rules.addDest(svc(443), dest(IP.rs1, 443, FWD_DR));
-  const macs: Record<number, string> = { [ip(IP.rs1)]: MAC.rs1, [ip(IP.rs2)]: MAC.rs2, [ip(IP.router)]: MAC.router };
-  for (let n = 0; n < engine.neigh.size; n++) {
-    const m = macs[engine.neigh.ip[n]!];
-    if (m) engine.neigh.set(n, parseMac(m)!, 0);
-  }
-  return engine;
+  const fx = buildFixtureEngine(table.setup, maxConns);
+  fixtures.set(fx.engine, fx);
+  return fx.engine;
 }
 
 const PAYLOAD = Buffer.from('abcdef'); // 14 + 20 + 20 + 6 = 60-byte frames
 
 export function clientSegment(sport: number, dport: number, flags: number, client = IP.client): Buffer {
   return tcpFrame({ srcMac: MAC.router, dstMac: MAC.lb, src: client, dst: IP.vip, sport, dport, flags, seq: 1000, ack: 1, ttl: 64, payload: PAYLOAD });
-}
-
-function serverSegment(rs: string, sport: number, dport: number, flags: number): Buffer {
-  return tcpFrame({ srcMac: rs === IP.rs1 ? MAC.rs1 : MAC.rs2, dstMac: MAC.lb, src: rs, dst: IP.client, sport, dport, flags, seq: 5000, ack: 1001, ttl: 64, payload: PAYLOAD });
-}
-
-function mustProcess(engine: Engine, f: Buffer, want: number, what: string): void {
-  const v = engine.process(f, f.length, 0, 1);
-  if (v !== want) throw new Error(`bench setup: ${what} gave ${VERDICT_NAMES[v]}, expected ${VERDICT_NAMES[want]}`);
 }
 
 export interface BenchFrames {
@@ -83,23 +57,31 @@ export interface BenchFrames {
   malformed: Buffer;
 }
 
-/** Establish the flows (three-way handshakes through the engine) and build the frames. */
+/** Run the fixture table's cases once (each must give its expected verdict) and take the bench frames. */
 export function establishFlows(engine: Engine): BenchFrames {
-  mustProcess(engine, clientSegment(40000, 80, tcp.SYN), V_EMIT, 'NAT SYN');
-  const rs = ipv4.decode(engine.txBuf, 14).dst;
-  mustProcess(engine, serverSegment(rs, 80, 40000, tcp.SYN | tcp.ACK), V_EMIT, 'NAT SYN-ACK');
-  mustProcess(engine, clientSegment(40000, 80, tcp.ACK), V_EMIT, 'NAT ACK');
-  mustProcess(engine, clientSegment(40001, 443, tcp.SYN), V_EMIT, 'DR SYN');
-  mustProcess(engine, clientSegment(40001, 443, tcp.ACK), V_EMIT, 'DR ACK');
-  const malformed = clientSegment(40000, 80, tcp.ACK | tcp.PSH);
-  malformed[14 + ipv4.OFF_CHECK] ^= 0x5a;
+  const fx = fixtures.get(engine);
+  if (!fx) throw new Error('bench setup: the engine was not built by benchEngine');
+  const tagged = new Map<NonNullable<FixtureCase['bench']>, Buffer>();
+  for (const c of table.cases) {
+    const got = runFixtureFrame(fx, Buffer.from(c.input, 'hex'), c.ingress, c.timeMs);
+    const want = expectedResult(c);
+    if (got.verdict !== want.verdict || got.drop !== want.drop) {
+      throw new Error(`bench setup: fixture ${c.name} gave ${got.verdict} ${got.drop ?? ''}, expected ${want.verdict} ${want.drop ?? ''}`);
+    }
+    if (c.bench) tagged.set(c.bench, Buffer.from(c.input, 'hex'));
+  }
+  const frame = (k: NonNullable<FixtureCase['bench']>): Buffer => {
+    const f = tagged.get(k);
+    if (!f) throw new Error(`bench setup: no fixture case tagged ${k}`);
+    return f;
+  };
   return {
-    natIn: clientSegment(40000, 80, tcp.ACK | tcp.PSH),
-    natOut: serverSegment(rs, 80, 40000, tcp.ACK | tcp.PSH),
-    drIn: clientSegment(40001, 443, tcp.ACK | tcp.PSH),
+    natIn: frame('natIn'),
+    natOut: frame('natOut'),
+    drIn: frame('drIn'),
     syn: clientSegment(50000, 80, tcp.SYN, '198.51.100.20'),
-    arpWhoHas: arpFrame({ srcMac: MAC.router, dstMac: 'ff:ff:ff:ff:ff:ff', op: 1, senderMac: MAC.router, senderIp: IP.router, targetMac: '00:00:00:00:00:00', targetIp: IP.vip }),
-    malformed,
+    arpWhoHas: frame('arpWhoHas'),
+    malformed: frame('malformed'),
   };
 }
 

@@ -11,6 +11,7 @@
  */
 import type { Engine } from '../engine/engine.js';
 import { formatIPv4 } from '../packet/addr.js';
+import { serviceName } from '../lvs/names.js';
 import { DEST_F_AVAILABLE } from '../sched/types.js';
 import type { VipRoutes } from './vip-route.js';
 
@@ -33,7 +34,7 @@ export function vipReadiness(engine: Engine): VipReadiness[] {
     for (const d of s.dests) if (d.flags & DEST_F_AVAILABLE && d.weight > 0) up++;
     r.up += up;
     r.all += s.dests.length;
-    if (up === 0) r.missing.push(`${s.proto === 17 ? 'UDP' : 'TCP'} ${formatIPv4(s.addr)}:${s.port} has no real server up (0 of ${s.dests.length})`);
+    if (up === 0) r.missing.push(`${serviceName(s.proto, s.addr, s.port)} has no real server up (0 of ${s.dests.length})`);
   }
   const active = new Map(engine.vipList().map((v) => [v.addr >>> 0, v.active]));
   const out: VipReadiness[] = [];

@@ -6,11 +6,14 @@
 import { Engine } from '../engine/engine.js';
 import { Rules, RuleError, type ServiceSpec } from '../engine/rules.js';
 import { RoutingTable, type Route } from '../engine/routing.js';
-import { FWD_NAMES } from '../engine/model.js';
 import { DROP_REASONS } from '../engine/verdict.js';
 import { formatIPv4, formatMac } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
-import { STATE_NAMES } from '../table/tcp-state.js';
+import { sameAddr } from '../lvs/addr.js';
+import { stateName } from '../lvs/conn-state.js';
+import { fwdName } from '../lvs/fwd.js';
+import { destName, serviceName } from '../lvs/names.js';
+import { protoName } from '../lvs/proto.js';
 import { openPorts, IoError, type IoKind, type OpenedPorts, type PortSpec } from '../io/open-ports.js';
 import { fanoutProgram } from '../io/ring/fanout-bpf.js';
 import type { FanoutJoin } from '../io/ring/ring-port.js';
@@ -154,7 +157,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
   primeNeighbours(engine, ifaces, deps.probes.readNeighbours());
   if (o.traceSched) {
     engine.trace = (svc, d, caddr, cport, inputs) =>
-      log(`sched ${svc.scheduler.name} ${formatIPv4(caddr)}:${cport} -> ${d ? `${formatIPv4(d.addr)}:${d.port}` : 'none'} | ${inputs}`);
+      log(`sched ${svc.scheduler.name} ${destName(caddr, cport)} -> ${d ? destName(d.addr, d.port) : 'none'} | ${inputs}`);
   }
   // Rule changes reach the packet path (filters, nft guard, VRRP state) once it runs.
   let live = false;
@@ -291,7 +294,7 @@ function summary(o: LbOptions, rt: Runtime, log: (s: string) => void, guard: Gua
   for (const v of e.vipList()) {
     if (v.local) {
       const dev = hostAddrs.filter((a) => a.addr === v.addr >>> 0).map((a) => a.dev).join(', ');
-      const svcs = e.services.filter((s) => s.addr >>> 0 === v.addr >>> 0).map((s) => `${s.proto === PROTO_UDP ? 'UDP' : 'TCP'} ${s.port}`);
+      const svcs = e.services.filter((s) => sameAddr(s.addr, v.addr)).map((s) => `${protoName(s.proto)} ${s.port}`);
       log(`VIP ${formatIPv4(v.addr)}: a local address (on ${dev}): the kernel keeps its ARP, ping and other ports; the balancer takes ${svcs.length ? svcs.join(', ') : 'no port yet'} and the replies`);
       continue;
     }
@@ -303,9 +306,9 @@ function summary(o: LbOptions, rt: Runtime, log: (s: string) => void, guard: Gua
     log(`VIP ${formatIPv4(v.addr)}: not a local address: ARP answered on ${on.join(', ')}, gratuitous ARP sent`);
   }
   for (const s of e.services) {
-    log(`service ${s.proto === PROTO_UDP ? 'UDP' : 'TCP'} ${formatIPv4(s.addr)}:${s.port} ${s.scheduler.name}${s.timeoutS ? ` persistent ${s.timeoutS}` : ''}`);
+    log(`service ${serviceName(s.proto, s.addr, s.port)} ${s.scheduler.name}${s.timeoutS ? ` persistent ${s.timeoutS}` : ''}`);
     for (const d of [...s.dests].reverse()) {
-      log(`  -> ${formatIPv4(d.addr)}:${d.port} ${FWD_NAMES[d.fwd]} weight ${d.weight} via ${rt.ports[d.iface]!.name}`);
+      log(`  -> ${destName(d.addr, d.port)} ${fwdName(d.fwd)} weight ${d.weight} via ${rt.ports[d.iface]!.name}`);
     }
   }
   if (o.vip !== null) for (const line of emptyVipHint(o, e)) log(line);
@@ -327,7 +330,7 @@ export function clientCommand(o: Pick<LbOptions, 'socket'>, defaultSocket = defa
 /** A --vip with no service, or services with no server, as a fresh IPVS: how to add them. */
 export function emptyVipHint(o: LbOptions, e: Engine, cmd = clientCommand(o)): string[] {
   const vip = formatIPv4(o.vip!);
-  const own = e.services.filter((s) => s.addr >>> 0 === o.vip! >>> 0);
+  const own = e.services.filter((s) => sameAddr(s.addr, o.vip!));
   if (own.length === 0) {
     return [
       `VIP ${vip}: no services yet (as a fresh IPVS); add them with ipvsadm commands, e.g.`,
@@ -337,7 +340,7 @@ export function emptyVipHint(o: LbOptions, e: Engine, cmd = clientCommand(o)): s
   }
   return own.filter((s) => s.dests.length === 0).map((s) => {
     const t = s.proto === PROTO_UDP ? '-u' : '-t';
-    return `service ${t === '-u' ? 'UDP' : 'TCP'} ${vip}:${s.port} has no real server yet: ${cmd} -a ${t} ${vip}:${s.port} -r REAL_SERVER:${s.port} -m`;
+    return `service ${serviceName(s.proto, s.addr, s.port)} has no real server yet: ${cmd} -a ${t} ${vip}:${s.port} -r REAL_SERVER:${s.port} -m`;
   });
 }
 
@@ -345,9 +348,9 @@ export function emptyVipHint(o: LbOptions, e: Engine, cmd = clientCommand(o)): s
 export function finalReport(e: Engine, ports: readonly PacketPort[] = []): string {
   const lines = [`frames: ${e.rxFrames} received, ${e.txFrames} sent, ${e.arpReplies} ARP replies, ${e.icmpSent} ICMP errors${e.ipip.packets > 0 ? `, ${e.ipip.packets} IPIP packets to tunnel servers` : ''}`];
   for (const s of e.services) {
-    lines.push(`service ${s.proto === PROTO_UDP ? 'UDP' : 'TCP'} ${formatIPv4(s.addr)}:${s.port}: ${s.stats.conns} conns, ${s.stats.inPkts} in, ${s.stats.outPkts} out`);
+    lines.push(`service ${serviceName(s.proto, s.addr, s.port)}: ${s.stats.conns} conns, ${s.stats.inPkts} in, ${s.stats.outPkts} out`);
     for (const d of [...s.dests].sort((a, b) => a.addr - b.addr)) {
-      lines.push(`  -> ${formatIPv4(d.addr)}:${d.port} conns ${d.stats.conns} active ${d.activeConns} inactive ${d.inactConns} in ${d.stats.inPkts} out ${d.stats.outPkts}`);
+      lines.push(`  -> ${destName(d.addr, d.port)} conns ${d.stats.conns} active ${d.activeConns} inactive ${d.inactConns} in ${d.stats.inPkts} out ${d.stats.outPkts}`);
     }
   }
   lines.push(`offloads: ${e.partialFrames} partial checksums (${e.partialCompleted} completed here), ${e.gsoFrames} GSO frames (${e.superFramesDropped} dropped: pcap cannot send them${e.ipip.segmented > 0 ? `; ${e.ipip.segmented} segmented for tunnel servers` : ''}), ${e.neighQueued} frames waited for ARP (${e.neighFlushed} sent)`);
@@ -365,7 +368,7 @@ export function finalReport(e: Engine, ports: readonly PacketPort[] = []): strin
 function countStates(e: Engine): string {
   const t = e.table;
   const c = new Map<string, number>();
-  for (let i = 0; i < t.capacity; i++) if (t.live[i]) c.set(STATE_NAMES[t.state[i]!]!, (c.get(STATE_NAMES[t.state[i]!]!) ?? 0) + 1);
+  for (let i = 0; i < t.capacity; i++) if (t.live[i]) c.set(stateName(t.state[i]!), (c.get(stateName(t.state[i]!)) ?? 0) + 1);
   return [...c].map(([k, v]) => `${k} ${v}`).join(', ') || 'empty';
 }
 

@@ -11,7 +11,7 @@
 import { Engine } from '../engine/engine.js';
 import { Rules } from '../engine/rules.js';
 import { RoutingTable } from '../engine/routing.js';
-import { repliesBypass } from '../engine/model.js';
+import { repliesBypass } from '../lvs/fwd.js';
 import { V_EMIT } from '../engine/verdict.js';
 import { ControlSession } from '../control/session.js';
 import { RateEstimator } from '../control/estimator.js';

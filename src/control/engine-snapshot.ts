@@ -3,26 +3,23 @@
  * Control plane only: allocates freely, scans the connection table for -c.
  */
 import type { Engine } from '../engine/engine.js';
-import { FWD_DR, FWD_FNAT, FWD_TUNNEL, type RealServer, type Stats, type VirtualService } from '../engine/model.js';
-import { formatIPv4 } from '../packet/addr.js';
-import { PROTO_UDP } from '../packet/ipv4.js';
+import type { RealServer, Stats, VirtualService } from '../engine/model.js';
+import { formatIPv4 } from '../lvs/addr.js';
+import { stateName } from '../lvs/conn-state.js';
+import { fwdName } from '../lvs/fwd.js';
+import { protoName } from '../lvs/proto.js';
 import { CF_TEMPLATE } from '../table/conn-table.js';
-import { STATE_NAMES } from '../table/tcp-state.js';
 import type { RateEstimator } from './estimator.js';
-import type { ConnSnapshot, DestSnapshot, ForwardMethod, ServiceSnapshot, Snapshot, StatsSnapshot } from './snapshot.js';
+import type { ConnSnapshot, DestSnapshot, ServiceSnapshot, Snapshot, StatsSnapshot } from './snapshot.js';
 import { DEFAULT_CONN_TABLE_SIZE } from './snapshot.js';
 
 function stats(s: Stats): StatsSnapshot {
   return { conns: s.conns, inpkts: s.inPkts, outpkts: s.outPkts, inbytes: s.inBytes, outbytes: s.outBytes };
 }
 
-export function forwardName(fwd: number): ForwardMethod {
-  return fwd === FWD_DR ? 'Route' : fwd === FWD_FNAT ? 'FNAT' : fwd === FWD_TUNNEL ? 'Tunnel' : 'Masq';
-}
-
 function dest(d: RealServer, est: RateEstimator): DestSnapshot {
   return {
-    addr: formatIPv4(d.addr), port: d.port, fwd: forwardName(d.fwd), weight: d.weight,
+    addr: formatIPv4(d.addr), port: d.port, fwd: fwdName(d.fwd), weight: d.weight,
     uThreshold: d.uThreshold, lThreshold: d.lThreshold,
     activeConns: d.activeConns, inactConns: d.inactConns, persistConns: d.persistConns,
     stats: stats(d.stats), rates: est.rates(d.stats),
@@ -31,7 +28,7 @@ function dest(d: RealServer, est: RateEstimator): DestSnapshot {
 
 function service(s: VirtualService, est: RateEstimator): ServiceSnapshot {
   return {
-    proto: s.proto === PROTO_UDP ? 'UDP' : 'TCP', addr: formatIPv4(s.addr), port: s.port, fwmark: 0,
+    proto: protoName(s.proto), addr: formatIPv4(s.addr), port: s.port, fwmark: 0,
     scheduler: s.scheduler.name, flags: s.flags, timeout: s.timeoutS, netmask: s.netmask >>> 0, pe: '',
     dests: s.dests.map((d) => dest(d, est)), stats: stats(s.stats), rates: est.rates(s.stats),
   };
@@ -45,9 +42,9 @@ export function connections(e: Engine, now: number): ConnSnapshot[] {
     if (!t.live[i]) continue;
     const template = (t.flags[i]! & CF_TEMPLATE) !== 0;
     out.push({
-      proto: t.proto[i] === PROTO_UDP ? 'UDP' : 'TCP',
+      proto: protoName(t.proto[i]!),
       expires: Math.max(0, Math.floor((t.timers.expiresAt[i]! - now) / 1000)), // (expires - jiffies) / HZ
-      state: template ? 'ASSURED' : STATE_NAMES[t.state[i]!]!,
+      state: template ? 'ASSURED' : stateName(t.state[i]!),
       clientAddr: formatIPv4(t.caddr[i]!), clientPort: t.cport[i]!,
       virtualAddr: formatIPv4(t.vaddr[i]!), virtualPort: t.vport[i]!,
       destAddr: formatIPv4(t.daddr[i]!), destPort: t.dport[i]!,

@@ -9,7 +9,8 @@ import { isSchedulerName } from '../sched/index.js';
 import { SVC_F_ONEPACKET, SVC_F_SCHED_SH_FALLBACK, SVC_F_SCHED_SH_PORT } from '../sched/types.js';
 import { parseIPv4, prefixToMask } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
-import { FWD_DR, FWD_MASQ, FWD_TUNNEL } from '../engine/model.js';
+import { FWD_DR, FWD_MASQ, FWD_TUNNEL } from '../lvs/fwd.js';
+import { protoName } from '../lvs/proto.js';
 import type { DestSpec, ServiceSpec } from '../engine/rules.js';
 import type { CheckerSpec, HealthRealServerSpec, HealthServiceSpec } from '../health/types.js';
 
@@ -41,7 +42,7 @@ function fail(src: { file: string; line: number }, keyword: string, detail: stri
 }
 
 export function serviceKey(proto: number, addr: string, port: number): string {
-  return `${proto === PROTO_UDP ? 'UDP' : 'TCP'} ${addr}:${port}`;
+  return `${protoName(proto)} ${addr}:${port}`;
 }
 
 /** lvs_method / lb_kind: NAT, DR, or TUN with the ipip tunnel type (keepalived's default). */

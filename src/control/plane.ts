@@ -13,7 +13,7 @@ import { formatWarning } from '../config/keepalived/index.js';
 import { HealthRunner } from '../health/runner.js';
 import { execNotify } from '../health/notify.js';
 import type { DestRef, HealthActions } from '../health/types.js';
-import { formatIPv4 } from '../packet/addr.js';
+import { destName, serviceName } from '../lvs/names.js';
 import { planRestore, describeRestoreError } from './ipvsadm/restore.js';
 import type { Command } from './ipvsadm/command.js';
 import { loadServicesSync } from './ipvsadm/services-file.js';
@@ -246,9 +246,8 @@ export class ControlPlane {
     const wanted = new Set<string>();
     for (const c of cmds) if (c.cmd === 'add-server') wanted.add(`${c.service.proto} ${c.service.addr}:${c.service.port} ${c.dest.addr}:${c.dest.port}`);
     for (const svc of this.rules.engine.services) {
-      const proto = svc.proto === 17 ? 'UDP' : 'TCP';
       for (const d of svc.dests) {
-        const key = `${proto} ${formatIPv4(svc.addr)}:${svc.port} ${formatIPv4(d.addr)}:${d.port}`;
+        const key = `${serviceName(svc.proto, svc.addr, svc.port)} ${destName(d.addr, d.port)}`;
         if (!wanted.has(key)) this.drain({ proto: svc.proto, addr: svc.addr, port: svc.port }, d.addr, d.port, key);
       }
     }

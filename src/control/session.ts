@@ -5,7 +5,7 @@
  */
 import { parseIPv4 } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
-import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL } from '../engine/model.js';
+import { fwdFromName } from '../lvs/fwd.js';
 import { SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
 import { Rules, RuleError, type DestSpec, type ServiceKey, type ServiceSpec } from '../engine/rules.js';
 import { parseIpvsadmArgs, type ParseEnv } from './ipvsadm/args.js';
@@ -134,15 +134,9 @@ function serviceKey(t: ServiceTarget): ServiceKey {
 function destSpec(d: CmdDest): DestSpec {
   const addr = parseIPv4(d.addr);
   if (addr === null) throw new RuleError('Operation not supported with IPv6');
-  let fwd: number;
-  switch (d.fwd) {
-    case 'Masq': fwd = FWD_MASQ; break;
-    case 'Route': case 'Local': fwd = FWD_DR; break;
-    case 'FNAT': fwd = FWD_FNAT; break;
-    case 'Tunnel':
-      if (d.tunnel.type !== 'ipip') throw new RuleError(`Tunnel type ${d.tunnel.type} is not supported: use ipip (the default of -i)`);
-      fwd = FWD_TUNNEL;
-      break;
+  if (d.fwd === 'Tunnel' && d.tunnel.type !== 'ipip') {
+    throw new RuleError(`Tunnel type ${d.tunnel.type} is not supported: use ipip (the default of -i)`);
   }
+  const fwd = fwdFromName(d.fwd);
   return { addr, port: d.port, weight: d.weight, fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold };
 }

@@ -9,13 +9,13 @@
  * added dest first); the printers sort them like ipvsadm unless --nosort.
  */
 
-export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+import type { ForwardMethod } from '../lvs/fwd.js';
+import type { ProtoName } from '../lvs/proto.js';
 
-/**
- * Forwarding methods as `ipvsadm -L` names them (fwd_name in ipvsadm.c), plus
- * our own full-NAT extension 'FNAT' (saved as `--fnat`).
- */
-export type ForwardMethod = 'Masq' | 'Route' | 'Tunnel' | 'Local' | 'FNAT';
+/** 'TCP' | 'UDP' | 'SCTP' (src/lvs/proto.ts). */
+export type Protocol = ProtoName;
+/** Forwarding methods as `ipvsadm -L` names them, plus our full-NAT 'FNAT' (src/lvs/fwd.ts). */
+export type { ForwardMethod };
 
 export type TunnelType = 'ipip' | 'gue' | 'gre';
 /** IP_VS_TUNNEL_ENCAP_FLAG_*: nocsum = 0, csum = 1, remcsum = 2. */

@@ -5,7 +5,9 @@
  * No timers, no I/O: see runner.ts for those.
  */
 import { assessReturnPath, CounterHistory, DEFAULT_RETURN_PATH, type ReturnPathConfig } from './return-path.js';
-import { DIAG_FWD_DR, DIAG_FWD_MASQ, destRef, type DestObs, type Finding, type Observation } from './types.js';
+import { FWD_DR, FWD_MASQ } from '../lvs/fwd.js';
+import { IPPROTO_TCP } from '../lvs/proto.js';
+import { destRef, type DestObs, type Finding, type Observation } from './types.js';
 
 export interface DoctorConfig extends ReturnPathConfig {
   /** DR: stalled handshakes (see handshakes.ts) needed before warning. */
@@ -14,7 +16,6 @@ export interface DoctorConfig extends ReturnPathConfig {
 
 export const DEFAULT_DOCTOR: DoctorConfig = { ...DEFAULT_RETURN_PATH, minStalled: 2 };
 
-const PROTO_TCP = 6;
 
 export class PathDoctor {
   readonly cfg: DoctorConfig;
@@ -38,7 +39,7 @@ export class PathDoctor {
   wantsHandshakeScan(dests: readonly DestObs[]): Set<number> {
     const ids = new Set<number>();
     for (const d of dests) {
-      if (d.fwd !== DIAG_FWD_DR || d.proto !== PROTO_TCP) continue;
+      if (d.fwd !== FWD_DR || d.proto !== IPPROTO_TCP) continue;
       const before = this.drIn.get(d.id);
       if (before === undefined || d.inPkts !== before) ids.add(d.id);
       // A reported server is rescanned so the warning can clear once it is fixed.
@@ -60,7 +61,7 @@ export class PathDoctor {
   private returnPath(o: Observation, out: Finding[]): void {
     const live = new Set<number>();
     for (const d of o.dests) {
-      if (d.fwd !== DIAG_FWD_MASQ || d.proto !== PROTO_TCP) continue;
+      if (d.fwd !== FWD_MASQ || d.proto !== IPPROTO_TCP) continue;
       live.add(d.id);
       let h = this.history.get(d.id);
       if (h === undefined) this.history.set(d.id, (h = new CounterHistory()));
@@ -106,7 +107,7 @@ export class PathDoctor {
     this.lastLoopHits = o.loopGuardHits;
     if (!changed || o.loopGuardHits === 0 || this.loopMacs.has(o.loopMac)) return;
     this.loopMacs.add(o.loopMac);
-    const d = o.dests.find((x) => x.mac === o.loopMac && x.fwd === DIAG_FWD_DR) ?? null;
+    const d = o.dests.find((x) => x.mac === o.loopMac && x.fwd === FWD_DR) ?? null;
     out.push({ kind: 'loop', mac: o.loopMac, hits: o.loopGuardHits, dest: d ? destRef(d) : null });
   }
 }

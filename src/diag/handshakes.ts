@@ -7,11 +7,11 @@
  * entries are "stalled": the server's replies never reached the client (no VIP on lo,
  * wrong default route, or rp_filter on the way back).
  */
+import { IPPROTO_TCP } from '../lvs/proto.js';
 import { CF_TEMPLATE, type ConnTable } from '../table/conn-table.js';
-import { S_SYN_RECV } from '../table/tcp-state.js';
+import { S_SYN_RECV } from '../lvs/conn-state.js';
 import type { HandshakeCount } from './types.js';
 
-const PROTO_TCP = 6;
 
 /**
  * Count stalled and progressed TCP entries per dest id, for the dest ids in `wanted`.
@@ -22,7 +22,7 @@ export function scanHandshakes(t: ConnTable, wanted: ReadonlySet<number>, minRep
   for (const id of wanted) out.set(id, { stalled: 0, progressed: 0 });
   if (wanted.size === 0) return out;
   for (let e = 0; e < t.capacity; e++) {
-    if (!t.live[e] || t.proto[e] !== PROTO_TCP || t.flags[e]! & CF_TEMPLATE) continue;
+    if (!t.live[e] || t.proto[e] !== IPPROTO_TCP || t.flags[e]! & CF_TEMPLATE) continue;
     const c = out.get(t.dest[e]!);
     if (c === undefined) continue;
     if (t.state[e] === S_SYN_RECV) {

@@ -2,22 +2,20 @@
  * The doctor's words: one clear paragraph per finding, naming the server, the likely
  * cause and the fixes. Pure (finding in, text out) so the wording is tested.
  */
-import { formatIPv4 } from '../packet/addr.js';
-import { DIAG_FWD_DR, DIAG_FWD_FNAT, DIAG_FWD_TUNNEL, type DestRef, type Finding } from './types.js';
+import { formatIPv4 } from '../lvs/addr.js';
+import { FWD_DR } from '../lvs/fwd.js';
+import { destName, serviceName } from '../lvs/names.js';
+import type { DestRef, Finding } from './types.js';
 
 /** How the director's own TCP connection to the server went (runner.ts probes). */
 export type ProbeResult = 'open' | 'refused' | 'timeout' | 'skipped';
 
-function proto(p: number): string {
-  return p === 17 ? 'UDP' : 'TCP';
-}
-
 function server(d: DestRef): string {
-  return `${formatIPv4(d.addr)}:${d.port}`;
+  return destName(d.addr, d.port);
 }
 
 function service(d: DestRef): string {
-  return `${proto(d.proto)} ${formatIPv4(d.vip)}:${d.vport}`;
+  return serviceName(d.proto, d.vip, d.vport);
 }
 
 const DR_FIX =
@@ -38,7 +36,7 @@ export function describe(f: Finding, probe: ProbeResult = 'skipped', mac: string
           'traffic straight to it instead of the balancer. If it is a second director, only one may own the VIP ' +
           '(VRRP backup keeps it passive); if it is a DR real server not listed here, ' + DR_FIX + '.';
       }
-      const what = f.dest.fwd === DIAG_FWD_DR ? 'DR real server' : 'real server';
+      const what = f.dest.fwd === FWD_DR ? 'DR real server' : 'real server';
       return `doctor: ${what} ${formatIPv4(f.dest.addr)} (${f.mac}) answers ARP for the VIP ${vip} ` +
         `(service ${service(f.dest)}): the router or clients can learn its MAC for the VIP and bypass the balancer ` +
         `(missing arp_ignore/arp_announce, seeds 001 and 004). ${cap(DR_FIX)}.`;
@@ -82,7 +80,3 @@ function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-/** ipvsadm-like name of a forwarding method, for logs. */
-export function fwdName(fwd: number): string {
-  return fwd === DIAG_FWD_DR ? 'Route' : fwd === DIAG_FWD_FNAT ? 'FNAT' : fwd === DIAG_FWD_TUNNEL ? 'Tunnel' : 'Masq';
-}

@@ -13,7 +13,8 @@ import { formatIPv4 } from '../packet/addr.js';
 import { PathDoctor, type DoctorConfig } from './doctor.js';
 import { describe, type ProbeResult } from './messages.js';
 import { observe, observeDests } from './observe.js';
-import { DIAG_FWD_DR, type Finding } from './types.js';
+import { FWD_DR } from '../lvs/fwd.js';
+import type { Finding } from './types.js';
 
 export interface DoctorPort {
   send(frame: Buffer, len: number): unknown;
@@ -116,7 +117,7 @@ export class DoctorRunner {
     const sent = new Set<string>();
     for (const s of e.services) {
       for (const d of s.dests) {
-        if (d.fwd !== DIAG_FWD_DR) continue;
+        if (d.fwd !== FWD_DR) continue;
         const ifi = d.iface;
         const iface = e.ifaces[ifi];
         const key = `${s.addr}/${ifi}`;

@@ -4,19 +4,14 @@
  * Addresses are unsigned here (control plane), MACs are "aa:bb:cc:dd:ee:ff" strings.
  */
 
-/** Forwarding methods, as in engine/model.ts (copied as plain numbers: no engine import). */
-export const DIAG_FWD_MASQ = 0;
-export const DIAG_FWD_DR = 1;
-export const DIAG_FWD_FNAT = 2;
-export const DIAG_FWD_TUNNEL = 3;
-
 export interface DestObs {
   /** Engine dest id (stable while the server is configured or referenced). */
   id: number;
   addr: number;
   port: number;
-  /** 6 = TCP, 17 = UDP. */
+  /** 6 = TCP, 17 = UDP (src/lvs/proto.ts). */
   proto: number;
+  /** FWD_* of src/lvs/fwd.ts. */
   fwd: number;
   vip: number;
   vport: number;
@@ -48,15 +43,8 @@ export interface Observation {
   handshakes: Map<number, HandshakeCount> | null;
 }
 
-export interface DestRef {
-  id: number;
-  addr: number;
-  port: number;
-  proto: number;
-  fwd: number;
-  vip: number;
-  vport: number;
-}
+/** A dest named in a finding: its identity, without the counters of the tick. */
+export type DestRef = Pick<DestObs, 'id' | 'addr' | 'port' | 'proto' | 'fwd' | 'vip' | 'vport'>;
 
 export type Finding =
   /** NAT: packets forwarded, nothing back through us. The runner probes the server before saying why. */

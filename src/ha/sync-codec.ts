@@ -12,20 +12,15 @@
  * connection to the local server with the same (proto, vaddr, vport, daddr, dport).
  */
 import type { Engine, SyncedConn } from '../engine/engine.js';
-import { FWD_DR, FWD_FNAT, FWD_TUNNEL } from '../engine/model.js';
 import { CF_INACTIVE, CF_NOOUTPUT, CF_TEMPLATE, NONE } from '../table/conn-table.js';
-import { S_UDP } from '../table/tcp-state.js';
-import { SyncBatcher, type SyncBatcherConfig, type SyncSourceConn } from '../sync/batcher.js';
-import { applySyncDatagram, type ApplyReport, type SyncUpdate } from '../sync/apply.js';
-import {
-  CONN_F_DROUTE, CONN_F_FULLNAT, CONN_F_TUNNEL, CONN_F_INACTIVE, CONN_F_MASQ, CONN_F_NOOUTPUT, CONN_F_TEMPLATE, DEFAULT_SYNC_PERIOD, DEFAULT_SYNC_THRESHOLD,
-  IPPROTO_TCP, IPPROTO_UDP, TCP_S_CLOSE, TCP_S_CLOSE_WAIT, TCP_S_ESTABLISHED, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, UDP_S_NORMAL,
-} from '../sync/constants.js';
+import { SyncBatcher, TCP_SYNCED_STATES, type SyncBatcherConfig, type SyncSourceConn } from '../sync/batcher.js';
+import { applySyncDatagram, type ApplyReport } from '../sync/apply.js';
+import type { SyncConnEntry } from '../sync/message.js';
+import { CONN_F_DROUTE, CONN_F_FULLNAT, CONN_F_TUNNEL, CONN_F_INACTIVE, CONN_F_MASQ, CONN_F_NOOUTPUT, CONN_F_TEMPLATE, DEFAULT_SYNC_PERIOD, DEFAULT_SYNC_THRESHOLD } from '../sync/constants.js';
+import { FWD_DR, FWD_FNAT, FWD_TUNNEL } from '../lvs/fwd.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../lvs/proto.js';
+import { S_ESTABLISHED, S_UDP, UDP_S_NORMAL } from '../lvs/conn-state.js';
 
-/** TCP states ip_vs_sync_conn_needed syncs (as batcher.ts). */
-const TCP_SYNCED_STATES = (1 << TCP_S_ESTABLISHED) | (1 << TCP_S_FIN_WAIT) | (1 << TCP_S_CLOSE) | (1 << TCP_S_CLOSE_WAIT) | (1 << TCP_S_TIME_WAIT);
-
-const PROTO_UDP = 17;
 /** ip_vs_proc_conn: a template received without timeout lives 180 s (IP_VS_TEMPLATE_TIMEOUT). */
 const TEMPLATE_TIMEOUT_MS = 180_000;
 
@@ -103,7 +98,7 @@ export class SyncSource {
     const state = t.state[e]!;
     if (tcpConn) {
       if (state >= 31 || !((1 << state) & TCP_SYNCED_STATES)) return true;
-      if (state !== this.oldState[e] && state !== TCP_S_ESTABLISHED) return false;
+      if (state !== this.oldState[e] && state !== S_ESTABLISHED) return false;
     }
     return this.period > 0 ? pkts % this.period !== this.threshold : pkts !== this.threshold;
   }
@@ -145,7 +140,7 @@ export class SyncSource {
 /** Engine state -> IPVS wire state (TCP numbering is the kernel's; UDP has one state). */
 export function syncState(proto: number, state: number, template: boolean): number {
   if (template) return 0;
-  if (proto === PROTO_UDP || state === S_UDP) return UDP_S_NORMAL;
+  if (proto === IPPROTO_UDP || state === S_UDP) return UDP_S_NORMAL;
   return state;
 }
 
@@ -158,19 +153,22 @@ export function syncFlags(fwd: number, cf: number): number {
   return f;
 }
 
-/** A checked sync update as Engine.syncConn wants it; timeout defaults as ip_vs_proc_conn. */
-export function toSyncedConn(u: SyncUpdate, timeoutsMs: ArrayLike<number>): SyncedConn {
-  const udp = u.protocol === IPPROTO_UDP;
-  const state = u.isTemplate ? 0 : udp ? S_UDP : u.state;
-  const deflt = u.isTemplate ? TEMPLATE_TIMEOUT_MS : (timeoutsMs[state] ?? 0);
+/**
+ * The bridge from the wire to the table: a checked entry (validateSyncEntry) as Engine.syncConn
+ * wants it, with the timeout defaults of ip_vs_proc_conn (0 = the state's timeout, 180 s for a template).
+ */
+export function toSyncedConn(e: SyncConnEntry, timeoutsMs: ArrayLike<number>): SyncedConn {
+  const template = (e.flags & CONN_F_TEMPLATE) !== 0;
+  const state = template ? 0 : e.protocol === IPPROTO_UDP ? S_UDP : e.state;
+  const deflt = template ? TEMPLATE_TIMEOUT_MS : (timeoutsMs[state] ?? 0);
   const c: SyncedConn = {
-    proto: u.protocol, caddr: u.caddr, cport: u.cport, vaddr: u.vaddr, vport: u.vport, daddr: u.daddr, dport: u.dport,
-    state, template: u.isTemplate, timeoutMs: u.timeoutSec === null ? deflt : u.timeoutSec * 1000,
-    inactive: (u.flags & CONN_F_INACTIVE) !== 0,
+    proto: e.protocol, caddr: e.caddr, cport: e.cport, vaddr: e.vaddr, vport: e.vport, daddr: e.daddr, dport: e.dport,
+    state, template, timeoutMs: e.timeout === 0 ? deflt : e.timeout * 1000,
+    inactive: (e.flags & CONN_F_INACTIVE) !== 0,
   };
-  if (u.fullnat) {
-    c.laddr = u.fullnat.laddr;
-    c.lport = u.fullnat.lport;
+  if (e.fullnat) {
+    c.laddr = e.fullnat.laddr;
+    c.lport = e.fullnat.lport;
   }
   return c;
 }

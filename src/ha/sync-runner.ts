@@ -15,6 +15,7 @@ import dgram from 'node:dgram';
 import type { Engine } from '../engine/engine.js';
 import type { RoutingTable } from '../engine/routing.js';
 import { formatIPv4 } from '../packet/addr.js';
+import { destName } from '../lvs/names.js';
 import { IP_VS_SYNC_GROUP, IP_VS_SYNC_PORT } from '../sync/constants.js';
 import { SyncSource, applySyncToEngine } from './sync-codec.js';
 import { primeSyncedClients, warmNeighbour } from './synced-clients.js';
@@ -93,7 +94,7 @@ export class SyncRunner {
   }
 
   get destination(): string {
-    return `${formatIPv4(this.opts.peer ?? this.opts.group)}:${this.opts.port}`;
+    return destName(this.opts.peer ?? this.opts.group, this.opts.port);
   }
 
   async start(): Promise<void> {

@@ -59,9 +59,9 @@ function globalHeader(): Buffer {
 
 function recordHeader(time: number, len: number): Buffer {
   const h = Buffer.alloc(16);
-  const sec = Math.floor(time);
-  h.writeUInt32LE(sec, 0);
-  h.writeUInt32LE(Math.floor((time - sec) * 1e6), 4);
+  const us = Math.round(time * 1e6); // rounded: 1.001 s is 1 s + 1000 µs, not 999
+  h.writeUInt32LE(Math.floor(us / 1e6), 0);
+  h.writeUInt32LE(us % 1e6, 4);
   h.writeUInt32LE(len, 8);
   h.writeUInt32LE(len, 12);
   return h;

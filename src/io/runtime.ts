@@ -8,7 +8,8 @@
 import { performance } from 'node:perf_hooks';
 import { Engine } from '../engine/engine.js';
 import { V_EMIT } from '../engine/verdict.js';
-import { FWD_FNAT, repliesBypass } from '../engine/model.js';
+import { FWD_FNAT, repliesBypass } from '../lvs/fwd.js';
+import { IPPROTO_UDP } from '../lvs/proto.js';
 import type { PacketPort } from './port.js';
 import { buildFilter, type FilterInput, type Shard } from './bpf.js';
 import type { GuardRules } from './host-guard.js';
@@ -35,6 +36,8 @@ export interface RuntimeHooks {
   hostAddresses?: (() => Set<number>) | null;
   /** The same, read without blocking (the periodic check); null when unreadable this time. */
   hostAddressesAsync?: ((done: (s: Set<number> | null) => void) => void) | null;
+  /** The engine's clock in ms (default performance.now); a pcap replay gives the records' times. */
+  clock?: () => number;
 }
 
 export class Runtime {
@@ -49,10 +52,13 @@ export class Runtime {
   private batchNow = 0;
   private batched = false;
 
+  private readonly clock: () => number;
+
   constructor(engine: Engine, ports: PacketPort[], hooks: RuntimeHooks = {}) {
     this.engine = engine;
     this.ports = ports;
     this.hooks = hooks;
+    this.clock = hooks.clock ?? (() => performance.now());
   }
 
   /** Read the host's addresses again; when a VIP became local or stopped being so, refilter. */
@@ -81,9 +87,14 @@ export class Runtime {
     });
   }
 
+  /** Only the packet path: every port's frames through the engine, no timers or announcements (pcap replay). */
+  attach(): void {
+    this.ports.forEach((port, i) => port.onFrame((frame, len, offload) => this.onFrame(i, frame, len, offload)));
+  }
+
   start(): void {
     this.refreshLocal();
-    this.ports.forEach((port, i) => port.onFrame((frame, len, offload) => this.onFrame(i, frame, len, offload)));
+    this.attach();
     if (this.ports.length > 0 && this.ports.every((p) => p instanceof RingPort)) {
       this.batched = true;
       this.driver = new RingDriver(this.ports as RingPort[], () => (this.batchNow = performance.now()));
@@ -99,7 +110,7 @@ export class Runtime {
     const tap = this.hooks.tap;
     if (tap) tap(ifi, 'in', frame, len);
     const e = this.engine;
-    if (e.process(frame, len, ifi, this.batched ? this.batchNow : performance.now(), offload) === V_EMIT) {
+    if (e.process(frame, len, ifi, this.batched ? this.batchNow : this.clock(), offload) === V_EMIT) {
       if (tap) tap(e.txIface, 'out', e.txBuf, e.txLen);
       this.ports[e.txIface]!.send(e.txBuf, e.txLen, e.txOffload);
     }
@@ -119,7 +130,7 @@ export class Runtime {
   private periodicCount = 0;
 
   private periodic(): void {
-    this.engine.tick(performance.now());
+    this.engine.tick(this.clock());
     if (this.periodicCount % 20 === 19) this.refreshLocalLater();
     if (this.engine.superFramesDropped > 0 && !this.superFrameHinted) this.hintSuperFrames();
     if (++this.periodicCount % 10 === 0) this.resolveNeighbours();
@@ -128,7 +139,7 @@ export class Runtime {
   /** ARP for next hops we do not know yet (every second), and refresh known ones every 60 s. */
   resolveNeighbours(): void {
     const n = this.engine.neigh;
-    const now = performance.now();
+    const now = this.clock();
     for (let i = 0; i < n.size; i++) {
       const stale = n.valid[i] && now - n.learntAt[i]! > 60_000;
       if ((n.valid[i] && !stale) || now - n.lastRequest[i]! < 1000) continue;
@@ -201,13 +212,13 @@ export class Runtime {
     const vips = [...new Set(this.engine.services.map((s) => s.addr >>> 0))].filter((a) => !local.has(a));
     const localVips: NonNullable<FilterInput['localVips']> = [...local].map((addr) => ({
       addr,
-      services: this.engine.services.filter((s) => s.addr >>> 0 === addr).map((s) => ({ proto: s.proto === 17 ? 'udp' as const : 'tcp' as const, port: s.port })),
+      services: this.engine.services.filter((s) => s.addr >>> 0 === addr).map((s) => ({ proto: s.proto === IPPROTO_UDP ? 'udp' as const : 'tcp' as const, port: s.port })),
     }));
     const natServers: FilterInput['natServers'] = [];
     for (const s of this.engine.services) {
       for (const d of s.dests) {
         if (repliesBypass(d.fwd)) continue;
-        natServers.push({ proto: s.proto === 17 ? 'udp' : 'tcp', addr: d.addr, port: d.port || s.port });
+        natServers.push({ proto: s.proto === IPPROTO_UDP ? 'udp' : 'tcp', addr: d.addr, port: d.port || s.port });
       }
     }
     const localAddrs = this.engine.services.some((s) => s.dests.some((d) => d.fwd === FWD_FNAT)) ? [...this.engine.fnat.addrs] : [];

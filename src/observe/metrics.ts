@@ -11,7 +11,8 @@ import http from 'node:http';
 import type { Engine } from '../engine/engine.js';
 import { DROP_REASONS } from '../engine/verdict.js';
 import { DEST_F_AVAILABLE } from '../sched/types.js';
-import { formatIPv4 } from '../packet/addr.js';
+import { formatIPv4 } from '../lvs/addr.js';
+import { destName, serviceName } from '../lvs/names.js';
 import type { VrrpRunner } from '../ha/vrrp-runner.js';
 import type { SyncStats } from '../ha/sync-runner.js';
 
@@ -45,7 +46,7 @@ export function renderMetrics(src: MetricsSource): string {
   const w = new Writer();
   const e = src.engine;
   for (const s of e.services) {
-    const service = `${s.proto === 17 ? 'UDP' : 'TCP'} ${formatIPv4(s.addr)}:${s.port}`;
+    const service = serviceName(s.proto, s.addr, s.port);
     const sl = { service };
     w.metric('tslb_service_connections_total', 'counter', 'Connections scheduled by the virtual service (ipvsadm --stats Conns).', sl, s.stats.conns);
     w.metric('tslb_service_packets_total', 'counter', 'Packets of the virtual service (ipvsadm --stats InPkts/OutPkts).', { ...sl, direction: 'in' }, s.stats.inPkts);
@@ -54,9 +55,9 @@ export function renderMetrics(src: MetricsSource): string {
     w.metric('tslb_service_bytes_total', 'counter', '', { ...sl, direction: 'out' }, s.stats.outBytes);
   }
   for (const s of e.services) {
-    const service = `${s.proto === 17 ? 'UDP' : 'TCP'} ${formatIPv4(s.addr)}:${s.port}`;
+    const service = serviceName(s.proto, s.addr, s.port);
     for (const d of s.dests) {
-      const l = { service, server: `${formatIPv4(d.addr)}:${d.port}` };
+      const l = { service, server: destName(d.addr, d.port) };
       w.metric('tslb_real_server_connections_total', 'counter', 'Connections scheduled to the real server.', l, d.stats.conns);
       w.metric('tslb_real_server_packets_total', 'counter', 'Packets to (in) and from (out) the real server.', { ...l, direction: 'in' }, d.stats.inPkts);
       w.metric('tslb_real_server_packets_total', 'counter', '', { ...l, direction: 'out' }, d.stats.outPkts);

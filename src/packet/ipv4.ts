@@ -1,15 +1,17 @@
 /**
  * IPv4 header (RFC 791). Offsets are relative to the IP header start `o`.
- * Addresses are signed 32-bit numbers (int32) in the data plane, see bytes.readI32.
+ * Addresses are signed 32-bit numbers (int32) in the data plane: the sign rule is in src/lvs/addr.ts.
  */
 import { readI32, readU16, writeU16, writeU32 } from './bytes.js';
 import { checksum, csumReplace16, csumReplace32 } from './checksum.js';
 import { formatIPv4, parseIPv4 } from './addr.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../lvs/proto.js';
 
 export const IPV4_MIN_HLEN = 20;
-export const PROTO_ICMP = 1;
-export const PROTO_TCP = 6;
-export const PROTO_UDP = 17;
+/** The protocol numbers of src/lvs/proto.ts under the names the packet code uses. */
+export const PROTO_ICMP = IPPROTO_ICMP;
+export const PROTO_TCP = IPPROTO_TCP;
+export const PROTO_UDP = IPPROTO_UDP;
 
 export const OFF_TOTLEN = 2;
 export const OFF_ID = 4;

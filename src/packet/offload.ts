@@ -25,7 +25,3 @@ export const OFL_SIZE_SHIFT = 8;
 export function gsoSize(offload: number): number {
   return offload >>> OFL_SIZE_SHIFT;
 }
-
-export function isPartial(offload: number): boolean {
-  return (offload & OFL_CSUM_PARTIAL) !== 0;
-}

@@ -3,7 +3,8 @@
  * one small module per algorithm, told about destination changes, asked for a
  * destination for each new connection and for nothing else.
  *
- * Addresses are IPv4 in host byte order as unsigned 32-bit numbers (10.0.0.1 = 0x0a000001).
+ * Addresses are IPv4 in host byte order, of either sign (the engine passes int32, tests may pass
+ * unsigned; the sign rule is in src/lvs/addr.ts): schedulers hash and compare them sign-agnostically.
  */
 
 /** Destination flags (IP_VS_DEST_F_*, include/uapi/linux/ip_vs.h). */

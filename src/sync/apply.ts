@@ -1,6 +1,6 @@
 /**
  * Backup side of connection sync, pure: validate a received datagram and hand each usable entry to
- * the connection table through the SyncTarget interface (the lead's table implements it).
+ * the connection table through the SyncTarget interface (ha/sync-codec.ts applySyncToEngine implements it over the engine).
  * Mirrors ip_vs_process_message, ip_vs_proc_sync_conn and ip_vs_proc_conn (ip_vs_sync.c).
  *
  * Safety: the whole datagram is decoded and checked before anything is applied, so a malformed
@@ -8,41 +8,10 @@
  * we are stricter). A lost datagram is harmless by design: every entry is a full, idempotent
  * snapshot of one connection, and the master re-sends active connections every `period` packets.
  */
-import {
-  CONN_F_BACKUP_MASK,
-  CONN_F_BACKUP_UPD_MASK,
-  CONN_F_FULLNAT,
-  CONN_F_FWD_MASK,
-  CONN_F_SYNC,
-  CONN_F_TEMPLATE,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-  TCP_S_LAST,
-  UDP_S_LAST,
-} from './constants.js';
-import { decode, type DecodedSyncEntry, type SeqAdjust } from './message.js';
-
-/** A checked entry, ready for the table. */
-export interface SyncUpdate {
-  protocol: number;
-  /** Masked with CONN_F_BACKUP_MASK and with CONN_F_SYNC set (ip_vs_proc_sync_conn). */
-  flags: number;
-  isTemplate: boolean;
-  state: number;
-  caddr: number;
-  cport: number;
-  vaddr: number;
-  vport: number;
-  daddr: number;
-  dport: number;
-  fwmark: number;
-  /** Seconds; null = use the protocol's timeout for `state` (or 180 s for a template), as the kernel does for 0. */
-  timeoutSec: number | null;
-  seq?: { in: SeqAdjust; out: SeqAdjust };
-  peData?: Uint8Array;
-  peName?: string;
-  fullnat?: { laddr: number; lport: number };
-}
+import { CONN_F_BACKUP_MASK, CONN_F_BACKUP_UPD_MASK, CONN_F_FULLNAT, CONN_F_FWD_MASK, CONN_F_SYNC, CONN_F_TEMPLATE } from './constants.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../lvs/proto.js';
+import { TCP_S_LAST, UDP_S_LAST } from '../lvs/conn-state.js';
+import { decode, type SyncConnEntry } from './message.js';
 
 /**
  * What the connection table must offer. Expected semantics, from ip_vs_proc_conn:
@@ -57,7 +26,11 @@ export interface SyncUpdate {
  *  - state, timeout and sequence data are always taken from the update; set in_pkts to the sync threshold.
  */
 export interface SyncTarget {
-  upsert(update: SyncUpdate): void;
+  /**
+   * A checked entry: flags masked with CONN_F_BACKUP_MASK and CONN_F_SYNC set
+   * (ip_vs_proc_sync_conn); timeout 0 = the protocol's timeout for the state (180 s for a template).
+   */
+  upsert(entry: SyncConnEntry): void;
 }
 
 export interface ApplyOptions {
@@ -87,12 +60,11 @@ export function mergeSyncFlags(existing: number, incoming: number): number {
   return ((incoming & CONN_F_BACKUP_UPD_MASK) | (existing & ~CONN_F_BACKUP_UPD_MASK)) >>> 0;
 }
 
-/** Check one decoded entry; returns the update or the reason to skip it. */
-export function validateSyncEntry(e: DecodedSyncEntry, protocols: readonly number[] = [IPPROTO_TCP, IPPROTO_UDP]): SyncUpdate | string {
+/** Check one decoded entry; returns the entry as the table takes it, or the reason to skip it. */
+export function validateSyncEntry(e: SyncConnEntry, protocols: readonly number[] = [IPPROTO_TCP, IPPROTO_UDP]): SyncConnEntry | string {
   if (e.unsupported) return e.unsupported;
   const flags = ((e.flags & CONN_F_BACKUP_MASK) | CONN_F_SYNC) >>> 0;
-  const isTemplate = (flags & CONN_F_TEMPLATE) !== 0;
-  if (!isTemplate) {
+  if (!(flags & CONN_F_TEMPLATE)) {
     // ip_vs_proc_sync_conn: unknown protocol or out-of-range state skips the entry.
     const n = numStates(e.protocol);
     if (n === undefined || !protocols.includes(e.protocol)) return `unsupported protocol ${e.protocol}`;
@@ -101,25 +73,7 @@ export function validateSyncEntry(e: DecodedSyncEntry, protocols: readonly numbe
   // Our additions: values no table should ever hold.
   if (e.vaddr === 0 || e.daddr === 0) return 'zero virtual or real-server address';
   if ((flags & CONN_F_FWD_MASK) === CONN_F_FULLNAT && !e.fullnat) return 'full-NAT entry without its local address';
-  const u: SyncUpdate = {
-    protocol: e.protocol,
-    flags,
-    isTemplate,
-    state: e.state,
-    caddr: e.caddr,
-    cport: e.cport,
-    vaddr: e.vaddr,
-    vport: e.vport,
-    daddr: e.daddr,
-    dport: e.dport,
-    fwmark: e.fwmark,
-    timeoutSec: e.timeout === 0 ? null : e.timeout,
-  };
-  if (e.seq) u.seq = e.seq;
-  if (e.peData) u.peData = e.peData;
-  if (e.peName !== undefined) u.peName = e.peName;
-  if (e.fullnat) u.fullnat = e.fullnat;
-  return u;
+  return { ...e, flags };
 }
 
 /** Validate a received datagram and apply its entries to `target`. Never throws on bad input. */
@@ -133,7 +87,7 @@ export function applySyncDatagram(datagram: Uint8Array, target: SyncTarget, opts
   }
   // A backup with syncid 0 accepts any syncid (ip_vs_process_message).
   if (opts.syncid !== 0 && msg.syncid !== opts.syncid) return { ...report, status: 'ignored', error: `syncid ${msg.syncid}` };
-  const updates: SyncUpdate[] = [];
+  const updates: SyncConnEntry[] = [];
   msg.conns.forEach((e, index) => {
     const r = validateSyncEntry(e, opts.protocols);
     if (typeof r === 'string') report.skipped.push({ index, reason: r });

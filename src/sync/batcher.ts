@@ -19,24 +19,17 @@
  * Memory is bounded: one open buffer of maxlen bytes plus at most maxQueued ready datagrams;
  * when the queue is full a finished buffer is dropped (and counted), as sb_queue_tail does.
  */
-import {
-  CONN_F_ONE_PACKET,
-  CONN_F_TEMPLATE,
-  DEFAULT_SYNC_MAXLEN,
-  DEFAULT_SYNC_PERIOD,
-  DEFAULT_SYNC_THRESHOLD,
-  IPPROTO_TCP,
-  IPVS_SYNC_FLUSH_TIME_MS,
-  IPVS_SYNC_QLEN_MAX,
-  TCP_S_CLOSE,
-  TCP_S_CLOSE_WAIT,
-  TCP_S_ESTABLISHED,
-  TCP_S_FIN_WAIT,
-  TCP_S_TIME_WAIT,
-} from './constants.js';
+import { CONN_F_ONE_PACKET, CONN_F_TEMPLATE, DEFAULT_SYNC_MAXLEN, DEFAULT_SYNC_PERIOD, DEFAULT_SYNC_THRESHOLD, IPVS_SYNC_FLUSH_TIME_MS, IPVS_SYNC_QLEN_MAX } from './constants.js';
+import { IPPROTO_TCP } from '../lvs/proto.js';
+import { S_CLOSE, S_CLOSE_WAIT, S_ESTABLISHED, S_FIN_WAIT, S_TIME_WAIT } from '../lvs/conn-state.js';
 import { SYNC_HEADER_LEN, encodeEntry, entryLength, writeHeader, type SyncConnEntry } from './message.js';
 
-/** What the batcher reads of a connection; `oldState` and a template's `inPkts` are updated in place. */
+/**
+ * The master's connection as the sync sender sees it (struct ip_vs_conn's sync bookkeeping):
+ * the wire entry plus old_state, in_pkts and the controlling template. Not a second shape of
+ * the synced entry: the wire shape is SyncConnEntry, and the backup's bridge into the table is
+ * ha/sync-codec.ts toSyncedConn. `oldState` and a template's `inPkts` are updated in place.
+ */
 export interface SyncSourceConn extends SyncConnEntry {
   /** cp->old_state: the state last synced (or last forced); start it equal to `state`. */
   oldState: number;
@@ -60,7 +53,8 @@ export interface SyncBatcherConfig {
   maxQueued?: number;
 }
 
-const TCP_SYNCED_STATES = (1 << TCP_S_ESTABLISHED) | (1 << TCP_S_FIN_WAIT) | (1 << TCP_S_CLOSE) | (1 << TCP_S_CLOSE_WAIT) | (1 << TCP_S_TIME_WAIT);
+/** TCP states ip_vs_sync_conn_needed syncs (as a bit set over the state numbers). */
+export const TCP_SYNCED_STATES = (1 << S_ESTABLISHED) | (1 << S_FIN_WAIT) | (1 << S_CLOSE) | (1 << S_CLOSE_WAIT) | (1 << S_TIME_WAIT);
 
 /**
  * ip_vs_sync_conn_needed with sync_refresh_period = 0. Updates conn.oldState when the kernel
@@ -71,7 +65,7 @@ export function syncNeeded(conn: SyncSourceConn, pkts: number, threshold = DEFAU
   if (!(conn.flags & CONN_F_TEMPLATE) && conn.protocol === IPPROTO_TCP) {
     if (conn.state >= 31 || !((1 << conn.state) & TCP_SYNCED_STATES)) return false;
     force = conn.state !== conn.oldState;
-    if (force && conn.state !== TCP_S_ESTABLISHED) {
+    if (force && conn.state !== S_ESTABLISHED) {
       conn.oldState = conn.state;
       return true;
     }

@@ -1,6 +1,8 @@
 /**
  * Constants of the IPVS connection sync protocol and connection flags
  * (include/uapi/linux/ip_vs.h, include/net/ip_vs.h, net/netfilter/ipvs/ip_vs_sync.c).
+ * Protocol numbers and the connection states the entries carry are in src/lvs/ (proto.ts,
+ * conn-state.ts): the wire uses the kernel's IP_VS_TCP_S_* numbering, as the table does.
  */
 
 /** 224.0.0.81 and UDP port 8848 (IP_VS_SYNC_GROUP, IP_VS_SYNC_PORT). */
@@ -17,10 +19,6 @@ export const DEFAULT_SYNC_PERIOD = 50;
 export const IPVS_SYNC_FLUSH_TIME_MS = 2000;
 /** Queue bound of ready buffers (IPVS_SYNC_QLEN_MAX); more are dropped as in sb_queue_tail. */
 export const IPVS_SYNC_QLEN_MAX = 32;
-
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-export const IPPROTO_SCTP = 132;
 
 // Connection flags (IP_VS_CONN_F_*).
 export const CONN_F_FWD_MASK = 0x0007;
@@ -47,17 +45,3 @@ export const CONN_F_BACKUP_MASK =
   CONN_F_FWD_MASK | CONN_F_NOOUTPUT | CONN_F_INACTIVE | CONN_F_SEQ_MASK | CONN_F_NO_CPORT | CONN_F_TEMPLATE;
 /** Bits a sync message may change on an existing entry (IP_VS_CONN_F_BACKUP_UPD_MASK). */
 export const CONN_F_BACKUP_UPD_MASK = CONN_F_INACTIVE | CONN_F_SEQ_MASK;
-
-// The IPVS TCP states (IP_VS_TCP_S_*, kernel numbering) the sync code names; the full list is
-// in src/table/tcp-state.ts.
-export const TCP_S_ESTABLISHED = 1;
-export const TCP_S_SYN_RECV = 3;
-export const TCP_S_FIN_WAIT = 4;
-export const TCP_S_TIME_WAIT = 5;
-export const TCP_S_CLOSE = 6;
-export const TCP_S_CLOSE_WAIT = 7;
-/** IP_VS_TCP_S_LAST: number of TCP states. */
-export const TCP_S_LAST = 11;
-/** UDP has a single state (IP_VS_UDP_S_NORMAL); IP_VS_UDP_S_LAST = 1. */
-export const UDP_S_NORMAL = 0;
-export const UDP_S_LAST = 1;

@@ -20,7 +20,7 @@
  * past the end, unknown entry version or type, bad option length, duplicated option) throws, so the
  * whole message is dropped. An unknown *mandatory* option only marks that entry `unsupported`.
  */
-import { readU16, readU32, writeU16, writeU32 } from '../vrrp/bytes.js';
+import { readU16, readU32, writeU16, writeU32 } from '../packet/bytes.js';
 import { CONN_F_HASHED, SYNC_PROTO_VER } from './constants.js';
 
 export const SYNC_HEADER_LEN = 8;
@@ -66,6 +66,11 @@ export interface SyncConnEntry {
   peName?: string;
   /** tslb full-NAT extension. */
   fullnat?: { laddr: number; lport: number };
+  /**
+   * Set by decode only (encode ignores it): the entry carried an unknown mandatory option, and
+   * the kernel skips such an entry (ip_vs_proc_sync_conn).
+   */
+  unsupported?: string;
 }
 
 export interface SyncMessage {
@@ -73,15 +78,10 @@ export interface SyncMessage {
   conns: SyncConnEntry[];
 }
 
-export interface DecodedSyncEntry extends SyncConnEntry {
-  /** Set when the entry carried an unknown mandatory option: the kernel skips such an entry. */
-  unsupported?: string;
-}
-
 export interface DecodedSyncMessage {
   syncid: number;
   /** IPv4 entries, in message order. */
-  conns: DecodedSyncEntry[];
+  conns: SyncConnEntry[];
   /** IPv6 entries were present and skipped (not supported here). */
   skippedIpv6: number;
 }
@@ -212,7 +212,7 @@ function encodeImpl(msg: SyncMessage, buf?: Uint8Array, offset = 0): Uint8Array 
 export const encode = Object.assign(encodeImpl, { bytes: 0 });
 
 /** Parse the options of one entry in buf[p, end) into `e` (ip_vs_proc_sync_conn's option loop). */
-function decodeOptions(buf: Uint8Array, p: number, end: number, e: DecodedSyncEntry): void {
+function decodeOptions(buf: Uint8Array, p: number, end: number, e: SyncConnEntry): void {
   const seen = new Set<number>();
   while (p < end) {
     if (p + 2 > end) throw new Error('sync option header runs past its entry');
@@ -266,14 +266,14 @@ function decodeImpl(buf: Uint8Array, offset = 0, len?: number): DecodedSyncMessa
     const type = buf[p]!;
     if (type & STYPE_F_INET6) {
       if (entryLen < SYNC_V6_ENTRY_LEN) throw new Error(`IPv6 sync entry ${i} is shorter than its fixed part`);
-      const ignored: DecodedSyncEntry = { protocol: 0, flags: 0, state: 0, cport: 0, vport: 0, dport: 0, fwmark: 0, timeout: 0, caddr: 0, vaddr: 0, daddr: 0 };
+      const ignored: SyncConnEntry = { protocol: 0, flags: 0, state: 0, cport: 0, vport: 0, dport: 0, fwmark: 0, timeout: 0, caddr: 0, vaddr: 0, daddr: 0 };
       decodeOptions(buf, p + SYNC_V6_ENTRY_LEN, entryEnd, ignored); // still validated, as the kernel does
       out.skippedIpv6++;
     } else if (type !== 0) {
       throw new Error(`sync entry ${i} has unknown type ${type}`);
     } else {
       if (entryLen < SYNC_V4_ENTRY_LEN) throw new Error(`sync entry ${i} is shorter than its fixed part`);
-      const e: DecodedSyncEntry = {
+      const e: SyncConnEntry = {
         protocol: buf[p + 1]!,
         flags: readU32(buf, p + 4),
         state: readU16(buf, p + 8),

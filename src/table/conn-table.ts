@@ -8,7 +8,7 @@
  *   server (ip_vs_conn_out_get). laddr:lport is the client for NAT and the director's
  *   local address for full-NAT.
  * Linear probing with backward-shift deletion: no tombstones, lookups stay short.
- * Addresses are int32 (see packet/bytes.readI32); callers pass `addr | 0`.
+ * Addresses are int32, the data plane's side of the sign rule in src/lvs/addr.ts; callers pass `addr | 0`.
  */
 import { hashTuple } from './hash.js';
 import { TimerWheel } from './timer-wheel.js';

@@ -4,31 +4,15 @@
  * tcp_state_idx, set_tcp_state). Current mainline table (ack in NONE -> ESTABLISHED).
  */
 import * as tcp from '../packet/tcp.js';
+import {
+  S_CLOSE, S_CLOSE_WAIT, S_ESTABLISHED, S_FIN_WAIT, S_LAST_ACK, S_LISTEN, S_SYN_RECV, S_SYN_SENT, S_TIME_WAIT,
+} from '../lvs/conn-state.js';
 
-export const S_NONE = 0;
-export const S_ESTABLISHED = 1;
-export const S_SYN_SENT = 2;
-export const S_SYN_RECV = 3;
-export const S_FIN_WAIT = 4;
-export const S_TIME_WAIT = 5;
-export const S_CLOSE = 6;
-export const S_CLOSE_WAIT = 7;
-export const S_LAST_ACK = 8;
-export const S_LISTEN = 9;
-export const S_SYNACK = 10;
-/** UDP has one state (ip_vs_proto_udp.c, IP_VS_UDP_S_NORMAL); we number it after TCP's. */
-export const S_UDP = 11;
-
-export const STATE_NAMES: readonly string[] = [
-  'NONE', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT', 'TIME_WAIT',
-  'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'SYNACK', 'UDP',
-];
-
-/** Default timeouts in seconds (tcp_timeouts[], udp_timeouts[]). */
-export const DEFAULT_TIMEOUTS_S: readonly number[] = [2, 900, 120, 60, 120, 120, 10, 60, 30, 120, 120, 300];
-
-/** States counted in ActiveConn ("ipvs: count pre-established TCP states as active"). */
-export const STATE_ACTIVE = Uint8Array.from([0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0]);
+// The state numbers, names, timeouts and the active set live in src/lvs/conn-state.ts.
+export {
+  DEFAULT_TIMEOUTS_S, STATE_ACTIVE, STATE_NAMES, S_CLOSE, S_CLOSE_WAIT, S_ESTABLISHED, S_FIN_WAIT, S_LAST_ACK,
+  S_LISTEN, S_NONE, S_SYNACK, S_SYN_RECV, S_SYN_SENT, S_TIME_WAIT, S_UDP,
+} from '../lvs/conn-state.js';
 
 /** Which table row set: client->server, server->client, or client only (DR/TUN: NOOUTPUT). */
 export const DIR_INPUT = 0;

@@ -10,7 +10,7 @@
  * processed). RFC 3768 §7.1 says to drop it unless the sender is the owner (priority 255):
  * set `strictAddressList` for that behaviour.
  */
-import { isIpv4Multicast } from './bytes.js';
+import { isIPv4Multicast } from '../lvs/addr.js';
 import { VRRP_AUTH_AH, VRRP_AUTH_LEN, VRRP_AUTH_NONE, VRRP_AUTH_PASS, VRRP_TYPE_ADVERTISEMENT, encodingLength, type VrrpAdvert } from './packet.js';
 
 export interface LocalInstance {
@@ -124,7 +124,7 @@ export function checkAdvert(rx: ReceivedAdvert, local: LocalInstance): CheckResu
   }
   if (!rx.checksumOk) return fail('reject', 'checksum', `invalid VRRPv${adv.version} checksum`, warnings);
 
-  if (isIpv4Multicast(rx.dstIp) === Boolean(local.unicast)) {
+  if (isIPv4Multicast(rx.dstIp) === Boolean(local.unicast)) {
     return fail('reject', 'cast-mismatch', local.unicast ? 'multicast packet on a unicast instance' : 'unicast packet on a multicast instance', warnings);
   }
   if (local.ownerIgnoreAdverts && local.priority === 255) {

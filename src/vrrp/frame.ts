@@ -12,7 +12,10 @@
  * src = interface MAC, type 0x0806; ARP request (op 1), sender = (MAC, VIP),
  * target = (ff:ff:ff:ff:ff:ff, VIP). 42 bytes; the NIC pads to the 60-byte minimum.
  */
-import { formatMac, internetChecksum, isIpv4Multicast, parseMac, readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { isIPv4Multicast } from '../lvs/addr.js';
+import { formatMac, parseMac } from '../packet/addr.js';
+import { readU16, readU32, writeU16, writeU32 } from '../packet/bytes.js';
+import { checksum } from '../packet/checksum.js';
 import { IPPROTO_VRRP, checksumOk, decode, encode, encodingLength, type VrrpAdvert } from './packet.js';
 
 /** 224.0.0.18, the VRRP group (RFC 3768 §5.2.2). */
@@ -31,6 +34,7 @@ export type MacInput = Uint8Array | string;
 
 function macBytes(mac: MacInput): Uint8Array {
   const b = typeof mac === 'string' ? parseMac(mac) : mac;
+  if (b === null) throw new Error(`invalid MAC address "${String(mac)}"`);
   if (b.length !== 6) throw new Error(`MAC address must be 6 bytes, got ${b.length}`);
   return b;
 }
@@ -61,7 +65,7 @@ export function advertFrameLength(advert: Pick<VrrpAdvert, 'version' | 'addresse
 export function buildAdvertFrame(advert: VrrpAdvert, opts: AdvertFrameOptions, buf?: Uint8Array, offset = 0): Uint8Array {
   const dstIp = opts.dstIp ?? VRRP_MCAST_GROUP;
   let dstMac: Uint8Array;
-  if (isIpv4Multicast(dstIp)) dstMac = opts.dstMac ? macBytes(opts.dstMac) : ipv4MulticastMac(dstIp);
+  if (isIPv4Multicast(dstIp)) dstMac = opts.dstMac ? macBytes(opts.dstMac) : ipv4MulticastMac(dstIp);
   else if (opts.dstMac) dstMac = macBytes(opts.dstMac);
   else throw new Error('a unicast VRRP destination needs dstMac');
   const ttl = opts.ttl ?? VRRP_IP_TTL;
@@ -87,7 +91,7 @@ export function buildAdvertFrame(advert: VrrpAdvert, opts: AdvertFrameOptions, b
   writeU16(out, ip + 10, 0);
   writeU32(out, ip + 12, opts.srcIp);
   writeU32(out, ip + 16, dstIp);
-  writeU16(out, ip + 10, internetChecksum(out, ip, ip + IPV4_HLEN));
+  writeU16(out, ip + 10, checksum(out, ip, IPV4_HLEN));
 
   encode(advert, out, ip + IPV4_HLEN, { src: opts.srcIp, dst: dstIp });
   return out;
@@ -152,7 +156,7 @@ export function parseAdvertFrame(frame: Uint8Array, len = frame.length): ParsedA
     dstIp,
     ttl: frame[ip + 8]!,
     tos: frame[ip + 1]!,
-    ipChecksumOk: internetChecksum(frame, ip, ip + ihl) === 0,
+    ipChecksumOk: checksum(frame, ip, ihl) === 0,
     vrrpChecksumOk: checksumOk(frame, vrrpOffset, msgLen, { src: srcIp, dst: dstIp }),
     vrrpOffset,
     vrrpLength,

@@ -18,7 +18,8 @@
  * Contract as dns-packet (abstract-encoding): encode(obj, buf?, offset?), decode(buf, offset?, len?),
  * encodingLength(obj), with encode.bytes / decode.bytes telling how many bytes were used.
  */
-import { internetChecksum, ipv4PseudoHeaderSum, readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { readU16, readU32, writeU16, writeU32 } from '../packet/bytes.js';
+import { checksum, pseudoHeaderSum } from '../packet/checksum.js';
 
 export const IPPROTO_VRRP = 112;
 export const VRRP_TYPE_ADVERTISEMENT = 1;
@@ -94,9 +95,9 @@ function computeChecksum(buf: Uint8Array, offset: number, length: number, versio
   let initial = 0;
   if (version === 3) {
     if (!ipv4) throw new Error('VRRPv3 checksum needs the IPv4 source and destination (pseudo-header)');
-    initial = ipv4PseudoHeaderSum(ipv4.src, ipv4.dst, IPPROTO_VRRP, length);
+    initial = pseudoHeaderSum(ipv4.src, ipv4.dst, IPPROTO_VRRP, length);
   }
-  return internetChecksum(buf, offset, offset + length, initial);
+  return checksum(buf, offset, length, initial);
 }
 
 function encodeImpl(obj: VrrpAdvert, buf?: Uint8Array, offset = 0, ipv4?: Ipv4Pair): Uint8Array {
@@ -176,10 +177,4 @@ export const decode = Object.assign(decodeImpl, { bytes: 0 });
 export function checksumOk(buf: Uint8Array, offset: number, length: number, ipv4?: Ipv4Pair): boolean {
   if (length < HEADER_LEN || offset + length > buf.length) return false;
   return computeChecksum(buf, offset, length, buf[offset]! >> 4, ipv4) === 0;
-}
-
-/** Bytes of the VRRP message starting at buf[offset] according to its version and count byte. */
-export function messageLength(buf: Uint8Array, offset = 0): number {
-  const version = buf[offset]! >> 4;
-  return encodingLength({ version: version === 3 ? 3 : 2, addresses: new Array<number>(buf[offset + 3]!) });
 }

@@ -1,14 +1,15 @@
 import t from 'tap';
 import { PathDoctor } from '../../src/diag/doctor.js';
 import { describe } from '../../src/diag/messages.js';
-import { DIAG_FWD_DR, DIAG_FWD_MASQ, type DestObs, type Observation } from '../../src/diag/types.js';
+import { FWD_DR, FWD_MASQ } from '../../src/lvs/fwd.js';
+import type { DestObs, Observation } from '../../src/diag/types.js';
 
 const VIP = 0x0a00007f; // 10.0.0.127
 const RS1 = 0x0a0000b9; // 10.0.0.185
 const RS2 = 0x0a000056; // 10.0.0.86
 
 function dest(over: Partial<DestObs>): DestObs {
-  return { id: 0, addr: RS1, port: 80, proto: 6, fwd: DIAG_FWD_MASQ, vip: VIP, vport: 80, mac: '02:00:0a:00:00:b9', conns: 0, inPkts: 0, outPkts: 0, ...over };
+  return { id: 0, addr: RS1, port: 80, proto: 6, fwd: FWD_MASQ, vip: VIP, vport: 80, mac: '02:00:0a:00:00:b9', conns: 0, inPkts: 0, outPkts: 0, ...over };
 }
 
 function obs(now: number, dests: DestObs[], over: Partial<Observation> = {}): Observation {
@@ -38,7 +39,7 @@ t.test('a healthy NAT server, a DR server and a UDP service never trigger the re
   for (let i = 0; i <= 8; i++) {
     const dests = [
       dest({ id: 1, inPkts: i * 5, outPkts: i * 4 }),
-      dest({ id: 2, addr: RS2, fwd: DIAG_FWD_DR, inPkts: i * 5 }),
+      dest({ id: 2, addr: RS2, fwd: FWD_DR, inPkts: i * 5 }),
       dest({ id: 3, proto: 17, inPkts: i * 3 }),
     ];
     for (const f of d.observe(obs(i * 1000, dests))) out.push(f.kind);
@@ -48,7 +49,7 @@ t.test('a healthy NAT server, a DR server and a UDP service never trigger the re
 
 t.test('ARP for the VIP from a DR server MAC names that server; from an unknown MAC, says so', async (t) => {
   const d = new PathDoctor();
-  const dests = [dest({ id: 1, fwd: DIAG_FWD_DR, addr: RS2, mac: '02:00:0a:00:00:56' })];
+  const dests = [dest({ id: 1, fwd: FWD_DR, addr: RS2, mac: '02:00:0a:00:00:56' })];
   t.same(d.observe(obs(0, dests)), [], 'no conflicts yet');
   const f = d.observe(obs(1000, dests, { vipArpConflicts: 2, conflictMac: '02:00:0a:00:00:56', conflictIp: VIP }));
   t.equal(f.length, 1);
@@ -66,26 +67,26 @@ t.test('ARP for the VIP from a DR server MAC names that server; from an unknown 
 
 t.test('conflicts counted before the first tick are reported too', async (t) => {
   const d = new PathDoctor();
-  const dests = [dest({ id: 1, fwd: DIAG_FWD_DR, mac: '02:00:0a:00:00:b9' })];
+  const dests = [dest({ id: 1, fwd: FWD_DR, mac: '02:00:0a:00:00:b9' })];
   t.match(d.observe(obs(0, dests, { vipArpConflicts: 1, conflictMac: '02:00:0a:00:00:b9', conflictIp: VIP })), [{ kind: 'vip-arp' }]);
 });
 
 t.test('DR stalled handshakes: reported at the threshold, once, re-armed when they clear', async (t) => {
   const d = new PathDoctor({ minStalled: 2 });
-  const dests = [dest({ id: 4, fwd: DIAG_FWD_DR })];
+  const dests = [dest({ id: 4, fwd: FWD_DR })];
   const at = (now: number, stalled: number) => d.observe(obs(now, dests, { handshakes: new Map([[4, { stalled, progressed: 3 }]]) })).map((f) => f.kind);
   t.same(at(0, 1), []);
   t.same(at(1000, 2), ['dr-stalled']);
   t.same(at(2000, 3), []);
   t.same(at(3000, 0), []);
   t.same(at(4000, 2), ['dr-stalled']);
-  const f = d.observe(obs(5000, [dest({ id: 5, fwd: DIAG_FWD_DR })], { handshakes: new Map([[5, { stalled: 7, progressed: 0 }]]) }))[0]!;
+  const f = d.observe(obs(5000, [dest({ id: 5, fwd: FWD_DR })], { handshakes: new Map([[5, { stalled: 7, progressed: 0 }]]) }))[0]!;
   t.match(describe(f), /DR real server 10\.0\.0\.185 \(TCP 10\.0\.0\.127:80\): 7 clients kept repeating their SYN/);
 });
 
 t.test('handshake scans are asked for DR TCP servers with new packets, and for reported ones', async (t) => {
   const d = new PathDoctor();
-  const dr = dest({ id: 7, fwd: DIAG_FWD_DR, inPkts: 0 });
+  const dr = dest({ id: 7, fwd: FWD_DR, inPkts: 0 });
   t.same([...d.wantsHandshakeScan([dr, dest({ id: 8 })])], [7], 'first time: every DR TCP server');
   t.same([...d.wantsHandshakeScan([dr])], [], 'no new packets');
   t.same([...d.wantsHandshakeScan([{ ...dr, inPkts: 3 }])], [7]);
@@ -93,7 +94,7 @@ t.test('handshake scans are asked for DR TCP servers with new packets, and for r
 
 t.test('loop guard hits are reported once per MAC, naming the DR server', async (t) => {
   const d = new PathDoctor();
-  const dests = [dest({ id: 1, fwd: DIAG_FWD_DR, addr: RS2, mac: '02:00:0a:00:00:56' })];
+  const dests = [dest({ id: 1, fwd: FWD_DR, addr: RS2, mac: '02:00:0a:00:00:56' })];
   t.same(d.observe(obs(0, dests)), []);
   const f = d.observe(obs(1000, dests, { loopGuardHits: 3, loopMac: '02:00:0a:00:00:56' }));
   t.match(f, [{ kind: 'loop', hits: 3, dest: { addr: RS2 } }]);
@@ -104,7 +105,7 @@ t.test('loop guard hits are reported once per MAC, naming the DR server', async 
 });
 
 t.test('the NAT message depends on what the director itself sees of the server', async (t) => {
-  const f = { kind: 'nat-no-replies' as const, dest: { id: 1, addr: RS1, port: 80, proto: 6, fwd: DIAG_FWD_MASQ, vip: VIP, vport: 80 }, sent: 4 };
+  const f = { kind: 'nat-no-replies' as const, dest: { id: 1, addr: RS1, port: 80, proto: 6, fwd: FWD_MASQ, vip: VIP, vport: 80 }, sent: 4 };
   const open = describe(f, 'open');
   t.match(open, /NAT real server 10\.0\.0\.185:80 \(TCP 10\.0\.0\.127:80\) was sent 4 packets and not one reply came back/);
   t.match(open, /default route does not point at the director/);

@@ -16,7 +16,7 @@ import { RoutingTable } from '../../src/engine/routing.js';
 import { SyncSource, applySyncToEngine } from '../../src/ha/sync-codec.js';
 import { primeSyncedClients } from '../../src/ha/synced-clients.js';
 import { CF_SYNCED, CF_TEMPLATE } from '../../src/table/conn-table.js';
-import { S_ESTABLISHED, S_UDP } from '../../src/table/tcp-state.js';
+import { S_ESTABLISHED, S_UDP } from '../../src/lvs/conn-state.js';
 import { decode } from '../../src/sync/message.js';
 import type { Engine } from '../../src/engine/engine.js';
 

@@ -6,7 +6,7 @@
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { Rules, type DestSpec, type ServiceSpec } from '../../src/engine/rules.js';
 import { RoutingTable } from '../../src/engine/routing.js';
-import { FWD_MASQ } from '../../src/engine/model.js';
+import { FWD_MASQ } from '../../src/lvs/fwd.js';
 import { parseIPv4, parseMac } from '../../src/packet/addr.js';
 import { PROTO_TCP } from '../../src/packet/ipv4.js';
 

@@ -1,7 +1,8 @@
 import t from 'tap';
-import { parseIpv4 } from '../../src/vrrp/bytes.js';
-import { applySyncDatagram, mergeSyncFlags, type SyncUpdate } from '../../src/sync/apply.js';
-import { CONN_F_DROUTE, CONN_F_FULLNAT, CONN_F_HASHED, CONN_F_INACTIVE, CONN_F_ONE_PACKET, CONN_F_SYNC, CONN_F_TEMPLATE, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../../src/sync/constants.js';
+import { ip as parseIpv4 } from '../helpers/addr.js';
+import { applySyncDatagram, mergeSyncFlags } from '../../src/sync/apply.js';
+import { CONN_F_DROUTE, CONN_F_FULLNAT, CONN_F_HASHED, CONN_F_INACTIVE, CONN_F_ONE_PACKET, CONN_F_SYNC, CONN_F_TEMPLATE } from '../../src/sync/constants.js';
+import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../../src/lvs/proto.js';
 import { encode, type SyncConnEntry } from '../../src/sync/message.js';
 
 const conn: SyncConnEntry = {
@@ -17,8 +18,8 @@ const conn: SyncConnEntry = {
   vaddr: parseIpv4('10.0.0.127'),
   daddr: parseIpv4('10.0.1.3'),
 };
-const table = (): { upsert(u: SyncUpdate): void; got: SyncUpdate[] } => {
-  const got: SyncUpdate[] = [];
+const table = (): { upsert(u: SyncConnEntry): void; got: SyncConnEntry[] } => {
+  const got: SyncConnEntry[] = [];
   return { got, upsert: (u) => got.push(u) };
 };
 
@@ -28,8 +29,8 @@ t.test('valid entries reach the table with backup flags', (t) => {
   const r = applySyncDatagram(dg, tb, { syncid: 5 });
   t.match(r, { status: 'ok', applied: 2, skipped: [] });
   t.equal(tb.got[0]!.flags, CONN_F_DROUTE | CONN_F_SYNC, 'masked with BACKUP_MASK, SYNC added');
-  t.equal(tb.got[0]!.timeoutSec, 900);
-  t.equal(tb.got[1]!.timeoutSec, null, 'timeout 0 = protocol default');
+  t.equal(tb.got[0]!.timeout, 900);
+  t.equal(tb.got[1]!.timeout, 0, 'timeout 0 (= protocol default) passed on');
   t.end();
 });
 
@@ -70,7 +71,7 @@ t.test('bad entries are skipped, good ones kept', (t) => {
   const r = applySyncDatagram(dg, tb, { syncid: 1 });
   t.same(r.skipped.map((s) => s.index), [0, 1, 2, 3, 4]);
   t.equal(r.applied, 3);
-  t.ok(tb.got[0]!.isTemplate);
+  t.ok(tb.got[0]!.flags & CONN_F_TEMPLATE);
   t.same(tb.got[1]!.fullnat, { laddr: parseIpv4('10.0.2.1'), lport: 6000 });
   t.end();
 });

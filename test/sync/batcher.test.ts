@@ -1,7 +1,9 @@
 import t from 'tap';
-import { parseIpv4 } from '../../src/vrrp/bytes.js';
+import { ip as parseIpv4 } from '../helpers/addr.js';
 import { SyncBatcher, syncNeeded, type SyncSourceConn } from '../../src/sync/batcher.js';
-import { CONN_F_ONE_PACKET, CONN_F_TEMPLATE, IPPROTO_TCP, IPPROTO_UDP, TCP_S_CLOSE, TCP_S_CLOSE_WAIT, TCP_S_ESTABLISHED, TCP_S_FIN_WAIT, TCP_S_SYN_RECV, TCP_S_TIME_WAIT } from '../../src/sync/constants.js';
+import { CONN_F_ONE_PACKET, CONN_F_TEMPLATE } from '../../src/sync/constants.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/lvs/proto.js';
+import { S_CLOSE, S_CLOSE_WAIT, S_ESTABLISHED, S_FIN_WAIT, S_SYN_RECV, S_TIME_WAIT } from '../../src/lvs/conn-state.js';
 import { decode } from '../../src/sync/message.js';
 
 let nextPort = 1024;
@@ -41,15 +43,15 @@ t.test('"3 50": UDP synced at packets 3, 53, 103, ...', (t) => {
 });
 
 t.test('TCP: synced states and state changes', (t) => {
-  const c = mkConn({ protocol: IPPROTO_TCP, state: TCP_S_SYN_RECV });
+  const c = mkConn({ protocol: IPPROTO_TCP, state: S_SYN_RECV });
   t.notOk(syncNeeded(c, 3), 'SYN_RECV is never synced, even at packet 3');
-  c.state = TCP_S_ESTABLISHED;
+  c.state = S_ESTABLISHED;
   t.notOk(syncNeeded(c, 2), 'change to ESTABLISHED still waits for the packet rule');
-  t.equal(c.oldState, TCP_S_SYN_RECV, 'old_state untouched when not synced');
+  t.equal(c.oldState, S_SYN_RECV, 'old_state untouched when not synced');
   t.ok(syncNeeded(c, 3), 'packet 3 in ESTABLISHED');
-  t.equal(c.oldState, TCP_S_ESTABLISHED);
+  t.equal(c.oldState, S_ESTABLISHED);
   t.notOk(syncNeeded(c, 4));
-  for (const s of [TCP_S_FIN_WAIT, TCP_S_CLOSE_WAIT, TCP_S_TIME_WAIT, TCP_S_CLOSE]) {
+  for (const s of [S_FIN_WAIT, S_CLOSE_WAIT, S_TIME_WAIT, S_CLOSE]) {
     c.state = s;
     t.ok(syncNeeded(c, 17), `change to state ${s} is synced at once`);
     t.notOk(syncNeeded(c, 18), 'but not again in the same state');

@@ -16,15 +16,13 @@ import { oneArm, destSpec, svcSpec, ip, IP } from '../helpers/lab-engine.js';
 import { prng, randomBytes } from '../helpers/prng.js';
 import { int, pick, type Rand } from '../helpers/fuzz-text.js';
 import { scanCounters, tableFingerprint } from '../helpers/table-scan.js';
-import { FWD_DR } from '../../src/engine/model.js';
+import { FWD_DR } from '../../src/lvs/fwd.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
 import { RoutingTable } from '../../src/engine/routing.js';
-import { applySyncDatagram, type SyncUpdate } from '../../src/sync/apply.js';
+import { applySyncDatagram } from '../../src/sync/apply.js';
 import { decode, encode, IPVS_OPT_F_PARAM, type SyncConnEntry } from '../../src/sync/message.js';
-import {
-  CONN_F_DROUTE, CONN_F_FULLNAT, CONN_F_INACTIVE, CONN_F_MASQ, CONN_F_NOOUTPUT, CONN_F_SEQ_MASK, CONN_F_TEMPLATE,
-  IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
-} from '../../src/sync/constants.js';
+import { CONN_F_DROUTE, CONN_F_FULLNAT, CONN_F_INACTIVE, CONN_F_MASQ, CONN_F_NOOUTPUT, CONN_F_SEQ_MASK, CONN_F_TEMPLATE } from '../../src/sync/constants.js';
+import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../../src/lvs/proto.js';
 import { applySyncToEngine } from '../../src/ha/sync-codec.js';
 import { SyncRunner } from '../../src/ha/sync-runner.js';
 import { FakeClock } from '../ha/fake-clock.js';
@@ -174,7 +172,7 @@ t.test(`fuzz: ${DATAGRAMS} forged, mutated and random sync datagrams into a back
     if (r >= 0.35) for (let k = int(rand, 1, 3); k > 0; k--) dg = mutate(rand, dg);
 
     // The pure layer: a refused datagram never reaches the table.
-    const seen: SyncUpdate[] = [];
+    const seen: SyncConnEntry[] = [];
     let pure;
     try {
       pure = applySyncDatagram(dg, { upsert: (u) => seen.push(u) }, { syncid: SYNCID });

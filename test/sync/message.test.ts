@@ -1,12 +1,14 @@
 import t from 'tap';
-import { parseIpv4 } from '../../src/vrrp/bytes.js';
-import { CONN_F_DROUTE, CONN_F_HASHED, CONN_F_IN_SEQ, CONN_F_TEMPLATE, IPPROTO_TCP, IPPROTO_UDP, TCP_S_ESTABLISHED } from '../../src/sync/constants.js';
+import { ip as parseIpv4 } from '../helpers/addr.js';
+import { CONN_F_DROUTE, CONN_F_HASHED, CONN_F_IN_SEQ, CONN_F_TEMPLATE } from '../../src/sync/constants.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/lvs/proto.js';
+import { S_ESTABLISHED } from '../../src/lvs/conn-state.js';
 import { decode, encode, encodingLength, type SyncConnEntry, type SyncMessage } from '../../src/sync/message.js';
 
 const conn: SyncConnEntry = {
   protocol: IPPROTO_TCP,
   flags: CONN_F_DROUTE,
-  state: TCP_S_ESTABLISHED,
+  state: S_ESTABLISHED,
   cport: 40000,
   vport: 80,
   dport: 80,

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseIpv4 } from '../../src/vrrp/bytes.js';
+import { ip as parseIpv4 } from '../helpers/addr.js';
 import { checkAdvert, type LocalInstance, type ReceivedAdvert } from '../../src/vrrp/checks.js';
 import { passwordToAuthData, type VrrpAdvert } from '../../src/vrrp/packet.js';
 

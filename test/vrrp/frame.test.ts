@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseIpv4 } from '../../src/vrrp/bytes.js';
+import { ip as parseIpv4 } from '../helpers/addr.js';
 import { buildAdvertFrame, buildGarpFrame, ipv4MulticastMac, parseAdvertFrame } from '../../src/vrrp/frame.js';
 import type { VrrpAdvert } from '../../src/vrrp/packet.js';
 import { loadHexFixture, refChecksum } from './helpers.js';

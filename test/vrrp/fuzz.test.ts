@@ -14,7 +14,8 @@ import type { VrrpRunnerInstance } from '../../src/ha/vrrp-config.js';
 import { buildAdvertFrame, VRRP_MCAST_GROUP } from '../../src/vrrp/frame.js';
 import { checkAdvert, type LocalInstance } from '../../src/vrrp/checks.js';
 import { decode, passwordToAuthData, VRRP_AUTH_NONE, VRRP_AUTH_PASS, type VrrpAdvert } from '../../src/vrrp/packet.js';
-import { internetChecksum, ipv4PseudoHeaderSum, parseIpv4, parseMac } from '../../src/vrrp/bytes.js';
+import { checksum, pseudoHeaderSum } from '../../src/packet/checksum.js';
+import { ip as parseIpv4, mac as parseMac } from '../helpers/addr.js';
 import { FakeClock } from '../ha/fake-clock.js';
 import { prng, randomBytes } from '../helpers/prng.js';
 import { int, pick, type Rand } from '../helpers/fuzz-text.js';
@@ -74,7 +75,7 @@ function fixChecksums(b: Uint8Array): void {
   if (ihl < 20 || 14 + ihl > b.length) return;
   b[24] = 0;
   b[25] = 0;
-  const c = internetChecksum(b, 14, 14 + ihl);
+  const c = checksum(b, 14, ihl);
   b[24] = c >>> 8;
   b[25] = c & 0xff;
   const v = 14 + ihl;
@@ -85,8 +86,8 @@ function fixChecksums(b: Uint8Array): void {
   b[v + 7] = 0;
   const src = ((b[26]! << 24) | (b[27]! << 16) | (b[28]! << 8) | b[29]!) >>> 0;
   const dst = ((b[30]! << 24) | (b[31]! << 16) | (b[32]! << 8) | b[33]!) >>> 0;
-  const init = b[v]! >> 4 === 3 ? ipv4PseudoHeaderSum(src, dst, 112, len) : 0;
-  const vc = internetChecksum(b, v, v + len, init);
+  const init = b[v]! >> 4 === 3 ? pseudoHeaderSum(src, dst, 112, len) : 0;
+  const vc = checksum(b, v, len, init);
   b[v + 6] = vc >>> 8;
   b[v + 7] = vc & 0xff;
 }

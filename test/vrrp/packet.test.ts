@@ -1,6 +1,6 @@
 import t from 'tap';
 const tap = t;
-import { parseIpv4 } from '../../src/vrrp/bytes.js';
+import { ip as parseIpv4 } from '../helpers/addr.js';
 import { checksumOk, decode, encode, encodingLength, passwordToAuthData, type VrrpAdvert } from '../../src/vrrp/packet.js';
 import { refChecksum, u32Bytes } from './helpers.js';
 

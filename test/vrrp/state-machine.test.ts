@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseIpv4 } from '../../src/vrrp/bytes.js';
+import { ip as parseIpv4 } from '../helpers/addr.js';
 import type { VrrpAdvert } from '../../src/vrrp/packet.js';
 import { VrrpStateMachine, type VrrpAction, type VrrpEvent, type VrrpInstanceConfig, type VrrpTimer } from '../../src/vrrp/state-machine.js';
 

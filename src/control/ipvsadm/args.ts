@@ -17,7 +17,7 @@ import { fail, Stop } from './fail.js';
 import { checkCommandOptions, duplicateOptionMessage, type CommandName, type OptionName } from './matrix.js';
 import { IPVSADM_OPTIONS, type OptionTag } from './options-table.js';
 import { PoptContext } from './popt.js';
-import { checkCommandRules, parseMcastGroup, parseSchedFlags } from './rules.js';
+import { checkCommandRules, parseMcastGroup, parseSchedFlags } from './option-checks.js';
 import { EMPTY_SERVICES, type ServicesDb } from './services-file.js';
 import { tryHelpLine, usageText, VERSION_LINE } from './usage.js';
 
