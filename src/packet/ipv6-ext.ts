@@ -36,6 +36,8 @@ export const FH_ERR_TRUNCATED = -1;
 export const FH_ERR_NOT_IPV6 = -2;
 /** More extension headers than any sane packet carries: refused rather than walked. */
 export const FH_ERR_TOO_MANY = -3;
+/** A non-first fragment whose fragment header names another extension header (-ENOENT). */
+export const FH_ERR_NOT_FOUND = -4;
 
 /** Bound on the walk; the kernel's is the packet length, ours keeps the loop short. */
 const MAX_EXT_HEADERS = 16;
@@ -71,7 +73,9 @@ export function findUpperLayer(b: Uint8Array, o: number, end: number, out: Int32
       out[UL_FLAGS] |= FH_FRAG;
       const fragoff = readU16(b, at + 2) & ~7; // 13-bit offset in 8-byte units, already * 8
       if (fragoff !== 0) {
-        // A non-first fragment: its data is not a header; report what it continues.
+        // A non-first fragment: its data is not a header; report what it continues,
+        // unless that is an extension header (ipv6_find_hdr then gives -ENOENT).
+        if (isExtensionHeader(next) && next !== NEXTHDR_NONE) return FH_ERR_NOT_FOUND;
         out[UL_OFFSET] = at + 8;
         out[UL_FRAGOFF] = fragoff;
         return next;

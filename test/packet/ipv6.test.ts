@@ -4,7 +4,7 @@
 import t from 'tap';
 import * as ipv6 from '../../src/packet/ipv6.js';
 import {
-  FH_ERR_NOT_IPV6, FH_ERR_TOO_MANY, FH_ERR_TRUNCATED, FH_AUTH, FH_FRAG, UL_FLAGS, UL_FRAGOFF, UL_OFFSET, UL_SLOTS, findUpperLayer,
+  FH_ERR_NOT_FOUND, FH_ERR_NOT_IPV6, FH_ERR_TOO_MANY, FH_ERR_TRUNCATED, FH_AUTH, FH_FRAG, UL_FLAGS, UL_FRAGOFF, UL_OFFSET, UL_SLOTS, findUpperLayer,
 } from '../../src/packet/ipv6-ext.js';
 import {
   canonicalIPv6, equalAddr6, formatIPv6, formatIPv6Bytes, ipv6Bytes, isLinkLocal6, isMulticast6, isUnspecified6, parseIPv6,
@@ -106,6 +106,8 @@ t.test('ipv6_find_hdr walk: offsets counted from the header sizes', async (t) =>
   t.same(walk(firstFrag), [17, 62, 0, FH_FRAG], 'first fragment: the walk goes on to UDP');
   const later = udp6Frame({ ...base, ext: [optionsHeader(60), fragmentHeader(1448, false, 7)], sport: 1, dport: 53 });
   t.same(walk(later), [17, 54 + 8 + 8, 1448, FH_FRAG], 'non-first fragment: the protocol it continues, offset of its data');
+  const laterExt = udp6Frame({ ...base, ext: [fragmentHeader(8, false, 7), optionsHeader(60)], sport: 1, dport: 53 });
+  t.equal(walk(laterExt)[0], FH_ERR_NOT_FOUND, 'non-first fragment naming an extension header: -ENOENT');
   const esp = tcpOf([]);
   esp[14 + ipv6.OFF_NEXT] = ipv6.NEXTHDR_ESP;
   t.same(walk(esp), [50, 54, 0, 0], 'ESP is an upper layer');
