@@ -4,7 +4,9 @@
 // for them (only the last group moves), and the plan's refusal, which names the line and
 // says what is supported (issue 16: parsing is ready, forwarding is not).
 import t from 'tap';
-import { ConfigError, parseKeepalivedText } from '../../src/config/keepalived/index.js';
+import { join } from 'node:path';
+import { ConfigError, loadKeepalivedConfig, parseKeepalivedText } from '../../src/config/keepalived/index.js';
+import { FEATURES } from './paths.js';
 import { expandGroupEntry } from '../../src/config/keepalived/group-range.js';
 import { planFromKeepalived } from '../../src/control/keepalived-plan.js';
 
@@ -98,4 +100,22 @@ t.test('IPv6 virtual and real servers parse; the plan refuses them at their line
     "dual.conf:1: keyword 'virtual_server': IPv6 is not supported yet (virtual_server [2001:db8::1]:80/TCP): IPv6 virtual and real servers are parsed and checked, but only IPv4 ones are loaded into the balancer",
     "dual.conf:16: keyword 'real_server': IPv6 is not supported yet (real_server 2001:db8::20 of virtual_server 10.0.0.1:80/TCP): IPv6 virtual and real servers are parsed and checked, but only IPv4 ones are loaded into the balancer",
   ]);
+});
+
+t.test('fixtures/keepalived/features/ipv6-group-nat.conf (the IPv6 sample\'s shape) loads; the plan refuses each IPv6 part', async (t) => {
+  const { config, warnings } = loadKeepalivedConfig(join(FEATURES, 'ipv6-group-nat.conf'));
+  t.same(warnings.map((w) => w.message), []);
+  const [group] = config.virtualServerGroups;
+  t.same(group!.entries.map((e) => expandGroupEntry(e).length), [8, 1]);
+  const [single, byGroup] = config.virtualServers;
+  t.match(single, { address: '2001:db8:ae::1', family: 'inet6', port: 80, scheduler: 'rr', forwarding: { method: 'NAT' }, persistenceTimeout: 50 });
+  t.match(single!.realServers[0]!.checkers[0], { type: 'TCP_CHECK', connectIp: '2001:db8:ae::10', connectPort: 80, bindTo: '2001:db8:ae::2' });
+  t.match(byGroup, { kind: 'group', group: 'V6_GROUP', forwarding: { method: 'DR' } });
+  t.match(byGroup!.realServers[0]!.checkers[0], { type: 'HTTP_GET', connectIp: '2001:db8:ae::11', connectPort: 8080 });
+  const errors: ConfigError[] = [];
+  const plan = planFromKeepalived(config, errors);
+  t.same(errors.map((e) => [e.line, e.keyword]), [[9, 'virtual_server_group'], [10, 'virtual_server_group'], [13, 'virtual_server']]);
+  t.match(errors[0]!.message, /\(entry 2001:db8:ae::2 to 2001:db8:ae::9 of group V6_GROUP, 8 addresses\): IPv6 virtual and real servers are parsed/);
+  t.match(errors[1]!.message, /\(entry 2001:db8:ae::1 of group V6_GROUP\): /);
+  t.same(plan.services, []);
 });
