@@ -55,6 +55,16 @@ export function sameAddr6(a: Int32Array, aSlot: number, b: Int32Array, bSlot: nu
   return a[i] === b[j] && a[i + 1] === b[j + 1] && a[i + 2] === b[j + 2] && a[i + 3] === b[j + 3];
 }
 
+/**
+ * The 32-bit fold IPVS hashes an IPv6 address by (ip6[0] ^ ip6[1] ^ ip6[2] ^ ip6[3] in
+ * ip_vs_svc_hashkey, ip_vs_sh_hashkey, ip_vs_mh_hashkey; XOR commutes with ntohl): what
+ * the sh and mh schedulers take as `caddr` for an IPv6 client, so picks match the kernel's.
+ */
+export function foldAddr6(words: Int32Array, slot: number): number {
+  const w = slot << 2;
+  return words[w]! ^ words[w + 1]! ^ words[w + 2]! ^ words[w + 3]!;
+}
+
 /** Copy 16 bytes frame to frame (an address moved between headers) without Buffer.copy. */
 export function copy16(dst: Uint8Array, dOff: number, src: Uint8Array, sOff: number): void {
   for (let k = 0; k < 16; k++) dst[dOff + k] = src[sOff + k]!;

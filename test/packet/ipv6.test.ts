@@ -7,7 +7,7 @@ import {
   FH_ERR_NOT_FOUND, FH_ERR_NOT_IPV6, FH_ERR_TOO_MANY, FH_ERR_TRUNCATED, FH_AUTH, FH_FRAG, UL_FLAGS, UL_FRAGOFF, UL_OFFSET, UL_SLOTS, findUpperLayer,
 } from '../../src/packet/ipv6-ext.js';
 import {
-  canonicalIPv6, equalAddr6, formatIPv6, formatIPv6Bytes, ipv6Bytes, isLinkLocal6, isMulticast6, isUnspecified6, parseIPv6,
+  canonicalIPv6, equalAddr6, foldAddr6, formatIPv6, formatIPv6Bytes, ipv6Bytes, isLinkLocal6, isMulticast6, isUnspecified6, parseIPv6,
   prefixToMask6, readAddr6, sameAddr6, writeAddr6,
 } from '../../src/packet/addr6.js';
 import { authHeader, fragmentHeader, optionsHeader, routingHeader, tcp6Frame, udp6Frame } from '../../src/packet/builder6.js';
@@ -64,6 +64,12 @@ t.test('int32-word slots: read, write, compare against a frame', async (t) => {
   t.ok(isLinkLocal6(ipv6Bytes('fe80::1')!, 0));
   t.ok(isLinkLocal6(ipv6Bytes('febf::1')!, 0));
   t.notOk(isLinkLocal6(ipv6Bytes('fec0::1')!, 0));
+});
+
+t.test('the fold IPVS hashes IPv6 addresses by', async (t) => {
+  // 2001:0db8:0000:0001:0000:0000:abcd:0010: 0x20010db8 ^ 0x00000001 ^ 0x00000000 ^ 0xabcd0010
+  t.equal(foldAddr6(parseIPv6('2001:db8:0:1::abcd:10')!, 0) >>> 0, (0x20010db8 ^ 0x00000001 ^ 0xabcd0010) >>> 0);
+  t.equal(foldAddr6(parseIPv6('::ffff:10.0.0.1')!, 0) >>> 0, 0x0000ffff ^ 0x0a000001);
 });
 
 t.test('prefix masks', async (t) => {
