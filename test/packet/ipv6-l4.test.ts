@@ -11,6 +11,7 @@ import { ipv6Bytes, parseIPv6, formatIPv6Bytes } from '../../src/packet/addr6.js
 import { fragmentHeader, icmp6Frame, optionsHeader, quote6, tcp6Frame, udp6Frame } from '../../src/packet/builder6.js';
 import * as tcp from '../../src/packet/tcp.js';
 import { prng, randomBytes } from '../helpers/prng.js';
+import { looksPartial6, partialSeed6 } from '../../src/packet/partial-csum.js';
 
 const base = { srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', src: '2001:db8:1::10', dst: '2001:db8::1' };
 
@@ -163,4 +164,27 @@ t.test('writeError: the director\'s own Packet Too Big, cut to 1280 bytes', asyn
   const e2 = icmpv6.writeError(out, 14, me, 0, icmpv6.DEST_UNREACH, icmpv6.CODE_PORT_UNREACH, 0, small, 14, small.length - 14);
   t.equal(e2 - 54, 8 + 40 + 9, 'a short packet is quoted whole');
   t.ok(icmpv6.verifyChecksum(out, 14, 54, e2 - 54));
+});
+
+t.test('CHECKSUM_PARTIAL over IPv6: the field holds the folded pseudo-header sum, completing it gives the full checksum', async (t) => {
+  const f = tcp6Frame({ ...base, sport: 40000, dport: 443, flags: tcp.ACK | tcp.PSH, payload: Buffer.from('partial') });
+  const full = csum(f, 70);
+  const len = f.length - 54;
+  // Reference: the pseudo-header words (addresses, length, next header) summed and folded.
+  const pseudoOnly = (() => {
+    let s = 6 + len;
+    for (let k = 22; k < 54; k += 2) s += f[k]! * 256 + f[k + 1]!;
+    while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 65536);
+    return s;
+  })();
+  t.equal(partialSeed6(f, 14, 6, len), pseudoOnly);
+  // What a sender with tx checksum offload leaves in the field:
+  f[70] = pseudoOnly >>> 8;
+  f[71] = pseudoOnly & 0xff;
+  t.ok(looksPartial6(f, 14, 70, 6, len));
+  // Completing it as the device does: checksum over the segment with the seed in the field.
+  let s = 0;
+  for (let k = 54; k < f.length; k += 2) s += f[k]! * 256 + (k + 1 < f.length ? f[k + 1]! : 0);
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 65536);
+  t.equal(0xffff - s, full);
 });
