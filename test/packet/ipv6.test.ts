@@ -12,6 +12,8 @@ import {
 } from '../../src/packet/addr6.js';
 import { authHeader, fragmentHeader, optionsHeader, routingHeader, tcp6Frame, udp6Frame } from '../../src/packet/builder6.js';
 import * as tcp from '../../src/packet/tcp.js';
+import { Address6 } from 'ip-address';
+import { prng } from '../helpers/prng.js';
 
 const base = { srcMac: '02:00:00:00:00:01', dstMac: '02:00:00:00:00:02', src: '2001:db8:1::10', dst: '2001:db8::1' };
 
@@ -34,6 +36,38 @@ t.test('text form: RFC 5952 section 4 examples, as inet_ntop prints them', async
     ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
   ];
   for (const [text, want] of cases) t.equal(canonicalIPv6(text), want, text);
+});
+
+t.test('random addresses: any spelling parses to its groups; the text matches ip-address\'s RFC 5952 form', async (t) => {
+  const rand = prng(5952);
+  let checked = 0;
+  for (let i = 0; i < 3000; i++) {
+    // Groups with many zeros, so that runs of every length and position occur.
+    const g = Array.from({ length: 8 }, () => (rand() < 0.5 ? 0 : rand() < 0.5 ? (rand() * 16) | 0 : (rand() * 0x10000) | 0));
+    const hex = g.map((v) => (rand() < 0.3 ? v.toString(16).padStart(4, '0') : v.toString(16))).map((h) => (rand() < 0.3 ? h.toUpperCase() : h));
+    // Compress a random run of zero groups (any length >= 1), as a writer may.
+    let text = hex.join(':');
+    const zs = g.map((v, k) => (v === 0 ? k : -1)).filter((k) => k >= 0);
+    if (zs.length > 0 && rand() < 0.7) {
+      const a = zs[(rand() * zs.length) | 0]!;
+      let b = a;
+      while (b + 1 < 8 && g[b + 1] === 0 && rand() < 0.8) b++;
+      text = `${hex.slice(0, a).join(':')}::${hex.slice(b + 1).join(':')}`;
+    }
+    const w = parseIPv6(text);
+    if (w === null) {
+      t.fail(`${text} refused`);
+      continue;
+    }
+    t.same(Array.from({ length: 8 }, (_, k) => (k % 2 === 0 ? w[k >> 1]! >>> 16 : w[k >> 1]! & 0xffff)), g, text);
+    // inet_ntop's dotted tail aside (::a.b.c.d, ::ffff:a.b.c.d), RFC 5952 text is unique.
+    const dotted = g.slice(0, 5).every((v) => v === 0) && (g[5] === 0xffff || (g[5] === 0 && g[6] !== 0));
+    if (!dotted) {
+      t.equal(formatIPv6(w), new Address6(text).correctForm(), text);
+      checked++;
+    }
+  }
+  t.ok(checked > 2500);
 });
 
 t.test('parse refuses what is not a plain IPv6 address', async (t) => {
