@@ -15,6 +15,7 @@ import { listAllText, listFormat, saveText } from '../../src/control/ipvsadm/for
 import { connectionsText, renderReadOnly } from '../../src/control/ipvsadm/format-other.js';
 import { parseIpvsadmArgs } from '../../src/control/ipvsadm/args.js';
 import { planRestore } from '../../src/control/ipvsadm/restore.js';
+import { parseServices } from '../../src/control/ipvsadm/services-file.js';
 
 /** C printf for %[-][width](s|d|u|llu). */
 function cprintf(fmt: string, ...args: (string | number)[]): string {
@@ -192,4 +193,18 @@ t.test('-L -n -u [v6]:port finds the service by its canonical address', async (t
   t.same(run(['-L', '-n', '-t', '[2001:db8::1]:53']), { stdout: '', stderr: 'No such service\n', status: 1 });
   t.match(run(['-L', '-n', '-f', '7', '-6']).stdout, /\nFWM  7 IPv6 sh\n/);
   t.same(run(['-L', '-n', '-f', '7']), { stdout: '', stderr: 'No such service\n', status: 1 }, 'fwmark 7 exists for IPv6 only');
+});
+
+t.test('names without -n: [host]:service, cut at 59 characters (the 60-byte buffer), never at 28/33', async (t) => {
+  const services = parseServices('http 80/tcp www\ndomain 53/udp\nhttp-alt 8080/tcp\n');
+  const long = `${'a'.repeat(60)}.example`;
+  const hosts: Record<string, string> = { '2001:db8::1': 'vip6.example', '2001:db8::10': 'web-v6.example', '2001:db8::11': long };
+  const env = { services, hostByAddr: (a: string) => hosts[a] };
+  const one = snap([dual.services[0]!]);
+  const lines = listAllText(one, listFormat(), env).split('\n');
+  t.equal(lines[3], 'TCP  [vip6.example]:http rr');
+  t.equal(lines[4], cprintf('  -> %-28s %-7s %-6d %-10u %-10u', '10.0.0.5:http', 'Tunnel', 1, 0, 0));
+  t.equal(lines[5], cprintf('  -> %-28s %-7s %-6d %-10u %-10u', '[web-v6.example]:http-alt', 'Masq', 1, 2, 1));
+  t.equal(lines[6], cprintf('  -> %-28s %-7s %-6d %-10u %-10u', `[${long}]:http`.slice(0, 59), 'Route', 2, 1, 0));
+  t.equal(saveText(one, false, env).split('\n')[3], `-a -t [vip6.example]:http -r ${`[${long}]:http`.slice(0, 59)} -g -w 2`);
 });
