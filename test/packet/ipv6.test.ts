@@ -166,3 +166,30 @@ t.test('ipv6_find_hdr walk: offsets counted from the header sizes', async (t) =>
   const sixteen = tcpOf(Array.from({ length: 16 }, () => optionsHeader(60)));
   t.same(walk(sixteen).slice(0, 2), [6, 54 + 16 * 8], '16 are still walked');
 });
+
+t.test('garbage in: the walk never reads past the packet and never throws', async (t) => {
+  const rand = prng(8200);
+  const out = new Int32Array(UL_SLOTS);
+  const nexts = [0, 43, 44, 51, 60, 59, 6, 17, 58, 50, (rand() * 256) | 0];
+  let ok = 0, refused = 0;
+  for (let i = 0; i < 20000; i++) {
+    const len = 40 + ((rand() * 120) | 0);
+    const b = new Uint8Array(len + 8).fill(0xee); // bytes past `end` are poison
+    for (let k = 0; k < len; k++) b[k] = (rand() * 256) | 0;
+    b[0] = 0x60;
+    b[6] = nexts[(rand() * nexts.length) | 0]!;
+    // Make extension chains likely: next-header bytes at 8-byte steps, small lengths.
+    for (let k = 40; k + 1 < len; k += 8) {
+      if (rand() < 0.7) b[k] = nexts[(rand() * nexts.length) | 0]!;
+      if (rand() < 0.7) b[k + 1] = (rand() * 3) | 0;
+    }
+    const p = findUpperLayer(b, 0, len, out);
+    if (p < 0) {
+      refused++;
+      continue;
+    }
+    if (p > 255 || out[UL_OFFSET]! < 40 || out[UL_OFFSET]! > len) t.fail(`walk ${i}: protocol ${p} at ${out[UL_OFFSET]} of ${len}`);
+    else ok++;
+  }
+  t.ok(ok > 1000 && refused > 1000, `${ok} walked, ${refused} refused`);
+});

@@ -8,6 +8,7 @@ import * as icmpv6 from '../../src/packet/icmpv6.js';
 import { ipv6Bytes } from '../../src/packet/addr6.js';
 import { parseMac } from '../../src/packet/addr.js';
 import { icmp6Frame } from '../../src/packet/builder6.js';
+import { prng } from '../helpers/prng.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const MY_MAC = parseMac('02:00:00:00:00:fe')!;
@@ -145,4 +146,26 @@ t.test('NS resolving a next hop: solicited-node group and its MAC', async (t) =>
   const info = new Int32Array(nd.NS_SLOTS);
   t.equal(nd.parseSolicit(out, 14, 54, len, info), 0);
   t.equal(info[nd.NS_SLLA], 80);
+});
+
+t.test('garbage in: parseSolicit never points past the message and never throws', async (t) => {
+  const rand = prng(4861);
+  const info = new Int32Array(nd.NS_SLOTS);
+  let accepted = 0;
+  for (let i = 0; i < 20000; i++) {
+    const base = solicitation({ options: rand() < 0.5 ? [] : [1, 1, 2, 0, 0, 0, 0, 1] });
+    const f = Buffer.from(base);
+    // Mutate option bytes and sometimes cut the message short.
+    for (let k = 78; k < f.length; k++) if (rand() < 0.3) f[k] = (rand() * 4) | 0;
+    const end = rand() < 0.3 ? 54 + ((rand() * (f.length - 54)) | 0) : f.length;
+    icmpv6.fillChecksum(f, 14, 54, end - 54);
+    const r = nd.parseSolicit(f, 14, 54, end, info);
+    if (r === 0) {
+      accepted++;
+      if (info[nd.NS_TARGET]! + 16 > end || (info[nd.NS_SLLA]! >= 0 && info[nd.NS_SLLA]! + 6 > end)) t.fail(`NS ${i}: offsets past ${end}`);
+    } else if (r > 0) {
+      t.fail(`NS ${i}: result ${r}`);
+    }
+  }
+  t.ok(accepted > 1000, `${accepted} accepted`);
 });
