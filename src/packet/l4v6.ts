@@ -14,6 +14,10 @@ import { readU16, writeU16 } from './bytes.js';
 import { checksum, sum16 } from './checksum.js';
 import { NEXTHDR_ICMPV6, NEXTHDR_TCP, NEXTHDR_UDP, OFF_DST, OFF_SRC } from './ipv6.js';
 
+/** `which` for setAddr6: the source or destination address field of the IPv6 header. */
+export const ADDR_SRC = OFF_SRC;
+export const ADDR_DST = OFF_DST;
+
 /** Offset of the checksum field inside the upper-layer header, or -1 for other protocols. */
 export function checksumOffset6(proto: number): number {
   return proto === NEXTHDR_TCP ? 16 : proto === NEXTHDR_UDP ? 6 : proto === NEXTHDR_ICMPV6 ? 2 : -1;
@@ -90,5 +94,3 @@ export function setAddr6(
     b[p + 3] = v;
   }
 }
-
-export { OFF_SRC as ADDR_SRC, OFF_DST as ADDR_DST };
