@@ -17,7 +17,7 @@ t.test('ae00::2-9 and friends parse to a start and an end address', async (t) =>
   const cases: [string, string, string][] = [
     ['ae00::2-9 80', 'ae00::2', 'ae00::9'],
     ['ae00::2-1f 80', 'ae00::2', 'ae00::1f'],
-    ['2001:db8:0:0:1:0:0:10-FFFF 443', '2001:db8:0:0:1:0:0:10', '2001:db8::1:0:0:ffff'],
+    ['2001:db8:0:0:1:0:0:10-FFFF 443', '2001:db8::1:0:0:10', '2001:db8::1:0:0:ffff'], // canonical text, as keepalived prints it
     ['::2-3 80', '::2', '::3'],
     ['ae00::2-ae00::9 80', 'ae00::2', 'ae00::9'],
     ['2001:db8::1-2001:DB8:0:0:0:0:1:0 80', '2001:db8::1', '2001:db8::1:0'],
@@ -86,12 +86,13 @@ t.test('IPv6 virtual and real servers parse; the plan refuses them at their line
     '    real_server 2001:db8::10 8080 {', '        weight 2', '        TCP_CHECK {', '            connect_timeout 3', '        }', '    }',
     '}',
     'virtual_server 10.0.0.1 80 {', '    lvs_sched rr', '    lvs_method TUN', '    protocol TCP',
-    '    real_server 2001:db8::20 80 {', '    }',
+    '    real_server 2001:DB8:0::0020 80 {', '    }',
     '}', '',
   ].join('\n');
   const { config } = parseKeepalivedText(text, 'dual.conf');
   const [v6, v4] = config.virtualServers;
   t.match(v6, { address: '2001:db8::1', family: 'inet6', port: 80, realServers: [{ address: '2001:db8::10', family: 'inet6', port: 8080, weight: 2 }] });
+  t.match(v4!.realServers[0], { address: '2001:db8::20' }, 'written 2001:DB8:0::0020, kept canonical');
   t.match(v6!.realServers[0]!.checkers[0], { type: 'TCP_CHECK', connectIp: '2001:db8::10', connectPort: 8080 });
   t.match(v4, { family: 'inet', realServers: [{ address: '2001:db8::20', family: 'inet6' }] }, 'an IPv6 tunnel server under an IPv4 service');
   const errors: ConfigError[] = [];
