@@ -13,6 +13,8 @@ import { FWD_DR, FWD_MASQ, FWD_TUNNEL } from '../lvs/fwd.js';
 import { protoName } from '../lvs/proto.js';
 import type { DestSpec, ServiceSpec } from '../engine/rules.js';
 import type { CheckerSpec, HealthRealServerSpec, HealthServiceSpec } from '../health/types.js';
+import { expandGroupEntry } from '../config/keepalived/group-range.js';
+import { IPV6_SUPPORTED_SO_FAR } from './ipv6-status.js';
 
 export interface PlannedDest {
   key: string;
@@ -97,12 +99,14 @@ export function planFromKeepalived(cfg: KeepalivedConfig, errors?: ConfigError[]
     if (errors && err instanceof ConfigError) errors.push(err);
     else throw err;
   };
-  // keepalived's IPv6 entries and ranges (ae00::2-9) parse; the balancer has no IPv6 path yet.
+  // keepalived's IPv6 entries and ranges (ae00::2-9) parse and expand; the engine has no IPv6 path yet.
   for (const g of cfg.virtualServerGroups) {
     for (const e of g.entries) {
       if (e.family !== 'inet6') continue;
       try {
-        fail(e.source, 'virtual_server_group', `IPv6 is not supported yet (entry ${e.address}${e.addressEnd ? ` to ${e.addressEnd}` : ''} of group ${g.name}); use IPv4 addresses`);
+        const n = expandGroupEntry(e).length;
+        const what = `entry ${e.address}${e.addressEnd ? ` to ${e.addressEnd}` : ''} of group ${g.name}${n > 1 ? `, ${n} addresses` : ''}`;
+        fail(e.source, 'virtual_server_group', `IPv6 is not supported yet (${what}): ${IPV6_SUPPORTED_SO_FAR}`);
       } catch (err) {
         collect(err);
       }
@@ -126,7 +130,7 @@ function planService(vs: VirtualServer, warnings: string[], services: PlannedSer
     return;
   }
   const addr = parseIPv4(vs.address);
-  if (addr === null) fail(src, 'virtual_server', `an IPv4 address (IPv6 is not supported yet), got ${vs.address}`);
+  if (addr === null) fail(src, 'virtual_server', `IPv6 is not supported yet (virtual_server ${vs.name}): ${IPV6_SUPPORTED_SO_FAR}`);
   if (vs.protocol === 'SCTP') fail(src, 'protocol', 'TCP or UDP (SCTP is not supported)');
   if (!isSchedulerName(vs.scheduler)) fail(src, 'lvs_sched', `one of rr wrr lc wlc sh sed nq mh (this balancer has no '${vs.scheduler}')`);
   const proto = vs.protocol === 'TCP' ? PROTO_TCP : PROTO_UDP;
@@ -150,7 +154,7 @@ function planService(vs: VirtualServer, warnings: string[], services: PlannedSer
   const rsSpecs: HealthRealServerSpec[] = [];
   for (const rs of vs.realServers) {
     const ra = parseIPv4(rs.address);
-    if (ra === null) fail(rs.source, 'real_server', `an IPv4 address (IPv6 is not supported yet), got ${rs.address}`);
+    if (ra === null) fail(rs.source, 'real_server', `IPv6 is not supported yet (real_server ${rs.address} of virtual_server ${vs.name}): ${IPV6_SUPPORTED_SO_FAR}`);
     const rkey = `${rs.address}:${rs.port}`;
     dests.push({
       key: rkey,
@@ -168,7 +172,7 @@ function planService(vs: VirtualServer, warnings: string[], services: PlannedSer
   const sorry = vs.sorryServer;
   if (sorry) {
     const sa = parseIPv4(sorry.address);
-    if (sa === null) fail(sorry.source, 'sorry_server', `an IPv4 address, got ${sorry.address}`);
+    if (sa === null) fail(sorry.source, 'sorry_server', `IPv6 is not supported yet (sorry_server ${sorry.address} of virtual_server ${vs.name}): ${IPV6_SUPPORTED_SO_FAR}`);
     dests.push({
       key: `${sorry.address}:${sorry.port}`,
       spec: { addr: sa, port: sorry.port, weight: 1, fwd: method(vs, sorry.forwarding, sorry.source), uThreshold: 0, lThreshold: 0 },

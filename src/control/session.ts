@@ -13,9 +13,13 @@ import type { Command, DestSpec as CmdDest, ServiceTarget } from './ipvsadm/comm
 import { renderReadOnly, type Output } from './ipvsadm/format-other.js';
 import type { NameEnv } from './ipvsadm/names.js';
 import { planRestore } from './ipvsadm/restore.js';
-import { KERNEL_ERROR_EXIT_STATUS } from './ipvsadm/strerror.js';
+import { KERNEL_ERROR_EXIT_STATUS, NOT_SUPPORTED_IPV6 } from './ipvsadm/strerror.js';
 import type { RateEstimator } from './estimator.js';
 import { engineSnapshot } from './engine-snapshot.js';
+import { IPV6_SUPPORTED_SO_FAR } from './ipv6-status.js';
+
+/** libipvs's text for an IPv6 operation the kernel cannot do, and what this balancer can. */
+const IPV6_REFUSED = `${NOT_SUPPORTED_IPV6} (${IPV6_SUPPORTED_SO_FAR})`;
 
 export type SessionEnv = ParseEnv & NameEnv;
 
@@ -124,7 +128,7 @@ export class ControlSession {
 
 function serviceKey(t: ServiceTarget): ServiceKey {
   if (t.fwmark !== 0) throw new RuleError('Firewall-mark services (-f) are not supported by this balancer');
-  if (t.af !== 'inet') throw new RuleError('Operation not supported with IPv6');
+  if (t.af !== 'inet') throw new RuleError(IPV6_REFUSED);
   if (t.proto !== 'TCP' && t.proto !== 'UDP') throw new RuleError('Protocol not available');
   const addr = parseIPv4(t.addr);
   if (addr === null) throw new RuleError(`bad address ${t.addr}`);
@@ -133,7 +137,7 @@ function serviceKey(t: ServiceTarget): ServiceKey {
 
 function destSpec(d: CmdDest): DestSpec {
   const addr = parseIPv4(d.addr);
-  if (addr === null) throw new RuleError('Operation not supported with IPv6');
+  if (addr === null) throw new RuleError(IPV6_REFUSED);
   if (d.fwd === 'Tunnel' && d.tunnel.type !== 'ipip') {
     throw new RuleError(`Tunnel type ${d.tunnel.type} is not supported: use ipip (the default of -i)`);
   }

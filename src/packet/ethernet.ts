@@ -9,6 +9,7 @@ export const ETH_HLEN = 14;
 export const ETH_ALEN = 6;
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_ARP = 0x0806;
+export const ETHERTYPE_IPV6 = 0x86dd;
 export const ETHERTYPE_VLAN = 0x8100;
 
 export const OFF_DST = 0;

@@ -21,3 +21,21 @@ export function partialSeed(b: Uint8Array, l3: number, proto: number, l4len: num
 export function looksPartial(b: Uint8Array, l3: number, csumAt: number, proto: number, l4len: number): boolean {
   return ((b[csumAt]! << 8) | b[csumAt + 1]!) === partialSeed(b, l3, proto, l4len);
 }
+
+/**
+ * The IPv6 form (tcp_v6_send_check / udp6 with CHECKSUM_PARTIAL: ~csum_ipv6_magic(saddr,
+ * daddr, len, proto, 0)): the folded sum of the RFC 8200 8.1 pseudo-header of the packet
+ * whose fixed header is at l3, for the upper layer `proto` of l4len bytes.
+ */
+export function partialSeed6(b: Uint8Array, l3: number, proto: number, l4len: number): number {
+  // Sixteen address words + length + protocol: below 2^21, two folds are enough.
+  let s = proto + (l4len >>> 16) + (l4len & 0xffff);
+  for (let k = l3 + 8; k < l3 + 40; k += 2) s += (b[k]! << 8) | b[k + 1]!;
+  s = (s & 0xffff) + (s >>> 16);
+  return (s & 0xffff) + (s >>> 16);
+}
+
+/** looksPartial for an IPv6 packet at l3. */
+export function looksPartial6(b: Uint8Array, l3: number, csumAt: number, proto: number, l4len: number): boolean {
+  return ((b[csumAt]! << 8) | b[csumAt + 1]!) === partialSeed6(b, l3, proto, l4len);
+}

@@ -1,6 +1,8 @@
 /**
  * IPVS connection sync message, version 1 (ip_vs_sync.c: struct ip_vs_sync_mesg, ip_vs_sync_v4,
- * ip_vs_sync_conn; receive side ip_vs_process_message / ip_vs_proc_sync_conn). IPv4 entries only.
+ * ip_vs_sync_v6, ip_vs_sync_conn; receive side ip_vs_process_message / ip_vs_proc_sync_conn).
+ * IPv6 entries (72 bytes: the same fields, addresses of 16 bytes at 24, 40, 56) are decoded
+ * into `conns6` with text addresses; the engine does not apply them yet (docs/ipv6.md).
  *
  *   header (8):  reserved=0 | syncid | size (be16, whole message) | nr_conns | version=1 | spare (2) = 0
  *   entry (36):  type (bit0 = IPv6) | protocol | ver_size (be16: version<<12 | entry size incl. options)
@@ -22,10 +24,11 @@
  */
 import { readU16, readU32, writeU16, writeU32 } from '../packet/bytes.js';
 import { CONN_F_HASHED, SYNC_PROTO_VER } from './constants.js';
+import { formatIPv6Bytes, ipv6Bytes } from '../packet/addr6.js';
 
 export const SYNC_HEADER_LEN = 8;
 export const SYNC_V4_ENTRY_LEN = 36;
-const SYNC_V6_ENTRY_LEN = 72;
+export const SYNC_V6_ENTRY_LEN = 72;
 const STYPE_F_INET6 = 1;
 const SVER_SHIFT = 12;
 const SVER_MASK = 0x0fff;
@@ -78,11 +81,20 @@ export interface SyncMessage {
   conns: SyncConnEntry[];
 }
 
+/** An IPv6 entry (struct ip_vs_sync_v6): addresses as inet_ntop text. */
+export interface Sync6ConnEntry extends Omit<SyncConnEntry, 'caddr' | 'vaddr' | 'daddr' | 'fullnat'> {
+  caddr: string;
+  vaddr: string;
+  daddr: string;
+}
+
 export interface DecodedSyncMessage {
   syncid: number;
   /** IPv4 entries, in message order. */
   conns: SyncConnEntry[];
-  /** IPv6 entries were present and skipped (not supported here). */
+  /** IPv6 entries, in message order (not applied by the engine yet). */
+  conns6: Sync6ConnEntry[];
+  /** How many IPv6 entries there were (= conns6.length): what a receiver without IPv6 skipped. */
   skippedIpv6: number;
 }
 
@@ -174,6 +186,36 @@ export function encodeEntry(e: SyncConnEntry, buf: Uint8Array, off: number): num
   return len;
 }
 
+/**
+ * Write one IPv6 entry (no options: sequence data and PE data are IPv4-only here) at
+ * buf[off]; returns its length, SYNC_V6_ENTRY_LEN.
+ */
+export function encodeEntry6(e: Sync6ConnEntry, buf: Uint8Array, off: number): number {
+  checkU('protocol', e.protocol, 0xff);
+  checkU('flags', e.flags, 0xffffffff);
+  checkU('state', e.state, 0xffff);
+  for (const k of ['cport', 'vport', 'dport'] as const) checkU(k, e[k], 0xffff);
+  for (const k of ['fwmark', 'timeout'] as const) checkU(k, e[k], 0xffffffff);
+  const addrs = [e.caddr, e.vaddr, e.daddr].map((a) => ipv6Bytes(a) ?? fail6(a));
+  if (off + SYNC_V6_ENTRY_LEN > buf.length) throw new RangeError(`sync entry needs ${SYNC_V6_ENTRY_LEN} bytes at ${off}`);
+  buf[off] = STYPE_F_INET6;
+  buf[off + 1] = e.protocol;
+  writeU16(buf, off + 2, SYNC_V6_ENTRY_LEN);
+  writeU32(buf, off + 4, (e.flags & ~CONN_F_HASHED) >>> 0);
+  writeU16(buf, off + 8, e.state);
+  writeU16(buf, off + 10, e.cport);
+  writeU16(buf, off + 12, e.vport);
+  writeU16(buf, off + 14, e.dport);
+  writeU32(buf, off + 16, e.fwmark);
+  writeU32(buf, off + 20, e.timeout);
+  addrs.forEach((a, i) => buf.set(a, off + 24 + 16 * i));
+  return SYNC_V6_ENTRY_LEN;
+}
+
+function fail6(a: string): never {
+  throw new Error(`sync entry address must be IPv6, got '${a}'`);
+}
+
 /** Write the 8-byte header. */
 export function writeHeader(buf: Uint8Array, off: number, syncid: number, size: number, nrConns: number): void {
   checkU('syncid', syncid, 0xff);
@@ -254,7 +296,7 @@ function decodeImpl(buf: Uint8Array, offset = 0, len?: number): DecodedSyncMessa
   }
   const nr = buf[offset + 4]!;
   const end = offset + buflen;
-  const out: DecodedSyncMessage = { syncid: buf[offset + 1]!, conns: [], skippedIpv6: 0 };
+  const out: DecodedSyncMessage = { syncid: buf[offset + 1]!, conns: [], conns6: [], skippedIpv6: 0 };
   let p = offset + SYNC_HEADER_LEN;
   for (let i = 0; i < nr; i++) {
     if (p + SYNC_V4_ENTRY_LEN > end) throw new Error(`sync entry ${i} is truncated`);
@@ -266,8 +308,18 @@ function decodeImpl(buf: Uint8Array, offset = 0, len?: number): DecodedSyncMessa
     const type = buf[p]!;
     if (type & STYPE_F_INET6) {
       if (entryLen < SYNC_V6_ENTRY_LEN) throw new Error(`IPv6 sync entry ${i} is shorter than its fixed part`);
-      const ignored: SyncConnEntry = { protocol: 0, flags: 0, state: 0, cport: 0, vport: 0, dport: 0, fwmark: 0, timeout: 0, caddr: 0, vaddr: 0, daddr: 0 };
-      decodeOptions(buf, p + SYNC_V6_ENTRY_LEN, entryEnd, ignored); // still validated, as the kernel does
+      // Options are parsed into an IPv4-shaped scratch entry (the full-NAT option is IPv4-only).
+      const opts: SyncConnEntry = { protocol: 0, flags: 0, state: 0, cport: 0, vport: 0, dport: 0, fwmark: 0, timeout: 0, caddr: 0, vaddr: 0, daddr: 0 };
+      decodeOptions(buf, p + SYNC_V6_ENTRY_LEN, entryEnd, opts);
+      const e6: Sync6ConnEntry = {
+        protocol: buf[p + 1]!, flags: readU32(buf, p + 4), state: readU16(buf, p + 8),
+        cport: readU16(buf, p + 10), vport: readU16(buf, p + 12), dport: readU16(buf, p + 14),
+        fwmark: readU32(buf, p + 16), timeout: readU32(buf, p + 20),
+        caddr: formatIPv6Bytes(buf, p + 24), vaddr: formatIPv6Bytes(buf, p + 40), daddr: formatIPv6Bytes(buf, p + 56),
+        ...(opts.seq ? { seq: opts.seq } : {}), ...(opts.peData ? { peData: opts.peData } : {}),
+        ...(opts.peName !== undefined ? { peName: opts.peName } : {}), ...(opts.unsupported ? { unsupported: opts.unsupported } : {}),
+      };
+      out.conns6.push(e6);
       out.skippedIpv6++;
     } else if (type !== 0) {
       throw new Error(`sync entry ${i} has unknown type ${type}`);

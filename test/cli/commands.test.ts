@@ -60,7 +60,7 @@ t.test('--config-test on a bad file: every error and warning, in line order; exi
   t.same(r.stderr.split('\n'), [
     `${FX}/bad.conf:7: error: keyword 'weight': expected a weight in [0, 2147483647], got 'lots'`,
     `${FX}/bad.conf:12: error: keyword 'lvs_sched': expected a scheduler (rr|wrr|lc|wlc|lblc|sh|mh|dh|fo|ovf|lblcr|sed|nq|twos), got 'nosuch'`,
-    `${FX}/bad.conf:20: error: keyword 'virtual_server_group': IPv6 is not supported yet (entry ae00::2 to ae00::9 of group v6); use IPv4 addresses`,
+    `${FX}/bad.conf:20: error: keyword 'virtual_server_group': IPv6 is not supported yet (entry ae00::2 to ae00::9 of group v6, 8 addresses): IPv6 virtual and real servers are parsed and checked, but only IPv4 ones are loaded into the balancer`,
     `${FX}/bad.conf:23: warning: keyword 'virtual_server': virtual server group v6 has no real servers - ignoring`,
     `${FX}/bad.conf:32: error: keyword 'lvs_method': TUN type gue is not supported by this balancer (use TUN type ipip) in virtual_server 10.0.0.127:82/TCP`,
     `${FX}/bad.conf:37: warning: keyword 'unknown_block_keyword': unknown keyword - ignored`,

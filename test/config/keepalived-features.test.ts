@@ -11,7 +11,7 @@ import { FEATURES as dir } from './paths.js';
 const files = readdirSync(dir).filter((f) => f.endsWith('.conf')).sort();
 
 t.test('the feature configs are there', async (t) => {
-  t.same(files, ['inhibit-comment.conf', 'nat-sorry-digest.conf', 'sync-group-auth.conf']);
+  t.same(files, ['inhibit-comment.conf', 'ipv6-group-nat.conf', 'nat-sorry-digest.conf', 'sync-group-auth.conf']);
 });
 
 for (const f of files) {

@@ -1,28 +1,43 @@
-// keepalived's IPv6 range syntax in virtual_server_group (utils.c inet_stor: the end is
-// the last 16-bit group, in hex): it parses, and the plan refuses it with a clear
-// "IPv6 is not supported yet" naming the line, instead of a parse error (issue 12 item 5).
+// keepalived's IPv6 forms in virtual_server_group (check_data.c alloc_vsg_entry, utils.c
+// inet_stor: a range end is the last 16-bit group in hex, or a whole address; ADDR/LEN
+// sets every host bit in the end), the addresses keepalived's ipvs_group_range_cmd walks
+// for them (only the last group moves), and the plan's refusal, which names the line and
+// says what is supported (issue 16: parsing is ready, forwarding is not).
 import t from 'tap';
-import { ConfigError, parseKeepalivedText } from '../../src/config/keepalived/index.js';
+import { join } from 'node:path';
+import { ConfigError, loadKeepalivedConfig, parseKeepalivedText } from '../../src/config/keepalived/index.js';
+import { FEATURES } from './paths.js';
+import { expandGroupEntry } from '../../src/config/keepalived/group-range.js';
 import { planFromKeepalived } from '../../src/control/keepalived-plan.js';
 
 const conf = (entry: string) => ['virtual_server_group v6 {', `    ${entry}`, '}', 'virtual_server group v6 {', '    lvs_sched rr', '    protocol TCP', '}', ''].join('\n');
+const entryOf = (entry: string) => parseKeepalivedText(conf(entry), 'v6.conf').config.virtualServerGroups[0]!.entries[0]!;
 
 t.test('ae00::2-9 and friends parse to a start and an end address', async (t) => {
   const cases: [string, string, string][] = [
     ['ae00::2-9 80', 'ae00::2', 'ae00::9'],
     ['ae00::2-1f 80', 'ae00::2', 'ae00::1f'],
-    ['2001:db8:0:0:1:0:0:10-FFFF 443', '2001:db8:0:0:1:0:0:10', '2001:db8::1:0:0:ffff'],
+    ['2001:db8:0:0:1:0:0:10-FFFF 443', '2001:db8::1:0:0:10', '2001:db8::1:0:0:ffff'], // canonical text, as keepalived prints it
     ['::2-3 80', '::2', '::3'],
+    ['ae00::2-ae00::9 80', 'ae00::2', 'ae00::9'],
+    ['2001:db8::1-2001:DB8:0:0:0:0:1:0 80', '2001:db8::1', '2001:db8::1:0'],
+    ['2001:db8::ab00/120 80', '2001:db8::ab00', '2001:db8::abff'],
+    ['2001:db8::/64 80', '2001:db8::', '2001:db8::ffff:ffff:ffff:ffff'],
+    ['2001:db8::5/128 80', '2001:db8::5', '2001:db8::5'],
   ];
   for (const [entry, start, end] of cases) {
-    const { config } = parseKeepalivedText(conf(entry), 'v6.conf');
-    const e = config.virtualServerGroups[0]!.entries[0]!;
+    const e = entryOf(entry);
     t.same([e.family, e.address, e.addressEnd], ['inet6', start, end], entry);
   }
 });
 
 t.test('bad IPv6 range ends: a ConfigError at the line', async (t) => {
-  for (const [entry, why] of [['ae00::2-g 80', /in hex/], ['ae00::9-2 80', /greater than the start/], ['ae00::2-10000 80', /in hex/]] as const) {
+  const bad = [
+    ['ae00::2-g 80', /in hex/], ['ae00::9-2 80', /greater than the start/], ['ae00::2-10000 80', /in hex/],
+    ['ae00::9-ae00::2 80', /not below the start/], ['ae00::2-ae00:: 80', /not below the start/],
+    ['2001:db8::1/64 80', /no host bits set/], ['2001:db8::101/120 80', /no host bits set/], ['ae00::/129 80', /prefix length/],
+  ] as const;
+  for (const [entry, why] of bad) {
     try {
       parseKeepalivedText(conf(entry), 'v6.conf');
       t.fail(`${entry}: accepted`);
@@ -34,12 +49,74 @@ t.test('bad IPv6 range ends: a ConfigError at the line', async (t) => {
   }
 });
 
-t.test('the plan: IPv6 is not supported yet, with file:line; errors can be collected', async (t) => {
+t.test('the addresses keepalived adds for an entry: only the last group moves', async (t) => {
+  t.same(expandGroupEntry(entryOf('ae00::2-9 80')), ['ae00::2', 'ae00::3', 'ae00::4', 'ae00::5', 'ae00::6', 'ae00::7', 'ae00::8', 'ae00::9']);
+  t.same(expandGroupEntry(entryOf('2001:db8::fffe-ffff 80')), ['2001:db8::fffe', '2001:db8::ffff']);
+  t.same(expandGroupEntry(entryOf('2001:0db8::0001 80')), ['2001:db8::1'], 'one address, canonical text');
+  const p120 = expandGroupEntry(entryOf('2001:db8::ab00/120 80'));
+  t.same([p120.length, p120[0], p120[255]], [256, '2001:db8::ab00', '2001:db8::abff']);
+  // A /64 ends at ffff:ffff:ffff:ffff, but keepalived compares and steps the last group only.
+  const p64 = expandGroupEntry(entryOf('2001:db8::/64 80'));
+  t.same([p64.length, p64[0], p64[1], p64[65535]], [65536, '2001:db8::', '2001:db8::1', '2001:db8::ffff']);
+  t.same(expandGroupEntry(entryOf('2001:db8::1:5-2001:db8::2:7 80')), ['2001:db8::1:5', '2001:db8::1:6', '2001:db8::1:7'], 'upper groups of the end are not walked');
+  t.throws(() => expandGroupEntry(entryOf('2001:db8::1:5-2001:db8::2:3 80')), /v6\.conf:2: .*steps only the last group, and 3 is below 5/);
+  // IPv4 for comparison: the last octet only, and an end elsewhere is refused (keepalived never reaches it).
+  t.same(expandGroupEntry(entryOf('10.0.1.1-3 80')), ['10.0.1.1', '10.0.1.2', '10.0.1.3']);
+  t.equal(expandGroupEntry(entryOf('10.0.2.0/24 80')).length, 256);
+  t.throws(() => expandGroupEntry(entryOf('10.0.0.250-10.0.1.5 80')), /steps only the last octet/);
+  t.throws(() => expandGroupEntry(entryOf('10.0.0.0/23 80')), /steps only the last octet/);
+});
+
+t.test('the plan: IPv6 is not supported yet, with file:line and what is; errors can be collected', async (t) => {
   const { config } = parseKeepalivedText(conf('ae00::2-9 80'), 'v6.conf');
-  t.throws(() => planFromKeepalived(config), /^v6\.conf:2: keyword 'virtual_server_group': IPv6 is not supported yet \(entry ae00::2 to ae00::9 of group v6\)/);
+  t.throws(() => planFromKeepalived(config), {
+    message: "v6.conf:2: keyword 'virtual_server_group': IPv6 is not supported yet (entry ae00::2 to ae00::9 of group v6, 8 addresses): " +
+      'IPv6 virtual and real servers are parsed and checked, but only IPv4 ones are loaded into the balancer',
+  });
   const errors: ConfigError[] = [];
   const plan = planFromKeepalived(config, errors);
   t.equal(errors.length, 1);
   t.equal(errors[0]!.line, 2);
+  t.same(plan.services, []);
+});
+
+t.test('IPv6 virtual and real servers parse; the plan refuses them at their lines', async (t) => {
+  const text = [
+    'virtual_server 2001:db8::1 80 {', '    lvs_sched rr', '    lvs_method NAT', '    protocol TCP',
+    '    real_server 2001:db8::10 8080 {', '        weight 2', '        TCP_CHECK {', '            connect_timeout 3', '        }', '    }',
+    '}',
+    'virtual_server 10.0.0.1 80 {', '    lvs_sched rr', '    lvs_method TUN', '    protocol TCP',
+    '    real_server 2001:DB8:0::0020 80 {', '    }',
+    '}', '',
+  ].join('\n');
+  const { config } = parseKeepalivedText(text, 'dual.conf');
+  const [v6, v4] = config.virtualServers;
+  t.match(v6, { address: '2001:db8::1', family: 'inet6', port: 80, realServers: [{ address: '2001:db8::10', family: 'inet6', port: 8080, weight: 2 }] });
+  t.match(v4!.realServers[0], { address: '2001:db8::20' }, 'written 2001:DB8:0::0020, kept canonical');
+  t.match(v6!.realServers[0]!.checkers[0], { type: 'TCP_CHECK', connectIp: '2001:db8::10', connectPort: 8080 });
+  t.match(v4, { family: 'inet', realServers: [{ address: '2001:db8::20', family: 'inet6' }] }, 'an IPv6 tunnel server under an IPv4 service');
+  const errors: ConfigError[] = [];
+  planFromKeepalived(config, errors);
+  t.same(errors.map((e) => e.message), [
+    "dual.conf:1: keyword 'virtual_server': IPv6 is not supported yet (virtual_server [2001:db8::1]:80/TCP): IPv6 virtual and real servers are parsed and checked, but only IPv4 ones are loaded into the balancer",
+    "dual.conf:16: keyword 'real_server': IPv6 is not supported yet (real_server 2001:db8::20 of virtual_server 10.0.0.1:80/TCP): IPv6 virtual and real servers are parsed and checked, but only IPv4 ones are loaded into the balancer",
+  ]);
+});
+
+t.test('fixtures/keepalived/features/ipv6-group-nat.conf (the IPv6 sample\'s shape) loads; the plan refuses each IPv6 part', async (t) => {
+  const { config, warnings } = loadKeepalivedConfig(join(FEATURES, 'ipv6-group-nat.conf'));
+  t.same(warnings.map((w) => w.message), []);
+  const [group] = config.virtualServerGroups;
+  t.same(group!.entries.map((e) => expandGroupEntry(e).length), [8, 1]);
+  const [single, byGroup] = config.virtualServers;
+  t.match(single, { address: '2001:db8:ae::1', family: 'inet6', port: 80, scheduler: 'rr', forwarding: { method: 'NAT' }, persistenceTimeout: 50 });
+  t.match(single!.realServers[0]!.checkers[0], { type: 'TCP_CHECK', connectIp: '2001:db8:ae::10', connectPort: 80, bindTo: '2001:db8:ae::2' });
+  t.match(byGroup, { kind: 'group', group: 'V6_GROUP', forwarding: { method: 'DR' } });
+  t.match(byGroup!.realServers[0]!.checkers[0], { type: 'HTTP_GET', connectIp: '2001:db8:ae::11', connectPort: 8080 });
+  const errors: ConfigError[] = [];
+  const plan = planFromKeepalived(config, errors);
+  t.same(errors.map((e) => [e.line, e.keyword]), [[9, 'virtual_server_group'], [10, 'virtual_server_group'], [13, 'virtual_server']]);
+  t.match(errors[0]!.message, /\(entry 2001:db8:ae::2 to 2001:db8:ae::9 of group V6_GROUP, 8 addresses\): IPv6 virtual and real servers are parsed/);
+  t.match(errors[1]!.message, /\(entry 2001:db8:ae::1 of group V6_GROUP\): /);
   t.same(plan.services, []);
 });

@@ -331,3 +331,16 @@ t.test('-R: a line that makes ipvsadm exit (fail(2, ...)) ends the restore, its 
   t.equal(out.status, 2);
   t.equal(session.run(['-S', '-n']).stdout, '-A -t 10.0.0.127:80 -s rr\n', 'lines before it applied, none after');
 });
+
+t.test('IPv6 services and servers parse, then are refused with what is supported; rules unchanged', async (t) => {
+  const { session, changes } = fresh();
+  seed000(session);
+  const before = session.run(['-S', '-n']).stdout;
+  const refused = { stdout: '', stderr: 'Operation not supported with IPv6 (IPv6 virtual and real servers are parsed and checked, but only IPv4 ones are loaded into the balancer)\n', status: 255 };
+  t.same(session.run(['-A', '-t', '[2001:db8::1]:80', '-s', 'rr']), refused);
+  t.same(session.run(['-A', '-f', '7', '-6', '-s', 'rr']), { stdout: '', stderr: 'Firewall-mark services (-f) are not supported by this balancer\n', status: 255 });
+  t.same(session.run(['-a', '-t', VS, '-r', '[2001:db8::10]:80', '-i']), refused, 'an IPv6 tunnel server of an IPv4 service');
+  t.same(session.run(['-a', '-t', VS, '-r', '[2001:db8::10]:80', '-m']).stderr, 'Different address family is allowed only for tunneling servers\n', 'ipvsadm\'s own check first');
+  t.equal(session.run(['-S', '-n']).stdout, before);
+  t.equal(changes.n, 3, 'only the three seed commands changed anything');
+});

@@ -3,7 +3,7 @@ import { ip as parseIpv4 } from '../helpers/addr.js';
 import { CONN_F_DROUTE, CONN_F_HASHED, CONN_F_IN_SEQ, CONN_F_TEMPLATE } from '../../src/sync/constants.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/lvs/proto.js';
 import { S_ESTABLISHED } from '../../src/lvs/conn-state.js';
-import { decode, encode, encodingLength, type SyncConnEntry, type SyncMessage } from '../../src/sync/message.js';
+import { decode, encode, encodeEntry6, encodingLength, type SyncConnEntry, type SyncMessage } from '../../src/sync/message.js';
 
 const conn: SyncConnEntry = {
   protocol: IPPROTO_TCP,
@@ -37,7 +37,7 @@ t.test('one entry encodes to the hand-built bytes and back', (t) => {
   t.same(Array.from(buf), HAND_BUILT);
   t.equal(encodingLength(msg), 44);
   const d = decode(Uint8Array.from(HAND_BUILT));
-  t.same(d, { syncid: 7, conns: [conn], skippedIpv6: 0 });
+  t.same(d, { syncid: 7, conns: [conn], conns6: [], skippedIpv6: 0 });
   const big = new Uint8Array(60);
   encode(msg, big, 10);
   t.same(Array.from(big.subarray(10, 54)), HAND_BUILT, 'encode at offset 10');
@@ -105,6 +105,29 @@ t.test('malformed datagrams are refused as a whole', (t) => {
   t.throws(() => decode(withOpt([3, 17, ...new Array<number>(17).fill(65)])), /PE name length 17/);
   t.match(decode(withOpt([9, 2, 0, 0])).conns[0], { unsupported: 'unknown mandatory option 9' }, 'unknown mandatory option marks the entry');
   t.notOk(decode(withOpt([0x49, 2, 0, 0])).conns[0]!.unsupported, 'unknown optional option is skipped');
+  t.end();
+});
+
+t.test('IPv6 entries (struct ip_vs_sync_v6): laid out by hand, decoded, re-encoded', (t) => {
+  const v6 = new Uint8Array(72);
+  v6.set([1, IPPROTO_TCP, 0, 72]); // type INET6, TCP, version 0 | size 72
+  v6.set([0, 0, 0x01, 0x00], 4); // flags 0x100 (opaque to the codec)
+  v6.set([0, 1, 0x9c, 0x40, 0, 80, 0x1f, 0x90], 8); // state 1, cport 40000, vport 80, dport 8080
+  v6.set([0, 0, 0, 0, 0, 0, 0x03, 0x84], 16); // fwmark 0, timeout 900
+  v6.set([0x20, 0x01, 0x0d, 0xb8, 0, 1, ...new Array<number>(9).fill(0), 0x77], 24); // 2001:db8:1::77
+  v6.set([0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), 1], 40); // 2001:db8::1
+  v6.set([0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), 0x10], 56); // 2001:db8::10
+  const msg = new Uint8Array(8 + 72);
+  msg.set([0, 9, 0, msg.length, 1, 1, 0, 0]);
+  msg.set(v6, 8);
+  const d = decode(msg);
+  const want = { protocol: IPPROTO_TCP, flags: 0x100, state: 1, cport: 40000, vport: 80, dport: 8080, fwmark: 0, timeout: 900, caddr: '2001:db8:1::77', vaddr: '2001:db8::1', daddr: '2001:db8::10' };
+  t.same(d.conns6, [want]);
+  t.equal(d.skippedIpv6, 1);
+  const again = new Uint8Array(72);
+  t.equal(encodeEntry6(want, again, 0), 72);
+  t.same(Array.from(again), Array.from(v6), 'encodeEntry6 writes the same bytes');
+  t.throws(() => encodeEntry6({ ...want, daddr: '10.0.0.1' }, again, 0), /must be IPv6/);
   t.end();
 });
 

@@ -7,6 +7,7 @@
  * resolution); `check_true_false` takes on/off/true/false/yes/no.
  */
 import { isIP } from 'node:net';
+import { canonicalIPv6 } from '../../packet/addr6.js';
 import { ConfigError } from '../errors.js';
 import type { Diagnostics } from './diagnostics.js';
 import type { ConfigNode } from './parser.js';
@@ -74,10 +75,17 @@ export function readIp(node: ConfigNode, index: number, what = 'an IP address'):
   return parseIp(node, text, what);
 }
 
+/**
+ * IPv6 text comes back in inet_ntop's canonical form (keepalived keeps a sockaddr and
+ * prints it with inet_ntop), so "2001:DB8::0001" and "2001:db8::1" are one server.
+ */
 export function parseIp(node: ConfigNode, text: string, what = 'an IP address'): { address: string; family: AddressFamily } {
   const kind = isIP(text);
   if (kind === 0) fail(node, `expected ${what}, got '${text}'`);
-  return { address: text, family: kind === 4 ? 'inet' : 'inet6' };
+  if (kind === 4) return { address: text, family: 'inet' };
+  const canonical = canonicalIPv6(text);
+  if (canonical === null) fail(node, `expected ${what}, got '${text}'`);
+  return { address: canonical, family: 'inet6' };
 }
 
 /** An optional port argument; 0 or absent means "no port" (keepalived treats "0" as unset). */

@@ -16,6 +16,7 @@ import {
   fail, forbidBlock, parseIp, parseUnsigned, readIp, readOptionalBool, readOptionalPort, readScript, readTimer,
   readUnsigned, requireArg, requireBlock, warnExtraArgs, type AddressFamily, type NotifyScript,
 } from './values.js';
+import { formatGroups6, groupsOf, parseIPv6 } from '../../packet/addr6.js';
 
 const UINT_MAX = 4294967295;
 const MICROSECOND = 0.000001;
@@ -219,8 +220,8 @@ function parseGroupEntry(n: ConfigNode): VirtualServerGroupEntry {
   if (slash >= 0) {
     const ip = parseIp(n, text.slice(0, slash), 'an IP address or range');
     const len = parseUnsigned(n, text.slice(slash + 1), 1, ip.family === 'inet' ? 32 : 128, 'a prefix length');
-    const end = ip.family === 'inet' ? ipv4PrefixEnd(n, ip.address, len) : undefined;
-    return { kind: 'address', address: ip.address, family: ip.family, prefixLength: len, port, source: n, ...(end ? { addressEnd: end } : {}) };
+    const end = ip.family === 'inet' ? ipv4PrefixEnd(n, ip.address, len) : ipv6PrefixEnd(n, ip.address, len);
+    return { kind: 'address', address: ip.address, family: ip.family, prefixLength: len, port, source: n, addressEnd: end };
   }
   const dash = text.indexOf('-');
   if (dash < 0) {
@@ -230,10 +231,22 @@ function parseGroupEntry(n: ConfigNode): VirtualServerGroupEntry {
   const ip = parseIp(n, text.slice(0, dash), 'an IP address or range');
   const endText = text.slice(dash + 1);
   let end: string;
-  if (ip.family === 'inet6') {
+  if (ip.family === 'inet6' && endText.includes(':')) {
+    // check_data.c alloc_vsg_entry: a whole end address, at or after the start group by group.
+    const e = parseIp(n, endText, 'a range end address');
+    if (e.family !== 'inet6') fail(n, `expected a range end of the same address family, got '${text}'`);
+    const sg = groups6(ip.address), eg = groups6(e.address);
+    const k = sg.findIndex((g, i) => g !== eg[i]);
+    if (k >= 0 && eg[k]! < sg[k]!) fail(n, `expected a range end not below the start, got '${text}'`);
+    end = formatGroups6(eg);
+  } else if (ip.family === 'inet6') {
     // utils.c inet_stor: for IPv6 the end is the last 16-bit group, in hex (ae00::2-9, ae00::2-1f).
     if (!/^[0-9a-fA-F]{1,4}$/.test(endText)) fail(n, `expected a range end in hex (the last group, at most ffff), got '${text}'`);
-    end = ipv6RangeEnd(n, ip.address, parseInt(endText, 16), text);
+    const g = groups6(ip.address);
+    const last = parseInt(endText, 16);
+    if (g[7]! >= last) fail(n, `expected a range end greater than the start, got '${text}'`);
+    g[7] = last;
+    end = formatGroups6(g);
   } else if (!endText.includes('.')) {
     const last = parseUnsigned(n, endText, 0, 255, 'a range end');
     const octets = ip.address.split('.');
@@ -245,30 +258,24 @@ function parseGroupEntry(n: ConfigNode): VirtualServerGroupEntry {
   return { kind: 'address', address: ip.address, family: ip.family, addressEnd: end, port, source: n };
 }
 
-/** The address `start` with its last 16-bit group replaced by `last` (which must be above the start's). */
-function ipv6RangeEnd(n: ConfigNode, start: string, last: number, text: string): string {
-  const [head = '', tail] = start.split('::');
-  const headGroups = head === '' ? [] : head.split(':');
-  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
-  if (headGroups.concat(tailGroups).some((g) => g.includes('.'))) fail(n, `expected a range of plain IPv6 addresses, got '${text}'`);
-  const groups = tail === undefined ? headGroups : [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
-  const first = parseInt(groups[7] ?? '0', 16);
-  if (first >= last) fail(n, `expected a range end greater than the start, got '${text}'`);
-  groups[7] = last.toString(16);
-  return compressIpv6(groups.map((g) => parseInt(g, 16).toString(16)));
+/** The eight groups of an IPv6 literal that parseIp accepted. */
+function groups6(address: string): number[] {
+  return groupsOf(parseIPv6(address) ?? new Int32Array(4));
 }
 
-/** RFC 5952 text: the longest run (two or more) of zero groups becomes '::'. */
-function compressIpv6(groups: string[]): string {
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < groups.length; ) {
-    let j = i;
-    while (j < groups.length && groups[j] === '0') j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j > i ? j : i + 1;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+/**
+ * check_data.c alloc_vsg_entry for ADDR/LEN: no host bits may be set; the end has them
+ * all set (keepalived's walk later steps only the last group, see group-range.ts).
+ */
+function ipv6PrefixEnd(n: ConfigNode, address: string, len: number): string {
+  const g = groups6(address);
+  const end = g.map((v, i) => {
+    const bits = Math.max(0, Math.min(16, len - 16 * i)); // prefix bits in group i
+    const host = bits === 16 ? 0 : 0xffff >>> bits;
+    if ((v & host) !== 0) fail(n, `expected no host bits set after /${len}, got '${address}/${len}'`);
+    return v | host;
+  });
+  return formatGroups6(end);
 }
 
 function ipv4PrefixEnd(n: ConfigNode, address: string, len: number): string {

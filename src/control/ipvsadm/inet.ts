@@ -4,6 +4,7 @@
  * IPv4 and IPv6) and inet_ntop (glibc's IPv6 zero-run compression).
  * IPv4 values are unsigned 32-bit numbers in host order.
  */
+import { formatGroups6 } from '../../packet/addr6.js';
 
 const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
 const isSpace = (c: string | undefined): boolean => c !== undefined && ' \t\n\v\f\r'.includes(c);
@@ -109,36 +110,9 @@ export function ntop4(addr: number): string {
   return [addr >>> 24, (addr >>> 16) & 0xff, (addr >>> 8) & 0xff, addr & 0xff].join('.');
 }
 
-/** glibc inet_ntop6: the longest (first on ties) run of two or more zero words becomes "::". */
+/** glibc inet_ntop6 (the one implementation is packet/addr6.ts formatGroups6). */
 export function ntop6(words: readonly number[]): string {
-  let best = { base: -1, len: 0 };
-  let cur = { base: -1, len: 0 };
-  for (let i = 0; i < 8; i++) {
-    if (words[i] === 0) {
-      cur = cur.base === -1 ? { base: i, len: 1 } : { base: cur.base, len: cur.len + 1 };
-    } else if (cur.base !== -1) {
-      if (best.base === -1 || cur.len > best.len) best = cur;
-      cur = { base: -1, len: 0 };
-    }
-  }
-  if (cur.base !== -1 && (best.base === -1 || cur.len > best.len)) best = cur;
-  if (best.base !== -1 && best.len < 2) best = { base: -1, len: 0 };
-  let out = '';
-  for (let i = 0; i < 8; i++) {
-    if (best.base !== -1 && i >= best.base && i < best.base + best.len) {
-      if (i === best.base) out += ':';
-      continue;
-    }
-    if (i !== 0) out += ':';
-    // IPv4-compatible and IPv4-mapped addresses end in dotted form.
-    if (i === 6 && best.base === 0 && (best.len === 6 || (best.len === 5 && words[5] === 0xffff))) {
-      out += ntop4(((words[6] as number) * 65536 + (words[7] as number)) >>> 0);
-      break;
-    }
-    out += (words[i] as number).toString(16);
-  }
-  if (best.base !== -1 && best.base + best.len === 8) out += ':';
-  return out;
+  return formatGroups6(words);
 }
 
 export type AddressFamily = 'inet' | 'inet6';
