@@ -26,6 +26,8 @@ export interface HaOptions {
   syncPeer: number | null;
   syncPort: number | null;
   syncId: number | null;
+  /** N active directors (--bgp): sync without VRRP runs in role 'active' (send and receive). */
+  nActive?: boolean;
   /** Add a VRRP VIP to its instance's interface while MASTER, as keepalived does (default true). */
   vrrpAddresses?: boolean;
 }
@@ -92,6 +94,7 @@ export async function startHa(p: HaParams): Promise<HaHandle> {
       ...(sd?.maxlen !== undefined ? { maxlen: sd.maxlen } : {}),
     }, realClock, log);
     await sync.start();
+    if (settings.sync.instance === null) sync.setRole('active');
   }
 
   const addrs = opts.vrrpAddresses === false ? null : new VipAddresses(log);

@@ -57,9 +57,9 @@ export class EcmpLab {
   }
 
   /** scripts/ecmp-lab up: everything built, the three directors running, 3 next hops. */
-  static async up(): Promise<EcmpLab> {
+  static async up(args: string[] = []): Promise<EcmpLab> {
     const prefix = `te${randomBytes(2).toString('hex')}`;
-    const { stdout } = await run(ECMP_LAB, ['up'], { env: { ...process.env, LAB_PREFIX: prefix }, maxBuffer: 1 << 22, timeout: 90_000 });
+    const { stdout } = await run(ECMP_LAB, ['up', ...args], { env: { ...process.env, LAB_PREFIX: prefix }, maxBuffer: 1 << 22, timeout: 90_000 });
     const m = /LAB_STATE=(\S+)/.exec(stdout);
     if (!m) throw new Error(`ecmp-lab up printed no state file:\n${stdout}`);
     return new EcmpLab(m[1]!);
@@ -157,12 +157,12 @@ export class EcmpLab {
    * `count` long-lived connections (GET every 200 ms each). Resolves once all are open with
    * their source ports and a finish() that ends them and resolves with the per-connection results.
    */
-  async hold(count: number, maxS: number): Promise<{ ports: number[]; finish: () => Promise<HoldResult[]> }> {
+  async hold(count: number, maxS: number, timeoutMs = 15_000): Promise<{ ports: number[]; finish: () => Promise<HoldResult[]> }> {
     const tag = randomBytes(3).toString('hex');
     const ready = path.join(this.state.LAB_LOG_DIR!, `hold.${tag}.ready`);
     const stop = path.join(this.state.LAB_LOG_DIR!, `hold.${tag}.stop`);
     const p = spawn('ip', ['netns', 'exec', this.ns('client'), process.execPath, CLIENT, 'hold', '--vip', this.vip, '--count', String(count),
-      '--duration', String(maxS), '--ready-file', ready, '--stop-file', stop], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--duration', String(maxS), '--timeout', String(timeoutMs), '--ready-file', ready, '--stop-file', stop], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
