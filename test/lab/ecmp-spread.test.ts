@@ -8,6 +8,7 @@
  * it too, while the others keep serving.
  */
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { labReady } from '../helpers/lab.js';
 import { DIRS, EcmpLab, sleep, type Dir } from '../helpers/ecmp-lab.js';
 
@@ -111,6 +112,21 @@ if (labReady(t, 'ECMP lab tests')) {
     const back = await lab.waitHops((h) => h.length === 3, 15_000, t1);
     t.ok(back >= 0, `three next hops again ${Math.round(back)} ms after starting d2's balancer (its BIRD stopped with it: a new BGP session)`);
     await sleep(200);
+    t.equal((await lab.spread(30)).filter((r) => r.error !== undefined).length, 0, 'all three serve');
+  });
+
+  await t.test("a director's BIRD killed: the router drops the next hop; the balancer starts BIRD again and it returns", async (t) => {
+    const pidFile = `${lab.state.LAB_LOG_DIR}/d3.bgp/bird.pid`;
+    const pid = Number(readFileSync(pidFile, 'latin1').trim());
+    t.ok(pid > 0, `d3's BIRD is pid ${pid}`);
+    const t0 = performance.now();
+    process.kill(pid, 'SIGKILL');
+    const gone = await lab.waitHops((h) => !h.includes(lab.ip('d3')), 10_000, t0);
+    // The kernel closes the dead BIRD's TCP session: the router sees it at once (BFD 300 ms otherwise).
+    t.ok(gone >= 0 && gone <= 3000 + SLACK_MS, `d3's next hop gone ${Math.round(gone)} ms after its BIRD was killed (bound: hold time 3 s + ${SLACK_MS} ms)`);
+    const back = await lab.waitHops((h) => h.length === 3, 20_000, t0);
+    t.ok(back >= 0, `back ${Math.round(back)} ms after the kill (the balancer checks BIRD every second, then a new session)`);
+    t.not(Number(readFileSync(pidFile, 'latin1').trim()), pid, 'a new BIRD process');
     t.equal((await lab.spread(30)).filter((r) => r.error !== undefined).length, 0, 'all three serve');
   });
 
