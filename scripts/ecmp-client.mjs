@@ -69,7 +69,8 @@ function connect(vip, port, timeoutMs) {
           sock.write('GET / HTTP/1.1\r\nHost: vip\r\nConnection: keep-alive\r\n\r\n');
         });
       },
-      close() { sock.removeAllListeners('close'); sock.end(); },
+      // A failed connection is destroyed: a FIN into a dead path would keep the process alive.
+      close() { sock.removeAllListeners('close'); if (failed) sock.destroy(); else sock.end(); },
     };
     const t = setTimeout(() => { sock.destroy(); reject(new Error('connect timeout')); }, timeoutMs);
     sock.once('connect', () => { clearTimeout(t); conn.lport = sock.localPort; resolve(conn); });
@@ -122,7 +123,8 @@ async function hold(o) {
     return r;
   }));
   const ok = results.filter((r) => r.error === null).length;
-  process.stdout.write(JSON.stringify({ count: results.length, ok, results }) + '\n');
+  // Exit once written: closed connections still in FIN_WAIT must not hold the process.
+  process.stdout.write(JSON.stringify({ count: results.length, ok, results }) + '\n', () => process.exit(0));
 }
 
 const o = parseArgs(process.argv.slice(2));
