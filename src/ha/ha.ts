@@ -81,7 +81,7 @@ export async function startHa(p: HaParams): Promise<HaHandle> {
   let stopLinks: (() => void) | null = null;
 
   const syncInstance = settings.sync?.instance;
-  if (settings.syncWithoutVrrp) log('warning: connection sync needs a vrrp_instance to follow (master sends, backup receives); sync is off');
+  if (settings.syncWithoutVrrp) log('warning: connection sync needs a vrrp_instance to follow (master sends, backup receives), or --bgp (every director sends and receives); sync is off');
   if (settings.sync) {
     const { ifIndex, group, daemon: sd } = settings.sync;
     sync = new SyncRunner(engine, new RoutingTable(p.routes), {
