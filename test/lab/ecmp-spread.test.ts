@@ -9,6 +9,7 @@
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { labReady } from '../helpers/lab.js';
 import { DIRS, EcmpLab, sleep, type Dir } from '../helpers/ecmp-lab.js';
 
@@ -98,6 +99,29 @@ if (labReady(t, 'ECMP lab tests')) {
     for (const ip of rsIps) await lab.lb('d3', ['ipvsadm', '-e', '-t', `${vip}:80`, '-r', `${ip}:80`, '-g', '-w', '1']);
     const back = await lab.waitHops((h) => h.length === 3, 10_000);
     t.ok(back >= 0, `announced again ${Math.round(back)} ms after its servers came back`);
+  });
+
+  await t.test("d3's health checks fail (its TCP_CHECKs blocked in its namespace): it withdraws the VIP, the others serve", async (t) => {
+    const nft = (script: string) => new Promise<void>((resolve, reject) => {
+      const p = spawn('ip', ['netns', 'exec', lab.ns('d3'), 'nft', '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let err = '';
+      p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`nft: ${err}`))));
+      p.stdin!.end(script);
+    });
+    // Only the director's own connections (the checks): the balancer's frames leave by AF_PACKET, past netfilter.
+    await nft('table ip ecmplab_hc {\n chain out {\n  type filter hook output priority 0;\n  ip daddr 10.97.0.0/24 tcp dport 80 drop\n }\n}\n');
+    const t0 = performance.now();
+    const gone = await lab.waitHops((h) => !h.includes(lab.ip('d3')), 15_000, t0);
+    // retry 1: an UP checker needs 2 failures: connect_timeout 1 s + delay_before_retry 1 s + 1 s, after delay_loop 1 s.
+    t.ok(gone >= 0 && gone <= 4000 + 2 * SLACK_MS, `d3's next hop gone ${Math.round(gone)} ms after its checks were blocked (bound ${4000 + 2 * SLACK_MS} ms)`);
+    t.match(await lab.lb('d3', ['ipvsadm', '-L', '-n']), /10\.97\.0\.21:80\s+Route\s+0\s/, 'inhibit_on_failure: weight 0, the server stays in the table');
+    const before = await lab.connections('d3');
+    t.equal((await lab.spread(30)).filter((r) => r.error !== undefined).length, 0, 'd1 and d2 serve');
+    t.equal((await lab.connections('d3')) - before, 0, 'none reached d3');
+    await nft('delete table ip ecmplab_hc\n');
+    const back = await lab.waitHops((h) => h.length === 3, 15_000);
+    t.ok(back >= 0, `announced again ${Math.round(back)} ms after the checks were let through`);
   });
 
   await t.test('a clean stop (SIGINT) withdraws the VIP; started again, the director is a next hop again', async (t) => {
