@@ -91,6 +91,19 @@ export async function startBgp(p: BgpParams): Promise<BgpHandle> {
   p.log(`bgp: BIRD ${how} (${bird.conf}, socket ${bird.socket}): AS ${o.localAs} from ${formatIPv4(settings.localAddr)} to ${peers}, hold ${o.holdS} s, ${settings.bfd ? `BFD ${o.bfdMs} ms x ${o.bfdMultiplier}` : 'no BFD'}; VIP routes in table ${o.table} via ${o.ifname}`);
   const announcer = new Announcer(p.engine, routes, p.log).start();
   let stopped = false;
+  // BIRD gone while the balancer runs (killed, crashed): the routers lose the session (its TCP
+  // connection closes, or BFD) and with it the VIPs; start it again so they come back.
+  let restarting = false;
+  const watch = setInterval(() => {
+    if (stopped || restarting || bird.alivePid() !== null) return;
+    restarting = true;
+    p.log(`bgp: BIRD is not running (pid file ${bird.pidFile}); starting it again`);
+    bird.start().then(
+      (again) => p.log(`bgp: BIRD ${again}`),
+      (err: unknown) => p.log(`bgp: cannot start BIRD again: ${(err as Error).message}`),
+    ).finally(() => (restarting = false));
+  }, 1000);
+  watch.unref();
   return {
     announcer,
     bird,
@@ -100,6 +113,7 @@ export async function startBgp(p: BgpParams): Promise<BgpHandle> {
     stop: () => {
       if (stopped) return;
       stopped = true;
+      clearInterval(watch);
       announcer.stop();
       bird.stop();
     },

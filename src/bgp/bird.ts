@@ -7,6 +7,7 @@
  * BGP sessions stay up for the restart. A clean stop of the balancer stops BIRD too.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export type Exec = (cmd: string, args: string[], timeoutMs: number) => string;
 
@@ -74,6 +75,26 @@ export class Bird {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new BirdError(`bird started but its socket ${this.socket} does not answer`);
+  }
+
+  /**
+   * BIRD's pid if the process of its pid file is alive, else null. No birdc call, so the
+   * balancer can ask every second without blocking its packet path.
+   */
+  alivePid(): number | null {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(this.pidFile, 'latin1').trim());
+    } catch {
+      return null;
+    }
+    if (!Number.isInteger(pid) || pid <= 0) return null;
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+    }
   }
 
   /** `birdc show protocols` (BGP session states), '' if BIRD does not answer. */

@@ -103,7 +103,8 @@ Rules and control:
   --socket PATH           control socket (default, per network namespace: /run/tslb.sock in the host's,
                           /run/tslb.NS.sock in a named one NS, else /run/tslb.netINODE.sock)
 High availability (vrrp_instance blocks of --config; see docs/ha.md):
-  --sync                  connection sync to the backup (default: on when --config has lvs_sync_daemon)
+  --sync                  connection sync to the backup (default: on when --config has lvs_sync_daemon);
+                          with --bgp and no vrrp_instance: among the active directors (docs/scale-out.md)
   --no-sync               no connection sync
   --sync-peer ADDR        sync by unicast to ADDR instead of multicast 224.0.0.81 (implies --sync)
   --sync-port N           sync UDP port (default 8848)

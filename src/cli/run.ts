@@ -235,7 +235,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
   runtime = rt;
   // VRRP first: a re-created VIP must be passive again before the runtime announces it.
   if (shard === null || shard.k === 0) {
-    ha = await step('high availability (VRRP, sync, metrics)', () => startHa({ engine, ports, ifaces, routes, plan: plane.keepalivedPlan, opts: o, log, addressesChanged: () => live && rt.rulesChanged() }));
+    ha = await step('high availability (VRRP, sync, metrics)', () => startHa({ engine, ports, ifaces, routes, plan: plane.keepalivedPlan, opts: { ...o, nActive: o.bgp !== null }, log, addressesChanged: () => live && rt.rulesChanged() }));
     const h = ha;
     plane.haStatus = () => h.statusText();
   }

@@ -25,8 +25,11 @@ export class HaError extends Error {
 /** What startHa will run, checked before anything starts (src/cli/preflight.ts, lb --config-test). */
 export interface HaSettings {
   specs: VrrpRunnerInstance[];
-  /** The sync daemon: the instance it follows and the interface it sends on; null = no sync. */
-  sync: { instance: string; ifIndex: number; daemon: LvsSyncDaemon | undefined; group: number | null } | null;
+  /**
+   * The sync daemon: the instance it follows (null: none, N active directors, role 'active')
+   * and the interface it sends on; null = no sync.
+   */
+  sync: { instance: string | null; ifIndex: number; daemon: LvsSyncDaemon | undefined; group: number | null } | null;
   /** Sync asked for, but there is no vrrp_instance to follow. */
   syncWithoutVrrp: boolean;
 }
@@ -34,7 +37,7 @@ export interface HaSettings {
 /** Pure: the VRRP instances and the sync daemon of a plan, or an HaError naming the line. */
 export function haSettings(
   plan: KeepalivedPlan | null,
-  opts: { sync: 'auto' | 'on' | 'off' },
+  opts: { sync: 'auto' | 'on' | 'off'; nActive?: boolean },
   indexOf: (name: string) => number | undefined,
   primaryIpOf: (ifIndex: number) => number,
 ): HaSettings {
@@ -49,12 +52,19 @@ export function haSettings(
   const legacy = plan?.vrrp.find((v) => v.lvsSyncDaemonInterface !== undefined);
   const sd = plan?.syncDaemon ?? (legacy ? { interface: legacy.lvsSyncDaemonInterface!, instance: legacy.name, source: legacy.source } : undefined);
   const wantSync = opts.sync === 'on' || (opts.sync === 'auto' && sd !== undefined);
+  const group = sd?.group !== undefined ? parseIPv4(sd.group) : null;
+  // N active directors (--bgp) without VRRP: every director sends and receives, on the
+  // lvs_sync_daemon interface or else the first one.
+  if (wantSync && specs.length === 0 && opts.nActive === true) {
+    const ifIndex = sd ? indexOf(sd.interface) : 0;
+    if (ifIndex === undefined) throw new HaError(`lvs_sync_daemon: interface ${sd?.interface} is not one of the balancer's interfaces`, sd?.source);
+    return { specs, sync: { instance: null, ifIndex, daemon: sd, group }, syncWithoutVrrp: false };
+  }
   if (!wantSync || specs.length === 0) return { specs, sync: null, syncWithoutVrrp: wantSync };
   const syncInstance = sd?.instance ?? specs[0]!.name;
   const inst = specs.find((s) => s.name === syncInstance);
   if (!inst) throw new HaError(`lvs_sync_daemon: no vrrp_instance named ${syncInstance}`, sd?.source);
   const ifIndex = sd ? indexOf(sd.interface) : inst.ifIndex;
   if (ifIndex === undefined) throw new HaError(`lvs_sync_daemon: interface ${sd?.interface} is not one of the balancer's interfaces`, sd?.source);
-  const group = sd?.group !== undefined ? parseIPv4(sd.group) : null;
   return { specs, sync: { instance: syncInstance, ifIndex, daemon: sd, group }, syncWithoutVrrp: false };
 }

@@ -26,6 +26,8 @@ export interface HaOptions {
   syncPeer: number | null;
   syncPort: number | null;
   syncId: number | null;
+  /** N active directors (--bgp): sync without VRRP runs in role 'active' (send and receive). */
+  nActive?: boolean;
   /** Add a VRRP VIP to its instance's interface while MASTER, as keepalived does (default true). */
   vrrpAddresses?: boolean;
 }
@@ -79,7 +81,7 @@ export async function startHa(p: HaParams): Promise<HaHandle> {
   let stopLinks: (() => void) | null = null;
 
   const syncInstance = settings.sync?.instance;
-  if (settings.syncWithoutVrrp) log('warning: connection sync needs a vrrp_instance to follow (master sends, backup receives); sync is off');
+  if (settings.syncWithoutVrrp) log('warning: connection sync needs a vrrp_instance to follow (master sends, backup receives), or --bgp (every director sends and receives); sync is off');
   if (settings.sync) {
     const { ifIndex, group, daemon: sd } = settings.sync;
     sync = new SyncRunner(engine, new RoutingTable(p.routes), {
@@ -92,6 +94,7 @@ export async function startHa(p: HaParams): Promise<HaHandle> {
       ...(sd?.maxlen !== undefined ? { maxlen: sd.maxlen } : {}),
     }, realClock, log);
     await sync.start();
+    if (settings.sync.instance === null) sync.setRole('active');
   }
 
   const addrs = opts.vrrpAddresses === false ? null : new VipAddresses(log);

@@ -5,6 +5,11 @@
  *
  * Role follows VRRP as keepalived's lvs_sync_daemon does: master -> engine.syncHook feeds the
  * batcher and datagrams go out; backup -> received datagrams are applied with Engine.syncConn.
+ * With N active directors (--bgp, docs/scale-out.md) there is no VRRP to follow: role 'active'
+ * does both at once, as the kernel runs a master and a backup sync thread side by side
+ * (ipvsadm --start-daemon master and backup with the same syncid): each director sends the
+ * connections whose packets it forwards, and applies what the others send. No echo: only the
+ * packet path feeds the batcher, never an applied update; our own datagrams are dropped.
  *
  * Bounds: the batcher holds at most (32 + 1) datagrams of maxlen bytes; sending is limited to
  * maxDatagramsPerSec (excess dropped and counted: the backup catches up at the next sync of each
@@ -35,8 +40,11 @@ export interface SyncOptions {
   maxDatagramsPerSec?: number;
 }
 
+/** master/backup follow VRRP; active = both, for N active directors. */
+export type SyncRole = 'master' | 'backup' | 'active';
+
 export interface SyncStats {
-  role: 'master' | 'backup' | 'none';
+  role: SyncRole | 'none';
   datagramsSent: number;
   sendErrors: number;
   /** Datagrams dropped by the rate limit (master) or the batcher queue bound. */
@@ -49,7 +57,7 @@ export interface SyncStats {
   malformed: number;
   /** Another syncid. */
   ignored: number;
-  /** Received while not backup (a master ignores the others, as sync_thread_master). */
+  /** Received while master (a master ignores the others, as sync_thread_master). */
   notBackup: number;
   /** From our own address, or (unicast) not from the configured peer. */
   foreign: number;
@@ -122,24 +130,33 @@ export class SyncRunner {
     this.log(`sync: ${this.opts.peer === null ? 'multicast' : 'unicast'} ${this.destination} from ${local}, syncid ${this.opts.syncid}`);
   }
 
-  /** keepalived ipvs_syncd_master / ipvs_syncd_backup. */
-  setRole(role: 'master' | 'backup'): void {
+  /** keepalived ipvs_syncd_master / ipvs_syncd_backup; 'active' runs both. */
+  setRole(role: SyncRole): void {
     if (role === this.stats.role) return;
-    if (this.stats.role === 'master') this.stopMaster();
+    if (this.sends) this.stopMaster();
+    const takeover = role === 'master';
     this.stats.role = role;
-    if (role === 'master') {
+    if (this.sends) {
       this.source = new SyncSource(this.engine, { syncid: this.opts.syncid, maxlen: this.opts.maxlen });
       const src = this.source;
       this.engine.syncHook = (e) => src.onEntry(e, this.clock.now());
+    }
+    if (takeover) {
       // Takeover: synced NAT connections get their client next hop now, and for 10 s as ARP resolves.
+      // (Active directors need none: a flow that arrives here brings its client's MAC with it.)
       this.primeUntil = this.clock.now() + 10_000;
       this.prime();
     }
     this.log(`sync: role ${role}`);
   }
 
+  /** Whether this director sends (master, active). */
+  private get sends(): boolean {
+    return this.stats.role === 'master' || this.stats.role === 'active';
+  }
+
   stop(): void {
-    if (this.stats.role === 'master') this.stopMaster();
+    if (this.sends) this.stopMaster();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.sock?.close();
@@ -190,7 +207,7 @@ export class SyncRunner {
   onMessage(msg: Uint8Array, from: string): void {
     const st = this.stats;
     st.datagramsReceived++;
-    if (st.role !== 'backup') { // a master ignores the others (sync_thread_master has no receiver)
+    if (st.role !== 'backup' && st.role !== 'active') { // a master ignores the others (sync_thread_master has no receiver)
       st.notBackup++;
       return;
     }

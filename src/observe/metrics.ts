@@ -96,7 +96,7 @@ export function renderMetrics(src: MetricsSource): string {
   }
   const sy = src.sync;
   if (sy) {
-    for (const r of ['master', 'backup'] as const) w.metric('tslb_sync_role', 'gauge', 'Connection sync daemon role (1 for the current one).', { role: r }, sy.role === r ? 1 : 0);
+    for (const r of ['master', 'backup', 'active'] as const) w.metric('tslb_sync_role', 'gauge', 'Connection sync daemon role (1 for the current one).', { role: r }, sy.role === r ? 1 : 0);
     w.metric('tslb_sync_datagrams_total', 'counter', 'Sync datagrams by outcome.', { outcome: 'sent' }, sy.datagramsSent);
     w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'send_error' }, sy.sendErrors);
     w.metric('tslb_sync_datagrams_total', 'counter', '', { outcome: 'dropped' }, sy.datagramsDropped);

@@ -148,3 +148,17 @@ t.test('announcer: every service of the VIP needs a real server up; withdraw on 
   t.ok(routes.closed, 'stop closes the device');
   t.same(vipReadiness(engine), []);
 });
+
+t.test('Bird.alivePid: the pid file names a live process, or not', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tslb-bird-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const b = new Bird(dir, () => '');
+  t.equal(b.alivePid(), null, 'no pid file');
+  writeFileSync(b.pidFile, `${process.pid}\n`);
+  t.equal(b.alivePid(), process.pid, 'a live process');
+  const dead = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  writeFileSync(b.pidFile, dead);
+  t.equal(b.alivePid(), null, 'a process that has exited');
+  writeFileSync(b.pidFile, 'garbage');
+  t.equal(b.alivePid(), null, 'not a pid');
+});
