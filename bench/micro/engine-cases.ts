@@ -5,7 +5,7 @@
  * case measures that write-back alone so it can be subtracted. Every op's verdict is
  * checked (a counter, read after the run), so a case cannot silently measure a drop.
  */
-import type { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/dataplane/engine.js';
 import { NONE } from '../../src/table/conn-table.js';
 import { benchEngine, changedBytes, establishFlows, ip, IP, V_DROP, V_EMIT, VERDICT_NAMES } from './engine-setup.js';
 import { OFL_KNOWN } from '../../src/packet/offload.js';

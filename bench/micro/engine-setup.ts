@@ -4,11 +4,11 @@
  * frames of one established NAT flow (both directions), one established DR flow, a new
  * connection, an ARP who-has for the VIP and a malformed frame. All 60-byte frames.
  */
-import { Engine } from '../../src/engine/engine.js';
-import { Rules, type DestSpec, type ServiceSpec } from '../../src/engine/rules.js';
-import { RoutingTable } from '../../src/engine/routing.js';
-import { FWD_DR, FWD_MASQ } from '../../src/engine/model.js';
-import { V_CONSUMED, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
+import { Engine } from '../../src/dataplane/engine.js';
+import { Rules, type DestSpec, type ServiceSpec } from '../../src/dataplane/rules.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
+import { FWD_DR, FWD_MASQ } from '../../src/dataplane/model.js';
+import { V_CONSUMED, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
 import { parseIPv4, parseMac } from '../../src/packet/addr.js';
 import { arpFrame, tcpFrame } from '../../src/packet/builder.js';
 import * as ipv4 from '../../src/packet/ipv4.js';

@@ -14,9 +14,9 @@ import { loadServicesSync } from '../control/ipvsadm/services-file.js';
 import { readHosts } from '../control/hosts.js';
 import { ControlSession, type SessionEnv } from '../control/session.js';
 import { RateEstimator } from '../control/estimator.js';
-import { Engine } from '../engine/engine.js';
-import { Rules } from '../engine/rules.js';
-import { RoutingTable } from '../engine/routing.js';
+import { Engine } from '../dataplane/engine.js';
+import { Rules } from '../dataplane/rules.js';
+import { RoutingTable } from '../dataplane/routing.js';
 import { HaError, haSettings } from '../ha/ha-settings.js';
 import type { LbOptions } from './options.js';
 

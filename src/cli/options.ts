@@ -4,7 +4,7 @@
  */
 import { parseIPv4 } from '../packet/addr.js';
 import { SCHEDULER_NAMES, DEFAULT_SCHEDULER } from '../sched/index.js';
-import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL } from '../engine/model.js';
+import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL } from '../dataplane/model.js';
 import { BGP_USAGE, BGP_VALUE_FLAGS, bgpOption, type BgpOptions } from '../bgp/options.js';
 
 export class UsageError extends Error {}

@@ -3,11 +3,11 @@
  * Reads interfaces and routes from the kernel, builds the engine and its rules,
  * opens one capture per interface, installs the host guard, and cleans up on exit.
  */
-import { Engine } from '../engine/engine.js';
-import { Rules, RuleError, type ServiceSpec } from '../engine/rules.js';
-import { RoutingTable, type Route } from '../engine/routing.js';
-import { FWD_NAMES } from '../engine/model.js';
-import { DROP_REASONS } from '../engine/verdict.js';
+import { Engine } from '../dataplane/engine.js';
+import { Rules, RuleError, type ServiceSpec } from '../dataplane/rules.js';
+import { RoutingTable, type Route } from '../dataplane/routing.js';
+import { FWD_NAMES } from '../dataplane/model.js';
+import { DROP_REASONS } from '../dataplane/verdict.js';
 import { formatIPv4, formatMac } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
 import { STATE_NAMES } from '../table/tcp-state.js';

@@ -8,11 +8,11 @@
  * checksum offload (the VM's default) hands them to a ring port: the checksum field holds
  * the pseudo-header seed and the offload word says CHECKSUM_PARTIAL.
  */
-import { Engine } from '../engine/engine.js';
-import { Rules } from '../engine/rules.js';
-import { RoutingTable } from '../engine/routing.js';
-import { repliesBypass } from '../engine/model.js';
-import { V_EMIT } from '../engine/verdict.js';
+import { Engine } from '../dataplane/engine.js';
+import { Rules } from '../dataplane/rules.js';
+import { RoutingTable } from '../dataplane/routing.js';
+import { repliesBypass } from '../dataplane/model.js';
+import { V_EMIT } from '../dataplane/verdict.js';
 import { ControlSession } from '../control/session.js';
 import { RateEstimator } from '../control/estimator.js';
 import { formatIPv4, parseIPv4, parseMac } from '../packet/addr.js';

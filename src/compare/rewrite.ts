@@ -12,7 +12,7 @@ import { ETHERTYPE_IPV4, etherType, l3Offset } from '../packet/ethernet.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as tcp from '../packet/tcp.js';
 import * as udp from '../packet/udp.js';
-import { IPPROTO_IPIP } from '../engine/tunnel.js';
+import { IPPROTO_IPIP } from '../dataplane/tunnel.js';
 import type { FrameFields, RewriteSample } from './result.js';
 
 export const FIELD_ORDER = [

@@ -2,8 +2,8 @@
  * The engine's state as ipvsadm sees it (the Snapshot the formatters print).
  * Control plane only: allocates freely, scans the connection table for -c.
  */
-import type { Engine } from '../engine/engine.js';
-import { FWD_DR, FWD_FNAT, FWD_TUNNEL, type RealServer, type Stats, type VirtualService } from '../engine/model.js';
+import type { Engine } from '../dataplane/engine.js';
+import { FWD_DR, FWD_FNAT, FWD_TUNNEL, type RealServer, type Stats, type VirtualService } from '../dataplane/model.js';
 import { formatIPv4 } from '../packet/addr.js';
 import { PROTO_UDP } from '../packet/ipv4.js';
 import { CF_TEMPLATE } from '../table/conn-table.js';

@@ -6,8 +6,8 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { Rules, ServiceKey } from '../engine/rules.js';
-import { RuleError } from '../engine/rules.js';
+import type { Rules, ServiceKey } from '../dataplane/rules.js';
+import { RuleError } from '../dataplane/rules.js';
 import { loadKeepalivedConfig } from '../config/keepalived/index.js';
 import { formatWarning } from '../config/keepalived/index.js';
 import { HealthRunner } from '../health/runner.js';

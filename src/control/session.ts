@@ -5,9 +5,9 @@
  */
 import { parseIPv4 } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
-import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL } from '../engine/model.js';
+import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL } from '../dataplane/model.js';
 import { SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
-import { Rules, RuleError, type DestSpec, type ServiceKey, type ServiceSpec } from '../engine/rules.js';
+import { Rules, RuleError, type DestSpec, type ServiceKey, type ServiceSpec } from '../dataplane/rules.js';
 import { parseIpvsadmArgs, type ParseEnv } from './ipvsadm/args.js';
 import type { Command, DestSpec as CmdDest, ServiceTarget } from './ipvsadm/command.js';
 import { renderReadOnly, type Output } from './ipvsadm/format-other.js';

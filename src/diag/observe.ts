@@ -2,7 +2,7 @@
  * Read what the doctor needs from a running engine (control plane, never per packet):
  * per-server counters and resolved MACs, the ARP-conflict and loop-guard counters.
  */
-import type { Engine } from '../engine/engine.js';
+import type { Engine } from '../dataplane/engine.js';
 import { formatMac } from '../packet/addr.js';
 import { scanHandshakes } from './handshakes.js';
 import type { DestObs, Observation } from './types.js';

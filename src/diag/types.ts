@@ -4,7 +4,7 @@
  * Addresses are unsigned here (control plane), MACs are "aa:bb:cc:dd:ee:ff" strings.
  */
 
-/** Forwarding methods, as in engine/model.ts (copied as plain numbers: no engine import). */
+/** Forwarding methods, as in dataplane/model.ts (copied as plain numbers: no engine import). */
 export const DIAG_FWD_MASQ = 0;
 export const DIAG_FWD_DR = 1;
 export const DIAG_FWD_FNAT = 2;

@@ -11,8 +11,8 @@
  * Backup side (applySyncToEngine): ip_vs_proc_conn through Engine.syncConn, which binds the
  * connection to the local server with the same (proto, vaddr, vport, daddr, dport).
  */
-import type { Engine, SyncedConn } from '../engine/engine.js';
-import { FWD_DR, FWD_FNAT, FWD_TUNNEL } from '../engine/model.js';
+import type { Engine, SyncedConn } from '../dataplane/engine.js';
+import { FWD_DR, FWD_FNAT, FWD_TUNNEL } from '../dataplane/model.js';
 import { CF_INACTIVE, CF_NOOUTPUT, CF_TEMPLATE, NONE } from '../table/conn-table.js';
 import { S_UDP } from '../table/tcp-state.js';
 import { SyncBatcher, type SyncBatcherConfig, type SyncSourceConn } from '../sync/batcher.js';

@@ -12,8 +12,8 @@
  * malformed datagram changes nothing (applySyncDatagram checks the whole datagram first).
  */
 import dgram from 'node:dgram';
-import type { Engine } from '../engine/engine.js';
-import type { RoutingTable } from '../engine/routing.js';
+import type { Engine } from '../dataplane/engine.js';
+import type { RoutingTable } from '../dataplane/routing.js';
 import { formatIPv4 } from '../packet/addr.js';
 import { IP_VS_SYNC_GROUP, IP_VS_SYNC_PORT } from '../sync/constants.js';
 import { SyncSource, applySyncToEngine } from './sync-codec.js';

@@ -6,9 +6,9 @@
  * with the services.
  */
 import { performance } from 'node:perf_hooks';
-import { Engine } from '../engine/engine.js';
-import { V_EMIT } from '../engine/verdict.js';
-import { FWD_FNAT, repliesBypass } from '../engine/model.js';
+import { Engine } from '../dataplane/engine.js';
+import { V_EMIT } from '../dataplane/verdict.js';
+import { FWD_FNAT, repliesBypass } from '../dataplane/model.js';
 import type { PacketPort } from './port.js';
 import { buildFilter, type FilterInput, type Shard } from './bpf.js';
 import type { GuardRules } from './host-guard.js';
@@ -30,7 +30,7 @@ export interface RuntimeHooks {
   fanout?: boolean;
   /**
    * This host's IPv4 addresses (unsigned), read again on rule changes and every 2 s (VRRP
-   * or the operator may add a VIP): a VIP among them is local (engine/vip-table.ts).
+   * or the operator may add a VIP): a VIP among them is local (dataplane/vip-table.ts).
    */
   hostAddresses?: (() => Set<number>) | null;
   /** The same, read without blocking (the periodic check); null when unreadable this time. */

@@ -8,8 +8,8 @@
  * and counters per instance, and the sync daemon's counters. Rendering is pure (renderMetrics).
  */
 import http from 'node:http';
-import type { Engine } from '../engine/engine.js';
-import { DROP_REASONS } from '../engine/verdict.js';
+import type { Engine } from '../dataplane/engine.js';
+import { DROP_REASONS } from '../dataplane/verdict.js';
 import { DEST_F_AVAILABLE } from '../sched/types.js';
 import { formatIPv4 } from '../packet/addr.js';
 import type { VrrpRunner } from '../ha/vrrp-runner.js';

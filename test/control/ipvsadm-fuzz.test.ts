@@ -9,9 +9,9 @@
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { Engine } from '../../src/engine/engine.js';
-import { Rules } from '../../src/engine/rules.js';
-import { RoutingTable } from '../../src/engine/routing.js';
+import { Engine } from '../../src/dataplane/engine.js';
+import { Rules } from '../../src/dataplane/rules.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
 import { parseMac } from '../../src/packet/addr.js';
 import { ControlSession, type SessionEnv } from '../../src/control/session.js';
 import { RateEstimator } from '../../src/control/estimator.js';

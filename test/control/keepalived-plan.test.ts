@@ -8,7 +8,7 @@ import t from 'tap';
 import path from 'node:path';
 import { loadKeepalivedConfig, parseKeepalivedText } from '../../src/config/keepalived/index.js';
 import { planFromKeepalived, type KeepalivedPlan } from '../../src/control/keepalived-plan.js';
-import { FWD_DR, FWD_MASQ, FWD_TUNNEL } from '../../src/engine/model.js';
+import { FWD_DR, FWD_MASQ, FWD_TUNNEL } from '../../src/dataplane/model.js';
 import type { CheckerSpec } from '../../src/health/types.js';
 import { FEATURES, FIXTURES } from '../config/paths.js';
 import { ip } from '../helpers/lab-engine.js';

@@ -8,7 +8,7 @@ import { oneArm, MAC, IP, destSpec, ip } from '../helpers/lab-engine.js';
 import { arpFrame, tcpFrame } from '../../src/packet/builder.js';
 import * as tcp from '../../src/packet/tcp.js';
 import * as arp from '../../src/packet/arp.js';
-import { FWD_DR } from '../../src/engine/model.js';
+import { FWD_DR } from '../../src/dataplane/model.js';
 import { DoctorRunner } from '../../src/diag/runner.js';
 import { scanHandshakes } from '../../src/diag/handshakes.js';
 import type { ProbeResult } from '../../src/diag/messages.js';

@@ -3,7 +3,7 @@ import { oneArm, MAC, IP, destSpec, svcSpec, ip } from '../helpers/lab-engine.js
 import { tcpFrame, udpFrame } from '../../src/packet/builder.js';
 import * as ipv4 from '../../src/packet/ipv4.js';
 import * as tcp from '../../src/packet/tcp.js';
-import { DROP, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
+import { DROP, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
 import { DEST_F_OVERLOAD } from '../../src/sched/types.js';
 

@@ -9,8 +9,8 @@ import * as arp from '../../src/packet/arp.js';
 import * as icmp from '../../src/packet/icmp.js';
 import * as l4 from '../../src/packet/l4.js';
 import { checksum } from '../../src/packet/checksum.js';
-import { FWD_DR } from '../../src/engine/model.js';
-import { DROP, V_CONSUMED, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
+import { FWD_DR } from '../../src/dataplane/model.js';
+import { DROP, V_CONSUMED, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
 import { OFL_KNOWN } from '../../src/packet/offload.js';
 

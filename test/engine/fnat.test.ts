@@ -9,8 +9,8 @@ import { oneArm, MAC, IP, destSpec, ip } from '../helpers/lab-engine.js';
 import { prng } from '../helpers/prng.js';
 import { tcpFrame, udpFrame } from '../../src/packet/builder.js';
 import * as tcp from '../../src/packet/tcp.js';
-import { FWD_FNAT } from '../../src/engine/model.js';
-import { DROP, V_EMIT } from '../../src/engine/verdict.js';
+import { FWD_FNAT } from '../../src/dataplane/model.js';
+import { DROP, V_EMIT } from '../../src/dataplane/verdict.js';
 import { CF_TEMPLATE } from '../../src/table/conn-table.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
 

@@ -15,10 +15,10 @@ import { checksum } from '../../src/packet/checksum.js';
 import { equal6 } from '../../src/packet/bytes.js';
 import * as l4 from '../../src/packet/l4.js';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from '../../src/packet/ipv4.js';
-import { FWD_DR } from '../../src/engine/model.js';
-import { DROP, DROP_REASONS, V_CONSUMED, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
-import type { Engine } from '../../src/engine/engine.js';
-import type { Rules } from '../../src/engine/rules.js';
+import { FWD_DR } from '../../src/dataplane/model.js';
+import { DROP, DROP_REASONS, V_CONSUMED, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
+import type { Engine } from '../../src/dataplane/engine.js';
+import type { Rules } from '../../src/dataplane/rules.js';
 
 const FRAMES = Number(process.env.TSLB_FUZZ_FRAMES ?? 1_000_000);
 const SEED = Number(process.env.TSLB_FUZZ_SEED ?? 0x5eed2);

@@ -5,7 +5,7 @@ import * as ipv4 from '../../src/packet/ipv4.js';
 import * as tcp from '../../src/packet/tcp.js';
 import * as eth from '../../src/packet/ethernet.js';
 import * as l4 from '../../src/packet/l4.js';
-import { V_EMIT } from '../../src/engine/verdict.js';
+import { V_EMIT } from '../../src/dataplane/verdict.js';
 
 function syn(sport: number, flags = tcp.SYN) {
   return tcpFrame({ srcMac: MAC.router, dstMac: MAC.lb, src: IP.client, dst: IP.vip, sport, dport: 80, flags, seq: 1000, ttl: 63 });

@@ -9,8 +9,8 @@ import t from 'tap';
 import { oneArm, MAC, IP, destSpec } from '../helpers/lab-engine.js';
 import { tcpFrame, udpFrame } from '../../src/packet/builder.js';
 import * as tcp from '../../src/packet/tcp.js';
-import { FWD_DR, FWD_FNAT } from '../../src/engine/model.js';
-import { DROP, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
+import { FWD_DR, FWD_FNAT } from '../../src/dataplane/model.js';
+import { DROP, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
 import { OFL_CSUM_PARTIAL, OFL_GSO_TCPV4, OFL_KNOWN, OFL_SIZE_SHIFT } from '../../src/packet/offload.js';
 

@@ -13,8 +13,8 @@ import { oneArm, MAC, IP, ip } from '../helpers/lab-engine.js';
 import { tcpFrame } from '../../src/packet/builder.js';
 import * as ipv4 from '../../src/packet/ipv4.js';
 import * as tcp from '../../src/packet/tcp.js';
-import { V_EMIT } from '../../src/engine/verdict.js';
-import type { Engine } from '../../src/engine/engine.js';
+import { V_EMIT } from '../../src/dataplane/verdict.js';
+import type { Engine } from '../../src/dataplane/engine.js';
 
 const client = { srcMac: MAC.router, dstMac: MAC.lb, dst: IP.vip };
 

@@ -11,13 +11,13 @@ import { oneArm, MAC, IP, destSpec, ip } from '../helpers/lab-engine.js';
 import { tcpFrame } from '../../src/packet/builder.js';
 import * as ipv4 from '../../src/packet/ipv4.js';
 import * as tcp from '../../src/packet/tcp.js';
-import { DROP, V_EMIT } from '../../src/engine/verdict.js';
-import { FWD_DR } from '../../src/engine/model.js';
+import { DROP, V_EMIT } from '../../src/dataplane/verdict.js';
+import { FWD_DR } from '../../src/dataplane/model.js';
 import { S_CLOSE, S_ESTABLISHED } from '../../src/table/tcp-state.js';
 import { SVC_F_SCHED_MH_PORT } from '../../src/sched/types.js';
 import { parseKeepalivedText } from '../../src/config/keepalived/index.js';
 import { planFromKeepalived } from '../../src/control/keepalived-plan.js';
-import type { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/dataplane/engine.js';
 
 const client = { srcMac: MAC.router, dstMac: MAC.lb, dst: IP.vip };
 

@@ -10,15 +10,15 @@ import { tcpFrame, udpFrame } from '../../src/packet/builder.js';
 import * as tcp from '../../src/packet/tcp.js';
 import * as ipv4 from '../../src/packet/ipv4.js';
 import * as eth from '../../src/packet/ethernet.js';
-import { V_DROP, V_EMIT, DROP } from '../../src/engine/verdict.js';
+import { V_DROP, V_EMIT, DROP } from '../../src/dataplane/verdict.js';
 import { parseMac } from '../../src/packet/addr.js';
-import { RoutingTable } from '../../src/engine/routing.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
 import { SyncSource, applySyncToEngine } from '../../src/ha/sync-codec.js';
 import { primeSyncedClients } from '../../src/ha/synced-clients.js';
 import { CF_SYNCED, CF_TEMPLATE } from '../../src/table/conn-table.js';
 import { S_ESTABLISHED, S_UDP } from '../../src/table/tcp-state.js';
 import { decode } from '../../src/sync/message.js';
-import type { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/dataplane/engine.js';
 
 const routing = new RoutingTable([
   { dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 },

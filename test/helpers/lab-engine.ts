@@ -3,10 +3,10 @@
  * on 10.0.0.0/24, VIP 10.0.0.127:80, real servers 10.0.0.185 and 10.0.0.86 whose
  * MACs are known, clients behind the router 10.0.0.1.
  */
-import { Engine, type EngineOptions } from '../../src/engine/engine.js';
-import { Rules, type DestSpec, type ServiceSpec } from '../../src/engine/rules.js';
-import { RoutingTable } from '../../src/engine/routing.js';
-import { FWD_MASQ } from '../../src/engine/model.js';
+import { Engine, type EngineOptions } from '../../src/dataplane/engine.js';
+import { Rules, type DestSpec, type ServiceSpec } from '../../src/dataplane/rules.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
+import { FWD_MASQ } from '../../src/dataplane/model.js';
 import { parseIPv4, parseMac } from '../../src/packet/addr.js';
 import { PROTO_TCP } from '../../src/packet/ipv4.js';
 

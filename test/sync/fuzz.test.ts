@@ -16,9 +16,9 @@ import { oneArm, destSpec, svcSpec, ip, IP } from '../helpers/lab-engine.js';
 import { prng, randomBytes } from '../helpers/prng.js';
 import { int, pick, type Rand } from '../helpers/fuzz-text.js';
 import { scanCounters, tableFingerprint } from '../helpers/table-scan.js';
-import { FWD_DR } from '../../src/engine/model.js';
+import { FWD_DR } from '../../src/dataplane/model.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
-import { RoutingTable } from '../../src/engine/routing.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
 import { applySyncDatagram, type SyncUpdate } from '../../src/sync/apply.js';
 import { decode, encode, IPVS_OPT_F_PARAM, type SyncConnEntry } from '../../src/sync/message.js';
 import {

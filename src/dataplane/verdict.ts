@@ -42,7 +42,7 @@ export const DROP_REASONS = [
   'fnat_ports_exhausted',
   'loop_guard', // sent by one of this service's DR real servers: another director (seed 004)
   'client_mac_unknown', // reply on a synced connection before its client sent through us
-  'tunnel_gso', // segment of a GSO super-frame to a tunnel server that found no free queue slot (engine/tunnel.ts)
+  'tunnel_gso', // segment of a GSO super-frame to a tunnel server that found no free queue slot (dataplane/tunnel.ts)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -10,7 +10,7 @@ import { DEST_F_AVAILABLE } from '../sched/types.js';
 export const FWD_MASQ = 0;
 export const FWD_DR = 1;
 export const FWD_FNAT = 2;
-/** IPIP tunnel (ipvsadm -i, keepalived lb_kind TUN): src/engine/tunnel.ts. */
+/** IPIP tunnel (ipvsadm -i, keepalived lb_kind TUN): src/dataplane/tunnel.ts. */
 export const FWD_TUNNEL = 3;
 export const FWD_NAMES = ['Masq', 'Route', 'FNAT', 'Tunnel'] as const;
 
