@@ -5,7 +5,7 @@
  * connection, an ARP who-has for the VIP and a malformed frame. All 60-byte frames.
  */
 import { Engine } from '../../src/dataplane/engine.js';
-import { Rules, type DestSpec, type ServiceSpec } from '../../src/dataplane/rules.js';
+import { ServiceRegistry, type DestSpec, type ServiceSpec } from '../../src/control/service-registry.js';
 import { RoutingTable } from '../../src/dataplane/routing.js';
 import { FWD_DR, FWD_MASQ } from '../../src/dataplane/model.js';
 import { V_CONSUMED, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
@@ -36,7 +36,7 @@ function dest(addr: string, port: number, fwd: number): DestSpec {
 /** An engine with the NAT and DR services; capacity as given (the engine default is 2^20). */
 export function benchEngine(maxConns = 1 << 20): Engine {
   const engine = new Engine({ ifaces: [{ name: 'eth0', mac: parseMac(MAC.lb)!, mtu: 1500, ip: ip(IP.lb) }], maxConns });
-  const rules = new Rules(engine, new RoutingTable([
+  const rules = new ServiceRegistry(engine, new RoutingTable([
     { dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 },
     { dst: 0, prefixLen: 0, iface: 0, gateway: ip(IP.router) },
   ]));
@@ -86,13 +86,13 @@ export interface BenchFrames {
 /** Establish the flows (three-way handshakes through the engine) and build the frames. */
 export function establishFlows(engine: Engine): BenchFrames {
   mustProcess(engine, clientSegment(40000, 80, tcp.SYN), V_EMIT, 'NAT SYN');
-  const rs = ipv4.decode(engine.txBuf, 14).dst;
+  const rs = ipv4.decode(engine.verdict.buf, 14).dst;
   mustProcess(engine, serverSegment(rs, 80, 40000, tcp.SYN | tcp.ACK), V_EMIT, 'NAT SYN-ACK');
   mustProcess(engine, clientSegment(40000, 80, tcp.ACK), V_EMIT, 'NAT ACK');
   mustProcess(engine, clientSegment(40001, 443, tcp.SYN), V_EMIT, 'DR SYN');
   mustProcess(engine, clientSegment(40001, 443, tcp.ACK), V_EMIT, 'DR ACK');
   const malformed = clientSegment(40000, 80, tcp.ACK | tcp.PSH);
-  malformed[14 + ipv4.OFF_CHECK] ^= 0x5a;
+  malformed[14 + ipv4.OFF_CHECK]! ^= 0x5a;
   return {
     natIn: clientSegment(40000, 80, tcp.ACK | tcp.PSH),
     natOut: serverSegment(rs, 80, 40000, tcp.ACK | tcp.PSH),

@@ -60,7 +60,7 @@ export function engineSnapshot(e: Engine, est: RateEstimator, now: number, withC
   return {
     services: e.services.map((s) => service(s, est)),
     conns: withConns ? connections(e, now) : [],
-    timeouts: { tcp: e.timeoutsMs[1]! / 1000, tcpfin: e.timeoutsMs[4]! / 1000, udp: e.timeoutsMs[11]! / 1000 },
+    timeouts: { tcp: e.settings.timeoutsMs[1]! / 1000, tcpfin: e.settings.timeoutsMs[4]! / 1000, udp: e.settings.timeoutsMs[11]! / 1000 },
     connTableSize: DEFAULT_CONN_TABLE_SIZE,
     daemons: [],
   };

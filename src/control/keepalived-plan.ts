@@ -10,7 +10,7 @@ import { SVC_F_ONEPACKET, SVC_F_SCHED_SH_FALLBACK, SVC_F_SCHED_SH_PORT } from '.
 import { parseIPv4, prefixToMask } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
 import { FWD_DR, FWD_MASQ, FWD_TUNNEL } from '../dataplane/model.js';
-import type { DestSpec, ServiceSpec } from '../dataplane/rules.js';
+import type { DestSpec, ServiceSpec } from './service-registry.js';
 import type { CheckerSpec, HealthRealServerSpec, HealthServiceSpec } from '../health/types.js';
 
 export interface PlannedDest {

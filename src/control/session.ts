@@ -1,13 +1,13 @@
 /**
  * Runs ipvsadm command lines against the running engine: read-only commands render
- * a snapshot with ipvsadm's formats, state-changing ones go through Rules with the
+ * a snapshot with ipvsadm's formats, state-changing ones go through the ServiceRegistry with the
  * kernel's semantics and ipvsadm's error texts. `-R` reads commands from stdin.
  */
 import { parseIPv4 } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
 import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL } from '../dataplane/model.js';
 import { SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
-import { Rules, RuleError, type DestSpec, type ServiceKey, type ServiceSpec } from '../dataplane/rules.js';
+import { ServiceRegistry, RegistryError, type DestSpec, type ServiceKey, type ServiceSpec } from './service-registry.js';
 import { parseIpvsadmArgs, type ParseEnv } from './ipvsadm/args.js';
 import type { Command, DestSpec as CmdDest, ServiceTarget } from './ipvsadm/command.js';
 import { renderReadOnly, type Output } from './ipvsadm/format-other.js';
@@ -20,13 +20,13 @@ import { engineSnapshot } from './engine-snapshot.js';
 export type SessionEnv = ParseEnv & NameEnv;
 
 export class ControlSession {
-  readonly rules: Rules;
+  readonly rules: ServiceRegistry;
   private readonly est: RateEstimator;
   private readonly env: SessionEnv;
   private readonly changed: () => void;
   private readonly now: () => number;
 
-  constructor(rules: Rules, est: RateEstimator, env: SessionEnv, changed: () => void, now: () => number) {
+  constructor(rules: ServiceRegistry, est: RateEstimator, env: SessionEnv, changed: () => void, now: () => number) {
     this.rules = rules;
     this.est = est;
     this.env = env;
@@ -75,7 +75,7 @@ export class ControlSession {
       this.applyOrThrow(cmd);
       return { stdout: '', stderr: '', status: 0 };
     } catch (err) {
-      if (err instanceof RuleError) return { stdout: '', stderr: `${err.message}\n`, status: KERNEL_ERROR_EXIT_STATUS };
+      if (err instanceof RegistryError) return { stdout: '', stderr: `${err.message}\n`, status: KERNEL_ERROR_EXIT_STATUS };
       throw err;
     }
   }
@@ -114,33 +114,33 @@ export class ControlSession {
       }
       case 'start-daemon':
       case 'stop-daemon':
-        throw new RuleError('The kernel sync daemon is not available: use the balancer\'s own connection sync (keepalived lvs_sync_daemon in --config)');
+        throw new RegistryError('The kernel sync daemon is not available: use the balancer\'s own connection sync (keepalived lvs_sync_daemon in --config)');
       default:
-        throw new RuleError(`ipvsadm command '${cmd.cmd}' is not supported here`);
+        throw new RegistryError(`ipvsadm command '${cmd.cmd}' is not supported here`);
     }
     this.changed();
   }
 }
 
 function serviceKey(t: ServiceTarget): ServiceKey {
-  if (t.fwmark !== 0) throw new RuleError('Firewall-mark services (-f) are not supported by this balancer');
-  if (t.af !== 'inet') throw new RuleError('Operation not supported with IPv6');
-  if (t.proto !== 'TCP' && t.proto !== 'UDP') throw new RuleError('Protocol not available');
+  if (t.fwmark !== 0) throw new RegistryError('Firewall-mark services (-f) are not supported by this balancer');
+  if (t.af !== 'inet') throw new RegistryError('Operation not supported with IPv6');
+  if (t.proto !== 'TCP' && t.proto !== 'UDP') throw new RegistryError('Protocol not available');
   const addr = parseIPv4(t.addr);
-  if (addr === null) throw new RuleError(`bad address ${t.addr}`);
+  if (addr === null) throw new RegistryError(`bad address ${t.addr}`);
   return { proto: t.proto === 'TCP' ? PROTO_TCP : PROTO_UDP, addr, port: t.port };
 }
 
 function destSpec(d: CmdDest): DestSpec {
   const addr = parseIPv4(d.addr);
-  if (addr === null) throw new RuleError('Operation not supported with IPv6');
+  if (addr === null) throw new RegistryError('Operation not supported with IPv6');
   let fwd: number;
   switch (d.fwd) {
     case 'Masq': fwd = FWD_MASQ; break;
     case 'Route': case 'Local': fwd = FWD_DR; break;
     case 'FNAT': fwd = FWD_FNAT; break;
     case 'Tunnel':
-      if (d.tunnel.type !== 'ipip') throw new RuleError(`Tunnel type ${d.tunnel.type} is not supported: use ipip (the default of -i)`);
+      if (d.tunnel.type !== 'ipip') throw new RegistryError(`Tunnel type ${d.tunnel.type} is not supported: use ipip (the default of -i)`);
       fwd = FWD_TUNNEL;
       break;
   }

@@ -185,7 +185,7 @@ export function applySyncToEngine(engine: Engine, dg: Uint8Array, syncid: number
   let unbound = 0;
   const report = applySyncDatagram(dg, {
     upsert: (u) => {
-      const c = toSyncedConn(u, engine.timeoutsMs);
+      const c = toSyncedConn(u, engine.settings.timeoutsMs);
       if (engine.syncConn(c, now)) onConn?.(c);
       else unbound++;
     },

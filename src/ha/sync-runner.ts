@@ -129,7 +129,7 @@ export class SyncRunner {
     if (role === 'master') {
       this.source = new SyncSource(this.engine, { syncid: this.opts.syncid, maxlen: this.opts.maxlen });
       const src = this.source;
-      this.engine.syncHook = (e) => src.onEntry(e, this.clock.now());
+      this.engine.hooks.sync = (e) => src.onEntry(e, this.clock.now());
       // Takeover: synced NAT connections get their client next hop now, and for 10 s as ARP resolves.
       this.primeUntil = this.clock.now() + 10_000;
       this.prime();
@@ -146,7 +146,7 @@ export class SyncRunner {
   }
 
   private stopMaster(): void {
-    this.engine.syncHook = null;
+    this.engine.hooks.sync = null;
     if (this.source) for (const dg of this.source.flushAll()) this.send(dg);
     this.source = null;
   }

@@ -100,8 +100,8 @@ export class Runtime {
     if (tap) tap(ifi, 'in', frame, len);
     const e = this.engine;
     if (e.process(frame, len, ifi, this.batched ? this.batchNow : performance.now(), offload) === V_EMIT) {
-      if (tap) tap(e.txIface, 'out', e.txBuf, e.txLen);
-      this.ports[e.txIface]!.send(e.txBuf, e.txLen, e.txOffload);
+      if (tap) tap(e.verdict.iface, 'out', e.verdict.buf, e.verdict.len);
+      this.ports[e.verdict.iface]!.send(e.verdict.buf, e.verdict.len, e.verdict.offload);
     }
     if (e.pending.ready > 0) this.flushQueued();
   }
@@ -111,8 +111,8 @@ export class Runtime {
     const e = this.engine;
     const tap = this.hooks.tap;
     while (e.takeQueued() >= 0) {
-      if (tap) tap(e.txIface, 'out', e.txBuf, e.txLen);
-      this.ports[e.txIface]!.send(e.txBuf, e.txLen, e.txOffload);
+      if (tap) tap(e.verdict.iface, 'out', e.verdict.buf, e.verdict.len);
+      this.ports[e.verdict.iface]!.send(e.verdict.buf, e.verdict.len, e.verdict.offload);
     }
   }
 
@@ -121,7 +121,7 @@ export class Runtime {
   private periodic(): void {
     this.engine.tick(performance.now());
     if (this.periodicCount % 20 === 19) this.refreshLocalLater();
-    if (this.engine.superFramesDropped > 0 && !this.superFrameHinted) this.hintSuperFrames();
+    if (this.engine.counters.superFramesDropped > 0 && !this.superFrameHinted) this.hintSuperFrames();
     if (++this.periodicCount % 10 === 0) this.resolveNeighbours();
   }
 
@@ -221,7 +221,7 @@ export class Runtime {
 
   private hintSuperFrames(): void {
     this.superFrameHinted = true;
-    const p = this.ports[this.engine.superFrameIface];
+    const p = this.ports[this.engine.counters.superFrameIface];
     if (!p || !this.onHint) return;
     this.onHint(
       `warning: frames larger than the MTU of ${p.name} arrive (GRO/TSO super-frames) and --io pcap cannot send them whole: ` +
