@@ -5,7 +5,7 @@
  * (an EWMA with weight 1/4 per 2-second sample). Integer arithmetic as the kernel does it.
  */
 import type { Stats } from '../dataplane/model.js';
-import type { RatesSnapshot } from './snapshot.js';
+import type { RatesSnapshot } from './snapshot-types.js';
 
 export const ESTIMATOR_INTERVAL_MS = 2000;
 

@@ -15,7 +15,7 @@ import type { NameEnv } from './ipvsadm/names.js';
 import { planRestore } from './ipvsadm/restore.js';
 import { KERNEL_ERROR_EXIT_STATUS } from './ipvsadm/strerror.js';
 import type { RateEstimator } from './estimator.js';
-import { engineSnapshot } from './engine-snapshot.js';
+import { engineSnapshot } from './take-snapshot.js';
 
 export type SessionEnv = ParseEnv & NameEnv;
 

@@ -27,9 +27,6 @@ import { VipTable } from './vip-table.js';
 import { Xmit } from './xmit.js';
 
 export type { SyncedConn } from './conn-sync.js';
-export type { EngineIface } from './frame-ctx.js';
-export type { SchedTrace } from './settings.js';
-export { NEIGH_QUEUE_TIMEOUT_MS } from './next-hop.js';
 
 export interface EngineOptions {
   ifaces: EngineIface[];

@@ -31,7 +31,7 @@ export class Stats {
 }
 
 export class RealServer implements SchedDest {
-  /** Engine-wide id, index into Engine.dests and the value stored in connection entries. */
+  /** Engine-wide id, index into ServiceTable.dests (engine.dests) and the value stored in connection entries. */
   id = -1;
   addr: number;
   port: number;

@@ -26,10 +26,17 @@ import type { FrameCtx } from './frame-ctx.js';
 import type { Hooks, Settings } from './settings.js';
 import type { Xmit } from './xmit.js';
 import type { IcmpErrors } from './icmp-error.js';
+import type { NextHop } from './next-hop.js';
+import type { ServiceTable } from './service-table.js';
+import type { VipTable } from './vip-table.js';
 
 export class Pipeline {
   private readonly f: FrameCtx;
+  /** What the ICMP path reads; its VIPs, services and next hops are this path's too. */
   private readonly x: IcmpCtx;
+  private readonly vips: VipTable;
+  private readonly services: ServiceTable;
+  private readonly hop: NextHop;
   private readonly conns: Conns;
   private readonly xmit: Xmit;
   private readonly icmp: IcmpErrors;
@@ -39,6 +46,9 @@ export class Pipeline {
   constructor(x: IcmpCtx, conns: Conns, xmit: Xmit, icmpErrors: IcmpErrors, settings: Settings, hooks: Hooks) {
     this.f = x.f;
     this.x = x;
+    this.vips = x.vips;
+    this.services = x.services;
+    this.hop = x.hop;
     this.conns = conns;
     this.xmit = xmit;
     this.icmp = icmpErrors;
@@ -52,7 +62,7 @@ export class Pipeline {
     f.counters.rxFrames++;
     f.now = now;
     f.rxOffload = offload;
-    const timers = this.x.table.timers;
+    const timers = this.conns.table.timers;
     if (now >= timers.nextTickAt()) this.conns.advance(now);
     const l3 = l3Offset(b, len);
     if (l3 < 0) return f.drop(DROP.runt_frame);
@@ -63,7 +73,7 @@ export class Pipeline {
     if ((b[0]! & 1) === 0 && !equal6(b, 0, mac, 0)) return f.drop(DROP.other_host);
     const type = etherType(b, l3);
     if (type === ETHERTYPE_IPV4) return this.ipv4(b, len, l3, ifi);
-    if (type === ETHERTYPE_ARP) return arpInput(f, this.x.hop, this.x.vips, b, len, l3, ifi);
+    if (type === ETHERTYPE_ARP) return arpInput(f, this.hop, this.vips, b, len, l3, ifi);
     return f.drop(DROP.unknown_ethertype);
   }
 
@@ -101,9 +111,9 @@ export class Pipeline {
     const daddr = ipv4.dst(b, l3);
     const sport = readU16(b, l4);
     const dport = readU16(b, l4 + 2);
-    const svc = this.x.services.find(proto, daddr, dport);
+    const svc = this.services.find(proto, daddr, dport);
     if (svc !== null) {
-      if (!this.x.vips.active[svc.vipIndex]) return f.drop(DROP.vip_passive);
+      if (!this.vips.active[svc.vipIndex]) return f.drop(DROP.vip_passive);
       return this.inbound(b, l3, l4, total, ifi, svc, proto, saddr, sport, daddr, dport);
     }
     return this.outbound(b, l3, l4, total, proto, saddr, sport, daddr, dport);
@@ -158,7 +168,7 @@ export class Pipeline {
     const f = this.f;
     const cs = this.conns;
     const t = cs.table;
-    const dests = cs.services.dests;
+    const dests = this.services.dests;
     const tflags = proto === ipv4.PROTO_TCP ? b[l4 + tcp.OFF_FLAGS]! : 0;
     const isSyn = (tflags & (tcp.SYN | tcp.RST)) === tcp.SYN;
     let e = t.findForward(proto, saddr, sport, daddr, dport, false);
@@ -210,7 +220,7 @@ export class Pipeline {
 
   /** One-packet scheduling (-o): the datagram goes out, no entry is kept (ip_vs_conn_put). */
   private onePacket(b: Uint8Array, l3: number, l4: number, total: number, svc: VirtualService, id: number, proto: number): number {
-    const d = this.conns.services.dests[id]!;
+    const d = this.services.dests[id]!;
     countConn(this.f.counters, d, svc);
     statsIn(this.f.counters, d, svc, total);
     return this.xmit.onePacket(b, l3, l4, total, d, proto);
@@ -225,9 +235,9 @@ export class Pipeline {
     const cs = this.conns;
     const t = cs.table;
     const e = t.findReverse(proto, saddr, sport, daddr, dport);
-    if (e === NONE) return f.drop(this.x.vips.index(daddr) >= 0 ? DROP.no_service : DROP.not_ours);
-    const d = cs.services.dests[t.dest[e]!]!;
-    statsOut(f.counters, d, cs.services.byId[t.svc[e]!]!, total);
+    if (e === NONE) return f.drop(this.vips.index(daddr) >= 0 ? DROP.no_service : DROP.not_ours);
+    const d = this.services.dests[t.dest[e]!]!;
+    statsOut(f.counters, d, this.services.byId[t.svc[e]!]!, total);
     if (proto === ipv4.PROTO_TCP) {
       t.flags[e] = t.flags[e]! & ~CF_NOOUTPUT;
       cs.setTcpState(e, d, DIR_OUTPUT, b[l4 + tcp.OFF_FLAGS]!);
@@ -245,7 +255,7 @@ export class Pipeline {
    */
   private fromDrDest(svc: VirtualService, b: Uint8Array): boolean {
     const ds = svc.dests;
-    const neigh = this.x.hop.neigh;
+    const neigh = this.hop.neigh;
     for (let i = 0; i < ds.length; i++) {
       const d = ds[i]!;
       if (d.fwd !== FWD_DR || d.neigh < 0 || !neigh.valid[d.neigh]) continue;

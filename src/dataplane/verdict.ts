@@ -10,7 +10,7 @@ export const V_EMIT = 1;
 /** The frame was used (e.g. an ARP reply was learnt) and nothing is sent. */
 export const V_CONSUMED = 2;
 
-/** Drop reasons: index into Engine.drops; names are what the counters print. */
+/** Drop reasons: index into Counters.drops; names are what the counters print. */
 export const DROP_REASONS = [
   'runt_frame', // shorter than an Ethernet header
   'unknown_ethertype',

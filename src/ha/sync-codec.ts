@@ -1,7 +1,7 @@
 /**
  * Connection sync between the engine's table and IPVS sync messages (v1, src/sync/), pure.
  *
- * Master side (SyncSource): engine.syncHook calls onEntry(e) after each client packet; the entry is
+ * Master side (SyncSource): engine.hooks.sync calls onEntry(e) after each client packet; the entry is
  * viewed through one reusable SyncSourceConn (no allocation per packet) and handed to the
  * SyncBatcher, which applies ip_vs_sync_conn's rule (TCP states, sync_threshold "3 50",
  * templates with their controlled connection) and packs datagrams.
@@ -59,7 +59,7 @@ export class SyncSource {
     this.tplPkts = new Uint32Array(n);
   }
 
-  /** After a client packet on entry e (engine.syncHook). */
+  /** After a client packet on entry e (engine.hooks.sync). */
   onEntry(e: number, now: number): void {
     const t = this.engine.table;
     const ctl = t.control[e]!;

@@ -3,7 +3,7 @@
  * socket: IPVS sync message v1 (src/sync/message.ts), by default multicast to 224.0.0.81:8848
  * with TTL 1 out of the VRRP interface, or unicast to a peer (clouds without multicast).
  *
- * Role follows VRRP as keepalived's lvs_sync_daemon does: master -> engine.syncHook feeds the
+ * Role follows VRRP as keepalived's lvs_sync_daemon does: master -> engine.hooks.sync feeds the
  * batcher and datagrams go out; backup -> received datagrams are applied with Engine.syncConn.
  *
  * Bounds: the batcher holds at most (32 + 1) datagrams of maxlen bytes; sending is limited to

@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Engine } from '../dataplane/engine.js';
-import { V_EMIT } from '../dataplane/verdict.js';
+import { V_EMIT, type Verdict } from '../dataplane/verdict.js';
 import { FWD_FNAT, repliesBypass } from '../dataplane/model.js';
 import type { PacketPort } from './port.js';
 import { buildFilter, type FilterInput, type Shard } from './bpf.js';
@@ -99,21 +99,21 @@ export class Runtime {
     const tap = this.hooks.tap;
     if (tap) tap(ifi, 'in', frame, len);
     const e = this.engine;
-    if (e.process(frame, len, ifi, this.batched ? this.batchNow : performance.now(), offload) === V_EMIT) {
-      if (tap) tap(e.verdict.iface, 'out', e.verdict.buf, e.verdict.len);
-      this.ports[e.verdict.iface]!.send(e.verdict.buf, e.verdict.len, e.verdict.offload);
-    }
+    if (e.process(frame, len, ifi, this.batched ? this.batchNow : performance.now(), offload) === V_EMIT) this.send(e.verdict);
     if (e.pending.ready > 0) this.flushQueued();
   }
 
   /** Frames that waited for a next hop whose ARP reply just came (neigh_update). */
   private flushQueued(): void {
     const e = this.engine;
+    while (e.takeQueued() >= 0) this.send(e.verdict);
+  }
+
+  /** The frame a verdict names goes out on its port. */
+  private send(v: Verdict): void {
     const tap = this.hooks.tap;
-    while (e.takeQueued() >= 0) {
-      if (tap) tap(e.verdict.iface, 'out', e.verdict.buf, e.verdict.len);
-      this.ports[e.verdict.iface]!.send(e.verdict.buf, e.verdict.len, e.verdict.offload);
-    }
+    if (tap) tap(v.iface, 'out', v.buf, v.len);
+    this.ports[v.iface]!.send(v.buf, v.len, v.offload);
   }
 
   private periodicCount = 0;

@@ -102,7 +102,7 @@ function sumDrops(e: Engine): number {
 function checkEmit(e: Engine, input: Uint8Array, inputL4Valid: boolean): string | null {
   const out = e.verdict.buf;
   const len = e.verdict.len;
-  if (out !== input && out !== e.scratch) return 'txBuf is neither the input frame nor the scratch buffer';
+  if (out !== input && out !== e.scratch) return 'verdict.buf is neither the input frame nor the scratch buffer';
   if (!(len > 0 && len <= out.length)) return `txLen ${len} outside the buffer (${out.length})`;
   if (!equal6(out, 6, LB_MAC, 0)) return 'source MAC is not the interface MAC';
   const l3 = l3Of(out, len);

@@ -1,5 +1,5 @@
 /**
- * The engine's state as ipvsadm sees it (the Snapshot the formatters print).
+ * Takes the engine's state as ipvsadm sees it: fills the shapes of snapshot-types.ts that the formatters print.
  * Control plane only: allocates freely, scans the connection table for -c.
  */
 import type { Engine } from '../dataplane/engine.js';
@@ -9,8 +9,8 @@ import { PROTO_UDP } from '../packet/ipv4.js';
 import { CF_TEMPLATE } from '../table/conn-table.js';
 import { STATE_NAMES } from '../table/tcp-state.js';
 import type { RateEstimator } from './estimator.js';
-import type { ConnSnapshot, DestSnapshot, ForwardMethod, ServiceSnapshot, Snapshot, StatsSnapshot } from './snapshot.js';
-import { DEFAULT_CONN_TABLE_SIZE } from './snapshot.js';
+import type { ConnSnapshot, DestSnapshot, ForwardMethod, ServiceSnapshot, Snapshot, StatsSnapshot } from './snapshot-types.js';
+import { DEFAULT_CONN_TABLE_SIZE } from './snapshot-types.js';
 
 function stats(s: Stats): StatsSnapshot {
   return { conns: s.conns, inpkts: s.inPkts, outpkts: s.outPkts, inbytes: s.inBytes, outbytes: s.outBytes };
