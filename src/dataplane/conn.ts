@@ -31,6 +31,8 @@ export class Conns {
   readonly services: ServiceTable;
   private readonly settings: Settings;
   private readonly hooks: Hooks;
+  /** Per-state timeouts (settings.timeoutsMs, the same array). */
+  private readonly timeoutsMs: Float64Array;
   readonly fnat = new FnatPool();
   private readonly expireFn: (e: number) => void;
 
@@ -40,6 +42,7 @@ export class Conns {
     this.services = services;
     this.settings = settings;
     this.hooks = hooks;
+    this.timeoutsMs = settings.timeoutsMs;
     this.expireFn = (e) => this.expire(e);
   }
 
@@ -151,7 +154,7 @@ export class Conns {
   setTcpState(e: number, d: RealServer, dir: number, tflags: number): void {
     const ns = nextTcpState(dir, this.table.state[e]!, tflags);
     this.setState(e, d, ns);
-    this.table.timeoutMs[e] = this.settings.timeoutsMs[ns]!;
+    this.table.timeoutMs[e] = this.timeoutsMs[ns]!;
   }
 
   /** Move to state ns, between ActiveConn and InActConn as the state's activity changes. */

@@ -18,6 +18,7 @@ export interface EngineIface {
 export class FrameCtx {
   readonly ifaces: EngineIface[];
   readonly counters = new Counters();
+  private readonly drops = this.counters.drops;
   /** Frames the engine builds or encapsulates (tunnel: up to a 9000-byte MTU). */
   readonly scratch = new Uint8Array(9216);
   readonly verdict = new Verdict(this.scratch);
@@ -32,7 +33,7 @@ export class FrameCtx {
   }
 
   drop(reason: number): number {
-    this.counters.drops[reason]!++;
+    this.drops[reason]!++;
     this.verdict.reason = reason;
     return V_DROP;
   }

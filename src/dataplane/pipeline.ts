@@ -12,13 +12,14 @@ import * as icmp from '../packet/icmp.js';
 import { OFL_CSUM_PARTIAL, OFL_GSO_MASK, OFL_GSO_TCPV4, OFL_GSO_UDP_L4, OFL_KNOWN, OFL_SIZE_SHIFT } from '../packet/offload.js';
 import { looksPartial } from '../packet/partial-csum.js';
 import { fillChecksum } from '../packet/l4.js';
-import { CF_NOOUTPUT, CF_SYNCED, NONE } from '../table/conn-table.js';
+import { CF_NOOUTPUT, CF_SYNCED, NONE, type ConnTable } from '../table/conn-table.js';
+import type { TimerWheel } from '../table/timer-wheel.js';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, S_UDP } from '../table/tcp-state.js';
 import { DEST_F_AVAILABLE } from '../sched/types.js';
 import { DROP } from './verdict.js';
 import { FWD_DR, type VirtualService } from './model.js';
 import { CSUM_FULL, CSUM_INCREMENTAL, CSUM_PARTIAL } from './rewrite.js';
-import { countConn, statsIn, statsOut } from './counters.js';
+import { countConn, statsIn, statsOut, type Counters } from './counters.js';
 import { SCHED_FNAT_EXHAUSTED, SCHED_TABLE_FULL, type Conns } from './conn.js';
 import { arpInput } from './arp.js';
 import { icmpInput, type IcmpCtx } from './icmp.js';
@@ -38,6 +39,11 @@ export class Pipeline {
   private readonly services: ServiceTable;
   private readonly hop: NextHop;
   private readonly conns: Conns;
+  private readonly table: ConnTable;
+  private readonly timers: TimerWheel;
+  private readonly counters: Counters;
+  /** Per-state timeouts (settings.timeoutsMs, the same array). */
+  private readonly timeoutsMs: Float64Array;
   private readonly xmit: Xmit;
   private readonly icmp: IcmpErrors;
   private readonly settings: Settings;
@@ -50,6 +56,10 @@ export class Pipeline {
     this.services = x.services;
     this.hop = x.hop;
     this.conns = conns;
+    this.table = conns.table;
+    this.timers = conns.table.timers;
+    this.counters = x.f.counters;
+    this.timeoutsMs = settings.timeoutsMs;
     this.xmit = xmit;
     this.icmp = icmpErrors;
     this.settings = settings;
@@ -59,11 +69,10 @@ export class Pipeline {
   /** One frame (see Engine.process). */
   process(b: Uint8Array, len: number, ifi: number, now: number, offload: number): number {
     const f = this.f;
-    f.counters.rxFrames++;
+    this.counters.rxFrames++;
     f.now = now;
     f.rxOffload = offload;
-    const timers = this.conns.table.timers;
-    if (now >= timers.nextTickAt()) this.conns.advance(now);
+    if (now >= this.timers.nextTickAt()) this.conns.advance(now);
     const l3 = l3Offset(b, len);
     if (l3 < 0) return f.drop(DROP.runt_frame);
     const mac = f.ifaces[ifi]!.mac;
@@ -167,7 +176,7 @@ export class Pipeline {
   ): number {
     const f = this.f;
     const cs = this.conns;
-    const t = cs.table;
+    const t = this.table;
     const dests = this.services.dests;
     const tflags = proto === ipv4.PROTO_TCP ? b[l4 + tcp.OFF_FLAGS]! : 0;
     const isSyn = (tflags & (tcp.SYN | tcp.RST)) === tcp.SYN;
@@ -189,14 +198,14 @@ export class Pipeline {
       e = cs.schedule(b, ifi, svc, proto, saddr, sport, daddr, dport);
       if (e < 0) return this.scheduleFailed(e, b, l3, ifi, daddr);
       if (e >= t.capacity) return this.onePacket(b, l3, l4, total, svc, e - t.capacity, proto);
-      if (sloppy) f.counters.sloppyConns++;
+      if (sloppy) this.counters.sloppyConns++;
     }
     const d = dests[t.dest[e]!]!;
-    statsIn(f.counters, d, svc, total);
+    statsIn(this.counters, d, svc, total);
     if (proto === ipv4.PROTO_TCP) {
       cs.setTcpState(e, d, t.flags[e]! & CF_NOOUTPUT ? DIR_INPUT_ONLY : DIR_INPUT, tflags);
     } else {
-      t.timeoutMs[e] = this.settings.timeoutsMs[S_UDP]!;
+      t.timeoutMs[e] = this.timeoutsMs[S_UDP]!;
     }
     t.inPkts[e]!++;
     t.timers.arm(e, f.now + t.timeoutMs[e]!);
@@ -233,16 +242,16 @@ export class Pipeline {
   ): number {
     const f = this.f;
     const cs = this.conns;
-    const t = cs.table;
+    const t = this.table;
     const e = t.findReverse(proto, saddr, sport, daddr, dport);
     if (e === NONE) return f.drop(this.vips.index(daddr) >= 0 ? DROP.no_service : DROP.not_ours);
     const d = this.services.dests[t.dest[e]!]!;
-    statsOut(f.counters, d, this.services.byId[t.svc[e]!]!, total);
+    statsOut(this.counters, d, this.services.byId[t.svc[e]!]!, total);
     if (proto === ipv4.PROTO_TCP) {
       t.flags[e] = t.flags[e]! & ~CF_NOOUTPUT;
       cs.setTcpState(e, d, DIR_OUTPUT, b[l4 + tcp.OFF_FLAGS]!);
     } else {
-      t.timeoutMs[e] = this.settings.timeoutsMs[S_UDP]!;
+      t.timeoutMs[e] = this.timeoutsMs[S_UDP]!;
     }
     t.timers.arm(e, f.now + t.timeoutMs[e]!);
     return this.xmit.toClient(b, l3, l4, total, e, proto);
