@@ -6,7 +6,10 @@
  * (conn.ts, conn-sync.ts), transmitters (xmit.ts), next hops (next-hop.ts) and counters.
  * The port reads the result of each call from `verdict`.
  */
+import { equal6 } from '../packet/bytes.js';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV4, etherType, l3Offset } from '../packet/ethernet.js';
 import { ConnTable } from '../table/conn-table.js';
+import { arpInput } from './arp.js';
 import { Conns } from './conn.js';
 import type { FnatPool } from './fnat-pool.js';
 import type { NeighQueue } from './neigh-queue.js';
@@ -22,7 +25,7 @@ import { NextHop } from './next-hop.js';
 import { Pipeline } from './pipeline.js';
 import { ServiceTable } from './service-table.js';
 import { Hooks, Settings } from './settings.js';
-import type { Verdict } from './verdict.js';
+import { DROP, type Verdict } from './verdict.js';
 import { VipTable } from './vip-table.js';
 import { Xmit } from './xmit.js';
 
@@ -95,7 +98,24 @@ export class Engine {
    * the port does not know it (pcap).
    */
   process(b: Uint8Array, len: number, ifi: number, now: number, offload = 0): number {
-    return this.pipeline.process(b, len, ifi, now, offload);
+    // Kept here, not behind another call: a fractional `now` passed to a call that is not
+    // inlined is boxed (16 bytes a packet), and a small wrapper stops callers inlining this.
+    const f = this.frame;
+    this.counters.rxFrames++;
+    f.now = now;
+    f.rxOffload = offload;
+    if (now >= this.table.timers.nextTickAt()) this.conns.advance(now);
+    const l3 = l3Offset(b, len);
+    if (l3 < 0) return f.drop(DROP.runt_frame);
+    const mac = this.ifaces[ifi]!.mac;
+    if (equal6(b, 6, mac, 0)) return f.drop(DROP.own_frame);
+    // The capture is promiscuous: a unicast frame for another host (flooded by a switch that
+    // has not learnt its MAC) is not ours; the kernel drops it as PACKET_OTHERHOST too.
+    if ((b[0]! & 1) === 0 && !equal6(b, 0, mac, 0)) return f.drop(DROP.other_host);
+    const type = etherType(b, l3);
+    if (type === ETHERTYPE_IPV4) return this.pipeline.ipv4(b, len, l3, ifi);
+    if (type === ETHERTYPE_ARP) return arpInput(f, this.hop, this.vips, b, len, l3, ifi);
+    return f.drop(DROP.unknown_ethertype);
   }
 
   /** Run expiry up to `now` without a packet (called from a timer by the I/O edge). */

@@ -1,11 +1,10 @@
 /**
- * The per-frame dispatch of IPVS: a frame is checked (Ethernet, IPv4, TCP/UDP headers and
+ * The per-packet dispatch of IPVS: an IPv4 packet is checked (IPv4, TCP/UDP headers and
  * offload state), then goes to ip_vs_in (client -> VIP), ip_vs_out (a NAT real server's
- * reply), ICMP (icmp.ts) or ARP (arp.ts). The steps it calls live in conn.ts (scheduling
+ * reply) or ICMP (icmp.ts). Engine.process does the Ethernet step before it (and ARP). The steps it calls live in conn.ts (scheduling
  * and state), xmit.ts (transmitters) and next-hop.ts.
  */
 import { equal6, readU16 } from '../packet/bytes.js';
-import { ETHERTYPE_ARP, ETHERTYPE_IPV4, etherType, l3Offset } from '../packet/ethernet.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as tcp from '../packet/tcp.js';
 import * as icmp from '../packet/icmp.js';
@@ -21,7 +20,6 @@ import { FWD_DR, type VirtualService } from './model.js';
 import { CSUM_FULL, CSUM_INCREMENTAL, CSUM_PARTIAL } from './rewrite.js';
 import { countConn, statsIn, statsOut, type Counters } from './counters.js';
 import { SCHED_FNAT_EXHAUSTED, SCHED_TABLE_FULL, type Conns } from './conn.js';
-import { arpInput } from './arp.js';
 import { icmpInput, type IcmpCtx } from './icmp.js';
 import type { FrameCtx } from './frame-ctx.js';
 import type { Hooks, Settings } from './settings.js';
@@ -66,27 +64,8 @@ export class Pipeline {
     this.hooks = hooks;
   }
 
-  /** One frame (see Engine.process). */
-  process(b: Uint8Array, len: number, ifi: number, now: number, offload: number): number {
-    const f = this.f;
-    this.counters.rxFrames++;
-    f.now = now;
-    f.rxOffload = offload;
-    if (now >= this.timers.nextTickAt()) this.conns.advance(now);
-    const l3 = l3Offset(b, len);
-    if (l3 < 0) return f.drop(DROP.runt_frame);
-    const mac = f.ifaces[ifi]!.mac;
-    if (equal6(b, 6, mac, 0)) return f.drop(DROP.own_frame);
-    // The capture is promiscuous: a unicast frame for another host (flooded by a switch that
-    // has not learnt its MAC) is not ours; the kernel drops it as PACKET_OTHERHOST too.
-    if ((b[0]! & 1) === 0 && !equal6(b, 0, mac, 0)) return f.drop(DROP.other_host);
-    const type = etherType(b, l3);
-    if (type === ETHERTYPE_IPV4) return this.ipv4(b, len, l3, ifi);
-    if (type === ETHERTYPE_ARP) return arpInput(f, this.hop, this.vips, b, len, l3, ifi);
-    return f.drop(DROP.unknown_ethertype);
-  }
-
-  private ipv4(b: Uint8Array, len: number, l3: number, ifi: number): number {
+  /** An IPv4 frame (Engine.process has checked the Ethernet header). */
+  ipv4(b: Uint8Array, len: number, l3: number, ifi: number): number {
     const f = this.f;
     if (len - l3 < ipv4.IPV4_MIN_HLEN) return f.drop(DROP.ip_truncated);
     if (b[l3]! >>> 4 !== 4) return f.drop(DROP.ip_bad_version);
