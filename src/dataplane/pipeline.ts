@@ -12,7 +12,6 @@ import { OFL_CSUM_PARTIAL, OFL_GSO_MASK, OFL_GSO_TCPV4, OFL_GSO_UDP_L4, OFL_KNOW
 import { looksPartial } from '../packet/partial-csum.js';
 import { fillChecksum } from '../packet/l4.js';
 import { CF_NOOUTPUT, CF_SYNCED, NONE, type ConnTable } from '../table/conn-table.js';
-import type { TimerWheel } from '../table/timer-wheel.js';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, S_UDP } from '../table/tcp-state.js';
 import { DEST_F_AVAILABLE } from '../sched/types.js';
 import { DROP } from './verdict.js';
@@ -38,7 +37,6 @@ export class Pipeline {
   private readonly hop: NextHop;
   private readonly conns: Conns;
   private readonly table: ConnTable;
-  private readonly timers: TimerWheel;
   private readonly counters: Counters;
   /** Per-state timeouts (settings.timeoutsMs, the same array). */
   private readonly timeoutsMs: Float64Array;
@@ -55,7 +53,6 @@ export class Pipeline {
     this.hop = x.hop;
     this.conns = conns;
     this.table = conns.table;
-    this.timers = conns.table.timers;
     this.counters = x.f.counters;
     this.timeoutsMs = settings.timeoutsMs;
     this.xmit = xmit;
