@@ -5,7 +5,7 @@
  * case measures that write-back alone so it can be subtracted. Every op's verdict is
  * checked (a counter, read after the run), so a case cannot silently measure a drop.
  */
-import type { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/dataplane/engine.js';
 import { NONE } from '../../src/table/conn-table.js';
 import { benchEngine, changedBytes, establishFlows, ip, IP, V_DROP, V_EMIT, VERDICT_NAMES } from './engine-setup.js';
 import { OFL_KNOWN } from '../../src/packet/offload.js';
@@ -57,7 +57,7 @@ function engineOp(engine: Engine, frame: Buffer, offs: Uint16Array, want: number
         frame[o] = pristine[o]!;
       }
       const t = (now[0] = now[0]! + 0.00075);
-      if (engine.process(frame, len, 0, t, offload) !== want) bad[0]++;
+      if (engine.process(frame, len, 0, t, offload) !== want) bad[0]!++;
     };
   }
   const tick = clock.ticks;
@@ -66,8 +66,8 @@ function engineOp(engine: Engine, frame: Buffer, offs: Uint16Array, want: number
       const o = offs[k]!;
       frame[o] = pristine[o]!;
     }
-    if ((++tick[0]! & 1023) === 0) tick[1]++;
-    if (engine.process(frame, len, 0, tick[1]!, offload) !== want) bad[0]++;
+    if ((++tick[0]! & 1023) === 0) tick[1]!++;
+    if (engine.process(frame, len, 0, tick[1]!, offload) !== want) bad[0]!++;
   };
 }
 
@@ -98,15 +98,15 @@ function newConnOp(engine: Engine, frame: Buffer, clock: Clock, bad: Uint32Array
   const once = () => {
     if (engine.process(frame, frame.length, 0, 1000) !== V_EMIT) throw new Error('bench setup: SYN not forwarded');
     e = t.findForward(key[0], key[1], key[2], key[3], key[4], false);
-    engine.unbindAndFree(e);
+    engine.conns.unbindAndFree(e);
   };
   const offs = changedBytes(frame, once);
   const process = engineOp(engine, frame, offs, V_EMIT, clock, bad);
   const slot = e;
   const fn = () => {
     process();
-    if (t.live[slot] === 1) engine.unbindAndFree(slot);
-    else bad[0]++;
+    if (t.live[slot] === 1) engine.conns.unbindAndFree(slot);
+    else bad[0]!++;
   };
   return { fn, offs };
 }

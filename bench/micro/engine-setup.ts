@@ -6,8 +6,8 @@
  * (both directions), one established DR flow, an ARP who-has for the VIP and a malformed
  * frame; plus a SYN of a new connection. All 60-byte frames.
  */
-import type { Engine } from '../../src/engine/engine.js';
-import { V_CONSUMED, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
+import type { Engine } from '../../src/dataplane/engine.js';
+import { V_CONSUMED, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
 import { parseIPv4 } from '../../src/packet/addr.js';
 import { tcpFrame } from '../../src/packet/builder.js';
 import * as tcp from '../../src/packet/tcp.js';

@@ -59,7 +59,7 @@ function lookupCase(label: string, filled: Filled, miss: boolean): MicroCase {
     fn: () => {
       let i = st[0]!;
       const e = table.findForward(6, caddr[i]!, cport[i]!, VIP, vport, false);
-      if ((e === NONE) !== miss) st[1]++;
+      if ((e === NONE) !== miss) st[1]!++;
       if (++i === n) i = 0;
       st[0] = i;
     },

@@ -9,7 +9,7 @@
  * lost the servers of one port would blackhole that port while its peers still serve it.
  * (The price: a port whose servers are down everywhere takes the VIP down on every director.)
  */
-import type { Engine } from '../engine/engine.js';
+import type { Engine } from '../dataplane/engine.js';
 import { formatIPv4 } from '../packet/addr.js';
 import { serviceName } from '../lvs/names.js';
 import { DEST_F_AVAILABLE } from '../sched/types.js';

@@ -6,8 +6,8 @@
  * with what the director can serve (announcer.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { Engine } from '../engine/engine.js';
-import { RoutingTable, type Route } from '../engine/routing.js';
+import type { Engine } from '../dataplane/engine.js';
+import { RoutingTable, type Route } from '../dataplane/routing.js';
 import { formatIPv4 } from '../packet/addr.js';
 import { Announcer } from './announcer.js';
 import { Bird } from './bird.js';

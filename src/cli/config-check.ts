@@ -14,9 +14,9 @@ import { loadServicesSync } from '../control/ipvsadm/services-file.js';
 import { readHosts } from '../control/hosts.js';
 import { ControlSession, type SessionEnv } from '../control/session.js';
 import { RateEstimator } from '../control/estimator.js';
-import { Engine } from '../engine/engine.js';
-import { Rules } from '../engine/rules.js';
-import { RoutingTable } from '../engine/routing.js';
+import { Engine } from '../dataplane/engine.js';
+import { ServiceRegistry } from '../control/service-registry.js';
+import { RoutingTable } from '../dataplane/routing.js';
 import { HaError, haSettings } from '../ha/ha-settings.js';
 import type { LbOptions } from './options.js';
 
@@ -76,9 +76,9 @@ function sessionEnv(): SessionEnv {
 }
 
 /** A scratch engine: one interface with a default route, so any real server is reachable. */
-function scratchRules(): Rules {
+function scratchRules(): ServiceRegistry {
   const engine = new Engine({ ifaces: [{ name: 'check0', mac: new Uint8Array(6), mtu: 1500, ip: 0 }], maxConns: 16 });
-  return new Rules(engine, new RoutingTable([{ dst: 0, prefixLen: 0, iface: 0, gateway: 0 }]));
+  return new ServiceRegistry(engine, new RoutingTable([{ dst: 0, prefixLen: 0, iface: 0, gateway: 0 }]));
 }
 
 function checkRules(path: string, out: FilesCheck): void {

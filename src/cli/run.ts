@@ -3,10 +3,10 @@
  * Reads interfaces and routes from the kernel, builds the engine and its rules,
  * opens one capture per interface, installs the host guard, and cleans up on exit.
  */
-import { Engine } from '../engine/engine.js';
-import { Rules, RuleError, type ServiceSpec } from '../engine/rules.js';
-import { RoutingTable, type Route } from '../engine/routing.js';
-import { DROP_REASONS } from '../engine/verdict.js';
+import { Engine } from '../dataplane/engine.js';
+import { ServiceRegistry, RegistryError, type ServiceSpec } from '../control/service-registry.js';
+import { RoutingTable, type Route } from '../dataplane/routing.js';
+import { DROP_REASONS } from '../dataplane/verdict.js';
 import { formatIPv4, formatMac } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
 import { sameAddr } from '../lvs/addr.js';
@@ -46,7 +46,7 @@ export function serviceSpecs(o: LbOptions): ServiceSpec[] {
 
 export interface Balancer {
   runtime: Runtime;
-  rules: Rules;
+  rules: ServiceRegistry;
   plane: ControlPlane;
   /** VRRP, connection sync and metrics (src/ha); null fields when not configured. */
   ha: HaHandle | null;
@@ -118,8 +118,8 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
     maxConns: o.maxConns,
     checksum: o.checksum,
   });
-  engine.sloppyTcp = o.sloppyTcp === 'on';
-  engine.sloppyTcpMh = o.sloppyTcp === 'auto' && o.bgp !== null;
+  engine.settings.sloppyTcp = o.sloppyTcp === 'on';
+  engine.settings.sloppyTcpMh = o.sloppyTcp === 'auto' && o.bgp !== null;
   const shard = o.worker && o.worker.n > 1
     ? { k: o.worker.k, n: o.worker.n, by: o.shardBy ?? (o.persist > 0 || o.sched === 'sh' ? 'addr' as const : 'port' as const) }
     : null;
@@ -129,7 +129,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
     .filter((r) => index.has(r.dev))
     .map((r) => ({ dst: r.dst, prefixLen: r.prefixLen, iface: index.get(r.dev)!, gateway: r.gateway }));
   const routing = new RoutingTable(routes);
-  const rules = new Rules(engine, routing);
+  const rules = new ServiceRegistry(engine, routing);
   // With --bgp the routers route the VIP to this director's own address: no ARP for it.
   rules.answerArp = (shard === null || shard.k === 0) && o.bgp === null;
   const specs = serviceSpecs(o);
@@ -137,7 +137,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
     try {
       fn();
     } catch (err) {
-      if (err instanceof RuleError) throw new StartError(`${what}: ${err.message}${/no route/.test(err.message) ? ': give --iface for the interface that reaches it, or add a route' : ''}`);
+      if (err instanceof RegistryError) throw new StartError(`${what}: ${err.message}${/no route/.test(err.message) ? ': give --iface for the interface that reaches it, or add a route' : ''}`);
       throw err;
     }
   };
@@ -156,7 +156,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
   ownVip();
   primeNeighbours(engine, ifaces, deps.probes.readNeighbours());
   if (o.traceSched) {
-    engine.trace = (svc, d, caddr, cport, inputs) =>
+    engine.hooks.trace = (svc, d, caddr, cport, inputs) =>
       log(`sched ${svc.scheduler.name} ${destName(caddr, cport)} -> ${d ? destName(d.addr, d.port) : 'none'} | ${inputs}`);
   }
   // Rule changes reach the packet path (filters, nft guard, VRRP state) once it runs.
@@ -175,7 +175,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
   try {
     plane.load();
   } catch (err) {
-    if (err instanceof StartupError || err instanceof RuleError || err instanceof ConfigError) throw new StartError(err.message);
+    if (err instanceof StartupError || err instanceof RegistryError || err instanceof ConfigError) throw new StartError(err.message);
     throw err;
   }
 
@@ -346,20 +346,20 @@ export function emptyVipHint(o: LbOptions, e: Engine, cmd = clientCommand(o)): s
 
 /** Human summary printed at shutdown: what happened to every packet. */
 export function finalReport(e: Engine, ports: readonly PacketPort[] = []): string {
-  const lines = [`frames: ${e.rxFrames} received, ${e.txFrames} sent, ${e.arpReplies} ARP replies, ${e.icmpSent} ICMP errors${e.ipip.packets > 0 ? `, ${e.ipip.packets} IPIP packets to tunnel servers` : ''}`];
+  const lines = [`frames: ${e.counters.rxFrames} received, ${e.counters.txFrames} sent, ${e.counters.arpReplies} ARP replies, ${e.counters.icmpSent} ICMP errors${e.ipip.packets > 0 ? `, ${e.ipip.packets} IPIP packets to tunnel servers` : ''}`];
   for (const s of e.services) {
     lines.push(`service ${serviceName(s.proto, s.addr, s.port)}: ${s.stats.conns} conns, ${s.stats.inPkts} in, ${s.stats.outPkts} out`);
     for (const d of [...s.dests].sort((a, b) => a.addr - b.addr)) {
       lines.push(`  -> ${destName(d.addr, d.port)} conns ${d.stats.conns} active ${d.activeConns} inactive ${d.inactConns} in ${d.stats.inPkts} out ${d.stats.outPkts}`);
     }
   }
-  lines.push(`offloads: ${e.partialFrames} partial checksums (${e.partialCompleted} completed here), ${e.gsoFrames} GSO frames (${e.superFramesDropped} dropped: pcap cannot send them${e.ipip.segmented > 0 ? `; ${e.ipip.segmented} segmented for tunnel servers` : ''}), ${e.neighQueued} frames waited for ARP (${e.neighFlushed} sent)`);
+  lines.push(`offloads: ${e.counters.partialFrames} partial checksums (${e.counters.partialCompleted} completed here), ${e.counters.gsoFrames} GSO frames (${e.counters.superFramesDropped} dropped: pcap cannot send them${e.ipip.segmented > 0 ? `; ${e.ipip.segmented} segmented for tunnel servers` : ''}), ${e.counters.neighQueued} frames waited for ARP (${e.counters.neighFlushed} sent)`);
   for (const p of ports) {
     // Frames that never reached the engine: a full receive ring, a refused transmit.
     const ring = p.readDrops ? `, ${p.readDrops()} dropped by the kernel (ring full)` : '';
     if (ring || p.txErrors) lines.push(`io ${p.name}: ${p.txErrors} transmit errors${ring}`);
   }
-  const drops = DROP_REASONS.map((r, i) => [r, e.drops[i]!] as const).filter(([, n]) => n > 0);
+  const drops = DROP_REASONS.map((r, i) => [r, e.counters.drops[i]!] as const).filter(([, n]) => n > 0);
   lines.push(`drops: ${drops.length ? drops.map(([r, n]) => `${r}=${n}`).join(' ') : 'none'}`);
   lines.push(`connections in table: ${e.table.count} (${countStates(e)})`);
   return lines.join('\n');
@@ -372,4 +372,4 @@ function countStates(e: Engine): string {
   return [...c].map(([k, v]) => `${k} ${v}`).join(', ') || 'empty';
 }
 
-export { RuleError };
+export { RegistryError };

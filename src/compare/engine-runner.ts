@@ -8,11 +8,11 @@
  * checksum offload (the VM's default) hands them to a ring port: the checksum field holds
  * the pseudo-header seed and the offload word says CHECKSUM_PARTIAL.
  */
-import { Engine } from '../engine/engine.js';
-import { Rules } from '../engine/rules.js';
-import { RoutingTable } from '../engine/routing.js';
+import { Engine } from '../dataplane/engine.js';
+import { ServiceRegistry } from '../control/service-registry.js';
+import { RoutingTable } from '../dataplane/routing.js';
 import { repliesBypass } from '../lvs/fwd.js';
-import { V_EMIT } from '../engine/verdict.js';
+import { V_EMIT } from '../dataplane/verdict.js';
 import { ControlSession } from '../control/session.js';
 import { RateEstimator } from '../control/estimator.js';
 import { formatIPv4, parseIPv4, parseMac } from '../packet/addr.js';
@@ -73,7 +73,7 @@ interface Flow {
 
 export class EngineSide {
   readonly engine: Engine;
-  readonly rules: Rules;
+  readonly rules: ServiceRegistry;
   readonly session: ControlSession;
   private now = 1_000_000;
   private readonly result: SideResult;
@@ -92,7 +92,7 @@ export class EngineSide {
       { dst: ip32(`${LAN_PREFIX}0`), prefixLen: 24, iface: IF_LAN, gateway: 0 },
       { dst: ip32(`${CLIENT_PREFIX}0`), prefixLen: 24, iface: IF_CLIENT, gateway: 0 },
     ]);
-    this.rules = new Rules(this.engine, routing);
+    this.rules = new ServiceRegistry(this.engine, routing);
     this.session = new ControlSession(this.rules, new RateEstimator(), {}, () => this.learnNeighbours(), () => this.now);
     this.result = { side: 'engine', scenario: scenario.name, version: 'tslb engine (in-process)', commands: [], conns: [], listings: [], rewrites: [] };
   }
@@ -205,7 +205,7 @@ export class EngineSide {
     if (payload) f.cseq += payload.length;
     if (f.dest === null) this.learnDest(f);
     if (v === V_EMIT && before && this.isFirst(f, flags)) {
-      const after = frameFields(this.engine.txBuf.subarray(0, this.engine.txLen));
+      const after = frameFields(this.engine.verdict.buf.subarray(0, this.engine.verdict.len));
       if (after) this.capture!.samples.push({ label: this.capture!.label, direction: 'client-to-server', before, after });
     }
   }
@@ -225,7 +225,7 @@ export class EngineSide {
     const v = this.engine.process(frame, frame.length, IF_LAN, this.now, VETH_PARTIAL);
     if (payload) f.sseq += payload.length;
     if (v === V_EMIT && before && this.isFirst(f, flags)) {
-      const after = frameFields(this.engine.txBuf.subarray(0, this.engine.txLen));
+      const after = frameFields(this.engine.verdict.buf.subarray(0, this.engine.verdict.len));
       if (after) this.capture!.samples.push({ label: this.capture!.label, direction: 'server-to-client', before, after });
     }
   }

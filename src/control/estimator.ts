@@ -4,8 +4,8 @@
  *   bytes:         rate = delta << 4,  avg += (rate - avg) >> 2,  shown as (avg + 0xF) >> 5 per second
  * (an EWMA with weight 1/4 per 2-second sample). Integer arithmetic as the kernel does it.
  */
-import type { Stats } from '../engine/model.js';
-import type { RatesSnapshot } from './snapshot.js';
+import type { Stats } from '../dataplane/model.js';
+import type { RatesSnapshot } from './snapshot-types.js';
 
 export const ESTIMATOR_INTERVAL_MS = 2000;
 

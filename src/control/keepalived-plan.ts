@@ -11,7 +11,7 @@ import { parseIPv4, prefixToMask } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
 import { FWD_DR, FWD_MASQ, FWD_TUNNEL } from '../lvs/fwd.js';
 import { protoName } from '../lvs/proto.js';
-import type { DestSpec, ServiceSpec } from '../engine/rules.js';
+import type { DestSpec, ServiceSpec } from '../control/service-registry.js';
 import type { CheckerSpec, HealthRealServerSpec, HealthServiceSpec } from '../health/types.js';
 import { expandGroupEntry } from '../config/keepalived/group-range.js';
 import { IPV6_SUPPORTED_SO_FAR } from './ipv6-status.js';

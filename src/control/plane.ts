@@ -6,8 +6,8 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { Rules, ServiceKey } from '../engine/rules.js';
-import { RuleError } from '../engine/rules.js';
+import type { ServiceRegistry, ServiceKey } from './service-registry.js';
+import { RegistryError } from './service-registry.js';
 import { loadKeepalivedConfig } from '../config/keepalived/index.js';
 import { formatWarning } from '../config/keepalived/index.js';
 import { HealthRunner } from '../health/runner.js';
@@ -37,7 +37,7 @@ export class ControlPlane {
   readonly session: ControlSession;
   readonly est = new RateEstimator();
   private readonly sessionEnv: SessionEnv;
-  private readonly rules: Rules;
+  private readonly rules: ServiceRegistry;
   private readonly opts: PlaneOptions;
   private readonly changed: () => void;
   private readonly log: (s: string) => void;
@@ -48,7 +48,7 @@ export class ControlPlane {
   /** Servers removed by a reload, kept at weight 0 until their connections are gone. */
   private readonly draining = new Map<string, { svc: ServiceKey; addr: number; port: number }>();
 
-  constructor(rules: Rules, opts: PlaneOptions, changed: () => void, log: (s: string) => void) {
+  constructor(rules: ServiceRegistry, opts: PlaneOptions, changed: () => void, log: (s: string) => void) {
     this.rules = rules;
     this.opts = opts;
     this.changed = changed;
@@ -174,7 +174,7 @@ export class ControlPlane {
         fn();
         this.changed();
       } catch (err) {
-        if (err instanceof RuleError) this.log(`health: ${what}: ${err.message}`);
+        if (err instanceof RegistryError) this.log(`health: ${what}: ${err.message}`);
         else throw err;
       }
     };

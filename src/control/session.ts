@@ -1,13 +1,13 @@
 /**
  * Runs ipvsadm command lines against the running engine: read-only commands render
- * a snapshot with ipvsadm's formats, state-changing ones go through Rules with the
+ * a snapshot with ipvsadm's formats, state-changing ones go through the ServiceRegistry with the
  * kernel's semantics and ipvsadm's error texts. `-R` reads commands from stdin.
  */
 import { parseIPv4 } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
 import { fwdFromName } from '../lvs/fwd.js';
 import { SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
-import { Rules, RuleError, type DestSpec, type ServiceKey, type ServiceSpec } from '../engine/rules.js';
+import { ServiceRegistry, RegistryError, type DestSpec, type ServiceKey, type ServiceSpec } from './service-registry.js';
 import { parseIpvsadmArgs, type ParseEnv } from './ipvsadm/args.js';
 import type { Command, DestSpec as CmdDest, ServiceTarget } from './ipvsadm/command.js';
 import { renderReadOnly, type Output } from './ipvsadm/format-other.js';
@@ -15,7 +15,7 @@ import type { NameEnv } from './ipvsadm/names.js';
 import { planRestore } from './ipvsadm/restore.js';
 import { KERNEL_ERROR_EXIT_STATUS, NOT_SUPPORTED_IPV6 } from './ipvsadm/strerror.js';
 import type { RateEstimator } from './estimator.js';
-import { engineSnapshot } from './engine-snapshot.js';
+import { engineSnapshot } from './take-snapshot.js';
 import { IPV6_SUPPORTED_SO_FAR } from './ipv6-status.js';
 
 /** libipvs's text for an IPv6 operation the kernel cannot do, and what this balancer can. */
@@ -24,13 +24,13 @@ const IPV6_REFUSED = `${NOT_SUPPORTED_IPV6} (${IPV6_SUPPORTED_SO_FAR})`;
 export type SessionEnv = ParseEnv & NameEnv;
 
 export class ControlSession {
-  readonly rules: Rules;
+  readonly rules: ServiceRegistry;
   private readonly est: RateEstimator;
   private readonly env: SessionEnv;
   private readonly changed: () => void;
   private readonly now: () => number;
 
-  constructor(rules: Rules, est: RateEstimator, env: SessionEnv, changed: () => void, now: () => number) {
+  constructor(rules: ServiceRegistry, est: RateEstimator, env: SessionEnv, changed: () => void, now: () => number) {
     this.rules = rules;
     this.est = est;
     this.env = env;
@@ -79,7 +79,7 @@ export class ControlSession {
       this.applyOrThrow(cmd);
       return { stdout: '', stderr: '', status: 0 };
     } catch (err) {
-      if (err instanceof RuleError) return { stdout: '', stderr: `${err.message}\n`, status: KERNEL_ERROR_EXIT_STATUS };
+      if (err instanceof RegistryError) return { stdout: '', stderr: `${err.message}\n`, status: KERNEL_ERROR_EXIT_STATUS };
       throw err;
     }
   }
@@ -118,28 +118,28 @@ export class ControlSession {
       }
       case 'start-daemon':
       case 'stop-daemon':
-        throw new RuleError('The kernel sync daemon is not available: use the balancer\'s own connection sync (keepalived lvs_sync_daemon in --config)');
+        throw new RegistryError('The kernel sync daemon is not available: use the balancer\'s own connection sync (keepalived lvs_sync_daemon in --config)');
       default:
-        throw new RuleError(`ipvsadm command '${cmd.cmd}' is not supported here`);
+        throw new RegistryError(`ipvsadm command '${cmd.cmd}' is not supported here`);
     }
     this.changed();
   }
 }
 
 function serviceKey(t: ServiceTarget): ServiceKey {
-  if (t.fwmark !== 0) throw new RuleError('Firewall-mark services (-f) are not supported by this balancer');
-  if (t.af !== 'inet') throw new RuleError(IPV6_REFUSED);
-  if (t.proto !== 'TCP' && t.proto !== 'UDP') throw new RuleError('Protocol not available');
+  if (t.fwmark !== 0) throw new RegistryError('Firewall-mark services (-f) are not supported by this balancer');
+  if (t.af !== 'inet') throw new RegistryError(IPV6_REFUSED);
+  if (t.proto !== 'TCP' && t.proto !== 'UDP') throw new RegistryError('Protocol not available');
   const addr = parseIPv4(t.addr);
-  if (addr === null) throw new RuleError(`bad address ${t.addr}`);
+  if (addr === null) throw new RegistryError(`bad address ${t.addr}`);
   return { proto: t.proto === 'TCP' ? PROTO_TCP : PROTO_UDP, addr, port: t.port };
 }
 
 function destSpec(d: CmdDest): DestSpec {
   const addr = parseIPv4(d.addr);
-  if (addr === null) throw new RuleError(IPV6_REFUSED);
+  if (addr === null) throw new RegistryError(IPV6_REFUSED);
   if (d.fwd === 'Tunnel' && d.tunnel.type !== 'ipip') {
-    throw new RuleError(`Tunnel type ${d.tunnel.type} is not supported: use ipip (the default of -i)`);
+    throw new RegistryError(`Tunnel type ${d.tunnel.type} is not supported: use ipip (the default of -i)`);
   }
   const fwd = fwdFromName(d.fwd);
   return { addr, port: d.port, weight: d.weight, fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold };

@@ -2,7 +2,7 @@
  * Read what the doctor needs from a running engine (control plane, never per packet):
  * per-server counters and resolved MACs, the ARP-conflict and loop-guard counters.
  */
-import type { Engine } from '../engine/engine.js';
+import type { Engine } from '../dataplane/engine.js';
 import { formatMac } from '../packet/addr.js';
 import { scanHandshakes } from './handshakes.js';
 import type { DestObs, Observation } from './types.js';
@@ -30,11 +30,11 @@ export function observe(e: Engine, now: number, dests: DestObs[], scanFor: Reado
   return {
     now,
     dests,
-    vipArpConflicts: e.vipArpConflicts,
-    conflictMac: formatMac(e.conflictMac),
-    conflictIp: e.conflictIp >>> 0,
-    loopGuardHits: e.loopGuardHits,
-    loopMac: formatMac(e.loopMac),
+    vipArpConflicts: e.counters.vipArpConflicts,
+    conflictMac: formatMac(e.counters.conflictMac),
+    conflictIp: e.counters.conflictIp >>> 0,
+    loopGuardHits: e.counters.loopGuardHits,
+    loopMac: formatMac(e.counters.loopMac),
     handshakes: scanFor.size > 0 ? scanHandshakes(e.table, scanFor) : null,
   };
 }

@@ -7,8 +7,8 @@
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Engine } from '../engine/engine.js';
-import { arpRequest } from '../engine/frames.js';
+import type { Engine } from '../dataplane/engine.js';
+import { arpRequest } from '../dataplane/frames.js';
 import { formatIPv4 } from '../packet/addr.js';
 import { PathDoctor, type DoctorConfig } from './doctor.js';
 import { describe, type ProbeResult } from './messages.js';

@@ -5,8 +5,8 @@
  * lvs_sync_daemon), and the optional metrics endpoint.
  */
 import { performance } from 'node:perf_hooks';
-import type { Engine } from '../engine/engine.js';
-import { RoutingTable, type Route } from '../engine/routing.js';
+import type { Engine } from '../dataplane/engine.js';
+import { RoutingTable, type Route } from '../dataplane/routing.js';
 import type { PacketPort } from '../io/port.js';
 import type { KeepalivedPlan } from '../control/keepalived-plan.js';
 import { formatIPv4 } from '../packet/addr.js';

@@ -1,7 +1,7 @@
 /**
  * Connection sync between the engine's table and IPVS sync messages (v1, src/sync/), pure.
  *
- * Master side (SyncSource): engine.syncHook calls onEntry(e) after each client packet; the entry is
+ * Master side (SyncSource): engine.hooks.sync calls onEntry(e) after each client packet; the entry is
  * viewed through one reusable SyncSourceConn (no allocation per packet) and handed to the
  * SyncBatcher, which applies ip_vs_sync_conn's rule (TCP states, sync_threshold "3 50",
  * templates with their controlled connection) and packs datagrams.
@@ -11,7 +11,7 @@
  * Backup side (applySyncToEngine): ip_vs_proc_conn through Engine.syncConn, which binds the
  * connection to the local server with the same (proto, vaddr, vport, daddr, dport).
  */
-import type { Engine, SyncedConn } from '../engine/engine.js';
+import type { Engine, SyncedConn } from '../dataplane/engine.js';
 import { CF_INACTIVE, CF_NOOUTPUT, CF_TEMPLATE, NONE } from '../table/conn-table.js';
 import { SyncBatcher, TCP_SYNCED_STATES, type SyncBatcherConfig, type SyncSourceConn } from '../sync/batcher.js';
 import { applySyncDatagram, type ApplyReport } from '../sync/apply.js';
@@ -54,7 +54,7 @@ export class SyncSource {
     this.tplPkts = new Uint32Array(n);
   }
 
-  /** After a client packet on entry e (engine.syncHook). */
+  /** After a client packet on entry e (engine.hooks.sync). */
   onEntry(e: number, now: number): void {
     const t = this.engine.table;
     const ctl = t.control[e]!;
@@ -183,7 +183,7 @@ export function applySyncToEngine(engine: Engine, dg: Uint8Array, syncid: number
   let unbound = 0;
   const report = applySyncDatagram(dg, {
     upsert: (u) => {
-      const c = toSyncedConn(u, engine.timeoutsMs);
+      const c = toSyncedConn(u, engine.settings.timeoutsMs);
       if (engine.syncConn(c, now)) onConn?.(c);
       else unbound++;
     },

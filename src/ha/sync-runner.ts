@@ -3,7 +3,7 @@
  * socket: IPVS sync message v1 (src/sync/message.ts), by default multicast to 224.0.0.81:8848
  * with TTL 1 out of the VRRP interface, or unicast to a peer (clouds without multicast).
  *
- * Role follows VRRP as keepalived's lvs_sync_daemon does: master -> engine.syncHook feeds the
+ * Role follows VRRP as keepalived's lvs_sync_daemon does: master -> engine.hooks.sync feeds the
  * batcher and datagrams go out; backup -> received datagrams are applied with Engine.syncConn.
  * With N active directors (--bgp, docs/scale-out.md) there is no VRRP to follow: role 'active'
  * does both at once, as the kernel runs a master and a backup sync thread side by side
@@ -17,8 +17,8 @@
  * malformed datagram changes nothing (applySyncDatagram checks the whole datagram first).
  */
 import dgram from 'node:dgram';
-import type { Engine } from '../engine/engine.js';
-import type { RoutingTable } from '../engine/routing.js';
+import type { Engine } from '../dataplane/engine.js';
+import type { RoutingTable } from '../dataplane/routing.js';
 import { formatIPv4 } from '../packet/addr.js';
 import { destName } from '../lvs/names.js';
 import { IP_VS_SYNC_GROUP, IP_VS_SYNC_PORT } from '../sync/constants.js';
@@ -139,7 +139,7 @@ export class SyncRunner {
     if (this.sends) {
       this.source = new SyncSource(this.engine, { syncid: this.opts.syncid, maxlen: this.opts.maxlen });
       const src = this.source;
-      this.engine.syncHook = (e) => src.onEntry(e, this.clock.now());
+      this.engine.hooks.sync = (e) => src.onEntry(e, this.clock.now());
     }
     if (takeover) {
       // Takeover: synced NAT connections get their client next hop now, and for 10 s as ARP resolves.
@@ -164,7 +164,7 @@ export class SyncRunner {
   }
 
   private stopMaster(): void {
-    this.engine.syncHook = null;
+    this.engine.hooks.sync = null;
     if (this.source) for (const dg of this.source.flushAll()) this.send(dg);
     this.source = null;
   }

@@ -12,8 +12,8 @@
  * On the backup, warmNeighbour() creates the neighbour slot for each synced client's next hop as
  * connections arrive, so the runtime resolves it by ARP before any takeover.
  */
-import type { Engine } from '../engine/engine.js';
-import type { RoutingTable } from '../engine/routing.js';
+import type { Engine } from '../dataplane/engine.js';
+import type { RoutingTable } from '../dataplane/routing.js';
 import { CF_SYNCED, CF_TEMPLATE } from '../table/conn-table.js';
 
 /** Keep the neighbour table for HA next hops well below its capacity. */

@@ -2,7 +2,7 @@
  * VRRP virtual addresses on the interface, as keepalived manages them (vrrp_state_become_master
  * adds virtual_ipaddress entries with netlink, vrrp_restore_interface removes them on BACKUP,
  * FAULT and at shutdown): so `ip addr` on a director shows which one is master. The VIP is then
- * a local address and the balancer takes only its services' frames (engine/vip-table.ts).
+ * a local address and the balancer takes only its services' frames (dataplane/vip-table.ts).
  * keepalived's default prefix for an address given without one is /32.
  */
 import { execFileSync } from 'node:child_process';

@@ -6,7 +6,7 @@
  * engine's clock is the records' time, so a replay is deterministic. No timers, no gratuitous
  * ARP, no neighbour probing: only the frames of the files.
  */
-import type { Engine } from '../engine/engine.js';
+import type { Engine } from '../dataplane/engine.js';
 import { encodePcap, type PcapRecord } from './pcap-file.js';
 import type { PacketPort } from './port.js';
 import { Runtime } from './runtime.js';

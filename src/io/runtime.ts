@@ -6,8 +6,8 @@
  * with the services.
  */
 import { performance } from 'node:perf_hooks';
-import { Engine } from '../engine/engine.js';
-import { V_EMIT } from '../engine/verdict.js';
+import { Engine } from '../dataplane/engine.js';
+import { V_EMIT, type Verdict } from '../dataplane/verdict.js';
 import { FWD_FNAT, repliesBypass } from '../lvs/fwd.js';
 import { IPPROTO_UDP } from '../lvs/proto.js';
 import type { PacketPort } from './port.js';
@@ -31,7 +31,7 @@ export interface RuntimeHooks {
   fanout?: boolean;
   /**
    * This host's IPv4 addresses (unsigned), read again on rule changes and every 2 s (VRRP
-   * or the operator may add a VIP): a VIP among them is local (engine/vip-table.ts).
+   * or the operator may add a VIP): a VIP among them is local (dataplane/vip-table.ts).
    */
   hostAddresses?: (() => Set<number>) | null;
   /** The same, read without blocking (the periodic check); null when unreadable this time. */
@@ -110,21 +110,21 @@ export class Runtime {
     const tap = this.hooks.tap;
     if (tap) tap(ifi, 'in', frame, len);
     const e = this.engine;
-    if (e.process(frame, len, ifi, this.batched ? this.batchNow : this.clock(), offload) === V_EMIT) {
-      if (tap) tap(e.txIface, 'out', e.txBuf, e.txLen);
-      this.ports[e.txIface]!.send(e.txBuf, e.txLen, e.txOffload);
-    }
+    if (e.process(frame, len, ifi, this.batched ? this.batchNow : this.clock(), offload) === V_EMIT) this.send(e.verdict);
     if (e.pending.ready > 0) this.flushQueued();
   }
 
   /** Frames that waited for a next hop whose ARP reply just came (neigh_update). */
   private flushQueued(): void {
     const e = this.engine;
+    while (e.takeQueued() >= 0) this.send(e.verdict);
+  }
+
+  /** The frame a verdict names goes out on its port. */
+  private send(v: Verdict): void {
     const tap = this.hooks.tap;
-    while (e.takeQueued() >= 0) {
-      if (tap) tap(e.txIface, 'out', e.txBuf, e.txLen);
-      this.ports[e.txIface]!.send(e.txBuf, e.txLen, e.txOffload);
-    }
+    if (tap) tap(v.iface, 'out', v.buf, v.len);
+    this.ports[v.iface]!.send(v.buf, v.len, v.offload);
   }
 
   private periodicCount = 0;
@@ -132,7 +132,7 @@ export class Runtime {
   private periodic(): void {
     this.engine.tick(this.clock());
     if (this.periodicCount % 20 === 19) this.refreshLocalLater();
-    if (this.engine.superFramesDropped > 0 && !this.superFrameHinted) this.hintSuperFrames();
+    if (this.engine.counters.superFramesDropped > 0 && !this.superFrameHinted) this.hintSuperFrames();
     if (++this.periodicCount % 10 === 0) this.resolveNeighbours();
   }
 
@@ -232,7 +232,7 @@ export class Runtime {
 
   private hintSuperFrames(): void {
     this.superFrameHinted = true;
-    const p = this.ports[this.engine.superFrameIface];
+    const p = this.ports[this.engine.counters.superFrameIface];
     if (!p || !this.onHint) return;
     this.onHint(
       `warning: frames larger than the MTU of ${p.name} arrive (GRO/TSO super-frames) and --io pcap cannot send them whole: ` +

@@ -2,7 +2,7 @@
  * IPv4 addresses as numbers, and the one sign rule.
  *
  * An address is the 32-bit value of its four bytes in host order (10.0.0.1 = 0x0a000001).
- * - Data plane (src/engine/, src/table/, src/packet/ readers): int32, `addr | 0`. V8 keeps int32
+ * - Data plane (src/dataplane/, src/table/, src/packet/ readers): int32, `addr | 0`. V8 keeps int32
  *   values unboxed (Smi) while an unsigned value >= 2^31 (every address from 128.0.0.0 up) is a
  *   heap number, an allocation per packet (packet/bytes.ts readI32).
  * - Everything else (control plane, config, health, VRRP, sync wire codecs, diagnostics): unsigned,

@@ -8,8 +8,8 @@
  * and counters per instance, and the sync daemon's counters. Rendering is pure (renderMetrics).
  */
 import http from 'node:http';
-import type { Engine } from '../engine/engine.js';
-import { DROP_REASONS } from '../engine/verdict.js';
+import type { Engine } from '../dataplane/engine.js';
+import { DROP_REASONS } from '../dataplane/verdict.js';
 import { DEST_F_AVAILABLE } from '../sched/types.js';
 import { formatIPv4 } from '../lvs/addr.js';
 import { destName, serviceName } from '../lvs/names.js';
@@ -72,10 +72,10 @@ export function renderMetrics(src: MetricsSource): string {
   }
   for (const v of e.vipList()) w.metric('tslb_vip_active', 'gauge', '1 when this director balances and answers ARP for the VIP (VRRP master or no VRRP).', { vip: formatIPv4(v.addr) }, v.active ? 1 : 0);
   w.metric('tslb_connections', 'gauge', 'Entries in the connection table (connections and templates).', {}, e.table.count);
-  w.metric('tslb_sloppy_connections_total', 'counter', 'Connections created by sloppy TCP from a segment without SYN (a flow another director had).', {}, e.sloppyConns);
-  w.metric('tslb_frames_total', 'counter', 'Frames received and sent by the engine.', { direction: 'rx' }, e.rxFrames);
-  w.metric('tslb_frames_total', 'counter', '', { direction: 'tx' }, e.txFrames);
-  DROP_REASONS.forEach((r, i) => w.metric('tslb_drops_total', 'counter', 'Frames dropped by the engine, by reason.', { reason: r }, e.drops[i]!));
+  w.metric('tslb_sloppy_connections_total', 'counter', 'Connections created by sloppy TCP from a segment without SYN (a flow another director had).', {}, e.counters.sloppyConns);
+  w.metric('tslb_frames_total', 'counter', 'Frames received and sent by the engine.', { direction: 'rx' }, e.counters.rxFrames);
+  w.metric('tslb_frames_total', 'counter', '', { direction: 'tx' }, e.counters.txFrames);
+  DROP_REASONS.forEach((r, i) => w.metric('tslb_drops_total', 'counter', 'Frames dropped by the engine, by reason.', { reason: r }, e.counters.drops[i]!));
   for (const i of src.vrrp?.status() ?? []) {
     const l = { instance: i.name, vrid: String(i.vrid) };
     for (const st of VRRP_STATES) w.metric('tslb_vrrp_state', 'gauge', 'VRRP instance state (1 for the current one).', { ...l, state: st }, i.state === st ? 1 : 0);

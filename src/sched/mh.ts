@@ -33,7 +33,7 @@ import { hsiphash1u32Int, sipKeyFromU32, type SipKey } from './siphash.js';
 const PRIMES = [251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071] as const;
 /** CONFIG_IP_VS_MH_TAB_INDEX default. */
 export const MH_TAB_INDEX = 12;
-export const MH_TAB_SIZE: number = PRIMES[MH_TAB_INDEX - 8];
+export const MH_TAB_SIZE: number = PRIMES[MH_TAB_INDEX - 8]!;
 /** IP_VS_MH_TAB_BITS: how many significant bits of weight/gcd are kept. */
 const MH_TAB_BITS = MH_TAB_INDEX / 2;
 

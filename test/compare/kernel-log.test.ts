@@ -9,7 +9,7 @@ import { encodePcap } from '../../src/io/pcap-file.js';
 import { tcpFrame } from '../../src/packet/builder.js';
 import * as tcp from '../../src/packet/tcp.js';
 import { changedFields } from '../../src/compare/rewrite.js';
-import { writeIpip } from '../../src/engine/tunnel.js';
+import { writeIpip } from '../../src/dataplane/tunnel.js';
 import { parseIPv4 } from '../../src/packet/addr.js';
 import { checksum } from '../../src/packet/checksum.js';
 import { validateScenario } from '../../src/compare/scenario.js';

@@ -9,7 +9,7 @@ import { SVC_F_ONEPACKET, SVC_F_PERSISTENT, SVC_F_SCHED1, SVC_F_SCHED2 } from '.
 import {
   DEFAULT_CONN_TABLE_SIZE, DEFAULT_TIMEOUTS, ZERO_RATES, ZERO_STATS,
   type DestSnapshot, type ServiceSnapshot, type Snapshot,
-} from '../../src/control/snapshot.js';
+} from '../../src/control/snapshot-types.js';
 import { listAllText, listFormat, listServiceText, saveText } from '../../src/control/ipvsadm/format.js';
 import { connectionsText, renderReadOnly, timeoutText } from '../../src/control/ipvsadm/format-other.js';
 import { parseServices } from '../../src/control/ipvsadm/services-file.js';

@@ -9,9 +9,9 @@
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { Engine } from '../../src/engine/engine.js';
-import { Rules } from '../../src/engine/rules.js';
-import { RoutingTable } from '../../src/engine/routing.js';
+import { Engine } from '../../src/dataplane/engine.js';
+import { ServiceRegistry } from '../../src/control/service-registry.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
 import { parseMac } from '../../src/packet/addr.js';
 import { ControlSession, type SessionEnv } from '../../src/control/session.js';
 import { RateEstimator } from '../../src/control/estimator.js';
@@ -130,7 +130,7 @@ function freshSession(): ControlSession {
     { dst: 0, prefixLen: 0, iface: 0, gateway: ip(IP.router) },
   ]);
   let now = 1000;
-  return new ControlSession(new Rules(engine, routing), new RateEstimator(), ENV, () => undefined, () => (now += 10));
+  return new ControlSession(new ServiceRegistry(engine, routing), new RateEstimator(), ENV, () => undefined, () => (now += 10));
 }
 
 /** -S -n of the session's table, restored into a fresh session: must apply without a word on stderr. */

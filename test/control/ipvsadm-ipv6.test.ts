@@ -10,7 +10,7 @@ import { SVC_F_PERSISTENT } from '../../src/sched/types.js';
 import {
   DEFAULT_CONN_TABLE_SIZE, DEFAULT_TIMEOUTS, ZERO_RATES, ZERO_STATS,
   type DestSnapshot, type ServiceSnapshot, type Snapshot,
-} from '../../src/control/snapshot.js';
+} from '../../src/control/snapshot-types.js';
 import { listAllText, listFormat, saveText } from '../../src/control/ipvsadm/format.js';
 import { connectionsText, renderReadOnly } from '../../src/control/ipvsadm/format-other.js';
 import { parseIpvsadmArgs } from '../../src/control/ipvsadm/args.js';

@@ -10,7 +10,7 @@ import { describeRestoreError, planRestore, splitRestoreStream } from '../../src
 import {
   DEFAULT_CONN_TABLE_SIZE, DEFAULT_TIMEOUTS, ZERO_RATES, ZERO_STATS,
   type DestSnapshot, type ServiceSnapshot, type Snapshot,
-} from '../../src/control/snapshot.js';
+} from '../../src/control/snapshot-types.js';
 
 const TRYHELP = "Try `ipvsadm -h' or 'ipvsadm --help' for more information.\n";
 

@@ -9,14 +9,14 @@ import t from 'tap';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Engine } from '../../src/engine/engine.js';
-import { Rules } from '../../src/engine/rules.js';
-import { RoutingTable } from '../../src/engine/routing.js';
+import { Engine } from '../../src/dataplane/engine.js';
+import { ServiceRegistry } from '../../src/control/service-registry.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
 import { parseMac } from '../../src/packet/addr.js';
 import { tcpFrame } from '../../src/packet/builder.js';
 import * as ipv4 from '../../src/packet/ipv4.js';
 import * as tcp from '../../src/packet/tcp.js';
-import { V_EMIT } from '../../src/engine/verdict.js';
+import { V_EMIT } from '../../src/dataplane/verdict.js';
 import { ControlPlane, StartupError, type PlaneOptions } from '../../src/control/plane.js';
 import { IP, MAC, ip } from '../helpers/lab-engine.js';
 import { FIXTURES } from '../config/paths.js';
@@ -32,13 +32,13 @@ const GOLDEN_LIST = [
 ].join('\n');
 const GOLDEN_SAVE = ['-A -t 10.0.0.127:80 -s rr', '-a -t 10.0.0.127:80 -r 10.0.0.86:80 -m -w 1', '-a -t 10.0.0.127:80 -r 10.0.0.185:80 -m -w 1', ''].join('\n');
 
-function engineAndRules(): { engine: Engine; rules: Rules } {
+function engineAndRules(): { engine: Engine; rules: ServiceRegistry } {
   const engine = new Engine({ ifaces: [{ name: 'eth0', mac: parseMac(MAC.lb)!, mtu: 1500, ip: ip(IP.lb) }], maxConns: 1024 });
   const routing = new RoutingTable([
     { dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 },
     { dst: 0, prefixLen: 0, iface: 0, gateway: ip(IP.router) },
   ]);
-  return { engine, rules: new Rules(engine, routing) };
+  return { engine, rules: new ServiceRegistry(engine, routing) };
 }
 
 function plane(opts: Partial<PlaneOptions>): { engine: Engine; plane: ControlPlane; log: string[] } {
@@ -185,7 +185,7 @@ t.test('reload of --config: a removed server gets weight 0 at once, keeps its co
   for (const sport of [50000, 50001]) {
     const f = syn(sport);
     t.equal(engine.process(f, f.length, 0, 1000), V_EMIT);
-    conns[ipv4.decode(engine.txBuf, 14).dst] = sport;
+    conns[ipv4.decode(engine.verdict.buf, 14).dst] = sport;
   }
   t.same(Object.keys(conns).sort(), [IP.rs2, IP.rs1].sort());
 
@@ -196,12 +196,12 @@ t.test('reload of --config: a removed server gets weight 0 at once, keeps its co
   // The existing connection still flows to .185 (its packets are forwarded, not dropped).
   const more = tcpFrame({ srcMac: MAC.router, dstMac: MAC.lb, src: IP.client, dst: IP.vip, sport: conns[IP.rs1]!, dport: 80, flags: tcp.ACK, seq: 2, ack: 1, ttl: 63 });
   t.equal(engine.process(more, more.length, 0, 1100), V_EMIT, 'established connection keeps flowing');
-  t.equal(ipv4.decode(engine.txBuf, 14).dst, IP.rs1);
+  t.equal(ipv4.decode(engine.verdict.buf, 14).dst, IP.rs1);
   // New connections only go to .86.
   for (let i = 0; i < 4; i++) {
     const f = syn(50100 + i);
     t.equal(engine.process(f, f.length, 0, 1200), V_EMIT);
-    t.equal(ipv4.decode(engine.txBuf, 14).dst, IP.rs2, `new connection ${i} to the remaining server`);
+    t.equal(ipv4.decode(engine.verdict.buf, 14).dst, IP.rs2, `new connection ${i} to the remaining server`);
   }
   // End every connection (expire the table), then the 2 s periodic pass deletes the drained server.
   engine.tick(1_000_000_000);

@@ -12,9 +12,9 @@ import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Engine } from '../../src/engine/engine.js';
-import { Rules } from '../../src/engine/rules.js';
-import { RoutingTable } from '../../src/engine/routing.js';
+import { Engine } from '../../src/dataplane/engine.js';
+import { ServiceRegistry } from '../../src/control/service-registry.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
 import { parseMac } from '../../src/packet/addr.js';
 import { ControlSession } from '../../src/control/session.js';
 import { RateEstimator } from '../../src/control/estimator.js';
@@ -36,7 +36,7 @@ function session(): ControlSession {
     { dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 },
     { dst: 0, prefixLen: 0, iface: 0, gateway: ip(IP.router) },
   ]);
-  const s = new ControlSession(new Rules(engine, routing), new RateEstimator(), {}, () => undefined, () => 1000);
+  const s = new ControlSession(new ServiceRegistry(engine, routing), new RateEstimator(), {}, () => undefined, () => 1000);
   for (const line of ['-A -t 10.0.0.127:80 -s rr', '-a -t 10.0.0.127:80 -r 10.0.0.185:80 -m -w 1', '-a -t 10.0.0.127:80 -r 10.0.0.86:80 -m -w 1']) {
     const out = s.run(line.split(' '));
     if (out.status !== 0) throw new Error(out.stderr);
@@ -255,7 +255,7 @@ t.test('more connections than the cap are closed on arrival, and counted', async
 
 t.test('ControlPlane serves its session on the socket and survives garbage', async (t) => {
   const engine = new Engine({ ifaces: [{ name: 'eth0', mac: parseMac(MAC.lb)!, mtu: 1500, ip: ip(IP.lb) }], maxConns: 64 });
-  const rules = new Rules(engine, new RoutingTable([{ dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 }]));
+  const rules = new ServiceRegistry(engine, new RoutingTable([{ dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 }]));
   const sock = path.join(dir, 'plane.sock');
   const plane = new ControlPlane(rules, { rulesFile: null, saveOnExit: null, config: null, socket: sock }, () => undefined, () => undefined);
   await plane.start();

@@ -6,14 +6,14 @@
  * captured from this program.
  */
 import t from 'tap';
-import { Engine } from '../../src/engine/engine.js';
-import { Rules } from '../../src/engine/rules.js';
-import { RoutingTable } from '../../src/engine/routing.js';
+import { Engine } from '../../src/dataplane/engine.js';
+import { ServiceRegistry } from '../../src/control/service-registry.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
 import { parseMac } from '../../src/packet/addr.js';
 import { tcpFrame, udpFrame } from '../../src/packet/builder.js';
 import * as ipv4 from '../../src/packet/ipv4.js';
 import * as tcp from '../../src/packet/tcp.js';
-import { V_EMIT } from '../../src/engine/verdict.js';
+import { V_EMIT } from '../../src/dataplane/verdict.js';
 import { ControlSession } from '../../src/control/session.js';
 import { RateEstimator } from '../../src/control/estimator.js';
 import { IP, MAC, ip } from '../helpers/lab-engine.js';
@@ -33,13 +33,13 @@ function cprintf(fmt: string, ...args: (string | number)[]): string {
 const largenum = (n: number) => cprintf('%9llu', n);
 
 /** The seed-000 one-arm engine with NO rules (everything comes from ipvsadm commands). */
-function fresh(): { engine: Engine; rules: Rules; session: ControlSession; clock: { now: number }; changes: { n: number } } {
+function fresh(): { engine: Engine; rules: ServiceRegistry; session: ControlSession; clock: { now: number }; changes: { n: number } } {
   const engine = new Engine({ ifaces: [{ name: 'eth0', mac: parseMac(MAC.lb)!, mtu: 1500, ip: ip(IP.lb) }], maxConns: 1024 });
   const routing = new RoutingTable([
     { dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 },
     { dst: 0, prefixLen: 0, iface: 0, gateway: ip(IP.router) },
   ]);
-  const rules = new Rules(engine, routing);
+  const rules = new ServiceRegistry(engine, routing);
   const clock = { now: 1000 };
   const changes = { n: 0 };
   const session = new ControlSession(rules, new RateEstimator(), {}, () => changes.n++, () => clock.now);
@@ -90,7 +90,7 @@ function syn(sport: number, src = IP.client) {
 function sendSyn(engine: Engine, sport: number, now: number): string {
   const f = syn(sport);
   if (engine.process(f, f.length, 0, now) !== V_EMIT) throw new Error('SYN not forwarded');
-  return ipv4.decode(engine.txBuf, 14).dst;
+  return ipv4.decode(engine.verdict.buf, 14).dst;
 }
 
 t.test('docs/ipvs-behaviour.md §5.4: -A, two -a -m -w 1, then -L -n and -S -n are the golden texts', async (t) => {
@@ -230,7 +230,7 @@ t.test('--stats counts the traffic fed through the engine; -Z zeroes it', async 
   const s1 = syn(42000);
   const s2 = syn(42001);
   t.equal(engine.process(s1, s1.length, 0, clock.now), V_EMIT);
-  const first = ipv4.decode(engine.txBuf, 14).dst;
+  const first = ipv4.decode(engine.verdict.buf, 14).dst;
   t.equal(engine.process(s2, s2.length, 0, clock.now), V_EMIT);
   t.equal(first, IP.rs2);
   const synack = tcpFrame({ srcMac: MAC.rs2, dstMac: MAC.lb, src: IP.rs2, dst: IP.client, sport: 80, dport: 42000, flags: tcp.SYN | tcp.ACK, seq: 5000, ack: 1001, ttl: 64 });
@@ -277,7 +277,7 @@ t.test('-L -n -c lists connections with state names and MM:SS (remaining seconds
   // Connection A: full handshake -> ESTABLISHED (900 s).
   const a = syn(43000);
   engine.process(a, a.length, 0, t0);
-  const rsA = ipv4.decode(engine.txBuf, 14).dst;
+  const rsA = ipv4.decode(engine.verdict.buf, 14).dst;
   t.equal(rsA, IP.rs2);
   const sa = tcpFrame({ srcMac: MAC.rs2, dstMac: MAC.lb, src: IP.rs2, dst: IP.client, sport: 80, dport: 43000, flags: tcp.SYN | tcp.ACK, seq: 5000, ack: 1001, ttl: 64 });
   engine.process(sa, sa.length, 0, t0);

@@ -71,7 +71,7 @@ t.test('loop guard: a new flow from a DR server MAC is refused and reported with
   r.tick(0);
   const f = tcpFrame({ srcMac: MAC.rs1, dstMac: MAC.lb, src: IP.client, dst: IP.vip, sport: 1234, dport: 80, flags: tcp.SYN });
   engine.process(f, f.length, 0, 10);
-  t.equal(engine.loopGuardHits, 1);
+  t.equal(engine.counters.loopGuardHits, 1);
   t.match(r.tick(1000), [{ kind: 'loop', mac: MAC.rs1, hits: 1 }]);
   t.match(logs[0], /arrived from 02:00:00:00:01:85 \(the MAC of DR real server 10\.0\.0\.185\)/);
 });

@@ -3,7 +3,7 @@ import { oneArm, MAC, IP, destSpec, svcSpec, ip } from '../helpers/lab-engine.js
 import { tcpFrame, udpFrame } from '../../src/packet/builder.js';
 import * as ipv4 from '../../src/packet/ipv4.js';
 import * as tcp from '../../src/packet/tcp.js';
-import { DROP, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
+import { DROP, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
 import { DEST_F_OVERLOAD } from '../../src/sched/types.js';
 
@@ -11,7 +11,7 @@ const client = { srcMac: MAC.router, dstMac: MAC.lb, dst: IP.vip };
 
 function seg(e: ReturnType<typeof oneArm>['engine'], src: string, sport: number, flags: number, now: number): string | null {
   const f = tcpFrame({ ...client, src, sport, dport: 80, flags });
-  return e.process(f, f.length, 0, now) === V_EMIT ? ipv4.decode(e.txBuf, 14).dst : null;
+  return e.process(f, f.length, 0, now) === V_EMIT ? ipv4.decode(e.verdict.buf, 14).dst : null;
 }
 
 function reply(e: ReturnType<typeof oneArm>['engine'], rs: string, dport: number, flags: number, now: number): number {
@@ -66,7 +66,7 @@ t.test('hard capacity: new connections dropped and counted, existing ones keep f
   t.ok(seg(engine, IP.client, 1, tcp.SYN, 0));
   t.ok(seg(engine, IP.client, 2, tcp.SYN, 0));
   t.equal(seg(engine, IP.client, 3, tcp.SYN, 0), null);
-  t.equal(engine.drops[DROP.table_full], 1);
+  t.equal(engine.counters.drops[DROP.table_full], 1);
   t.equal(seg(engine, IP.client, 1, tcp.ACK, 1), IP.rs1, 'existing flow unaffected');
 });
 
@@ -87,12 +87,12 @@ t.test('deleted server: packets of its connections are dropped (expire_nodest_co
   const to = seg(engine, IP.client, 50003, tcp.SYN, 0)!;
   rules.delDest(svcSpec(), ip(to), 80);
   t.equal(seg(engine, IP.client, 50003, tcp.ACK, 1), null);
-  t.equal(engine.drops[DROP.dest_unavailable], 1);
+  t.equal(engine.counters.drops[DROP.dest_unavailable], 1);
   const other = seg(engine, IP.client, 50004, tcp.SYN, 2);
   t.not(other, to, 'new connections avoid the deleted server');
   rules.addDest(svcSpec(), destSpec(to));
   t.equal(seg(engine, IP.client, 50003, tcp.ACK, 3), to, 'same dest object back from the trash');
-  engine.expireNodestConn = true;
+  engine.settings.expireNodestConn = true;
   rules.delDest(svcSpec(), ip(to), 80);
   t.equal(seg(engine, IP.client, 50003, tcp.ACK, 4), null, 'non-SYN cannot be rescheduled');
   t.equal(engine.table.findForward(6, ip(IP.client), 50003, ip(IP.vip), 80, false), -1, 'expired at once');
@@ -134,11 +134,11 @@ t.test('one-packet scheduling (-o): every datagram scheduled afresh, nothing kep
   for (let i = 0; i < 4; i++) {
     const q = udpFrame({ ...client, src: IP.client, sport: 999, dport: 53 });
     t.equal(engine.process(q, q.length, 0, i), V_EMIT);
-    dsts.push(ipv4.decode(engine.txBuf, 14).dst);
+    dsts.push(ipv4.decode(engine.verdict.buf, 14).dst);
   }
   t.same(dsts, [IP.rs2, IP.rs1, IP.rs2, IP.rs1]);
   t.equal(engine.table.count, 0);
-  t.equal(engine.stats.conns, 4);
+  t.equal(engine.counters.stats.conns, 4);
 });
 
 t.test('upper threshold (-x) marks a server overloaded; below 3/4 it comes back', async (t) => {

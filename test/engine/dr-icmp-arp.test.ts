@@ -9,8 +9,8 @@ import * as arp from '../../src/packet/arp.js';
 import * as icmp from '../../src/packet/icmp.js';
 import * as l4 from '../../src/packet/l4.js';
 import { checksum } from '../../src/packet/checksum.js';
-import { FWD_DR } from '../../src/engine/model.js';
-import { DROP, V_CONSUMED, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
+import { FWD_DR } from '../../src/dataplane/model.js';
+import { DROP, V_CONSUMED, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
 import { OFL_KNOWN } from '../../src/packet/offload.js';
 
@@ -21,7 +21,7 @@ t.test('DR: only the MACs, the TTL and the IP checksum change (every other byte 
   const f = tcpFrame({ ...client, sport: 40001, dport: 80, flags: tcp.SYN, seq: 5, ttl: 64, payload: Buffer.from('x') });
   const orig = Buffer.from(f);
   t.equal(engine.process(f, f.length, 0, 0), V_EMIT);
-  const out = Buffer.from(engine.txBuf.subarray(0, engine.txLen));
+  const out = Buffer.from(engine.verdict.buf.subarray(0, engine.verdict.len));
   t.equal(out.length, orig.length);
   const changed: number[] = [];
   for (let i = 0; i < out.length; i++) if (out[i] !== orig[i]) changed.push(i);
@@ -58,7 +58,7 @@ t.test('a service can mix NAT and DR servers', async (t) => {
   for (let i = 0; i < 2; i++) {
     const f = tcpFrame({ ...client, sport: 41000 + i, dport: 80, flags: tcp.SYN });
     engine.process(f, f.length, 0, 0);
-    dsts.push(ipv4.decode(engine.txBuf, 14).dst);
+    dsts.push(ipv4.decode(engine.verdict.buf, 14).dst);
   }
   t.same(dsts, [IP.rs2, IP.vip], 'NAT rewrites to the RIP, DR keeps the VIP');
 });
@@ -67,9 +67,9 @@ t.test('ARP: who-has VIP is answered in place; other targets are not', async (t)
   const { engine } = oneArm();
   const req = arpFrame({ srcMac: MAC.router, dstMac: 'ff:ff:ff:ff:ff:ff', op: 1, senderMac: MAC.router, senderIp: IP.router, targetMac: '00:00:00:00:00:00', targetIp: IP.vip });
   t.equal(engine.process(req, req.length, 0, 0), V_EMIT);
-  const rep = arp.decode(engine.txBuf, 14);
+  const rep = arp.decode(engine.verdict.buf, 14);
   t.same(rep, { op: 2, senderMac: MAC.lb, senderIp: IP.vip, targetMac: MAC.router, targetIp: IP.router });
-  t.equal(eth.decode(engine.txBuf).dst, MAC.router);
+  t.equal(eth.decode(engine.verdict.buf).dst, MAC.router);
   const other = arpFrame({ srcMac: MAC.rs1, dstMac: 'ff:ff:ff:ff:ff:ff', op: 1, senderMac: MAC.rs1, senderIp: IP.rs1, targetMac: '00:00:00:00:00:00', targetIp: '10.0.0.99' });
   t.equal(engine.process(other, other.length, 0, 0), V_CONSUMED, 'a real server is a known neighbour: learnt, not answered');
   const stranger = arpFrame({ srcMac: MAC.router, dstMac: 'ff:ff:ff:ff:ff:ff', op: 1, senderMac: MAC.router, senderIp: IP.router, targetMac: '00:00:00:00:00:00', targetIp: '10.0.0.99' });
@@ -82,24 +82,24 @@ t.test('unknown next hop: the frame waits, an ARP request goes out, the reply re
   const { engine } = oneArm({}, {}, [destSpec('10.0.0.50')]);
   const f = tcpFrame({ ...client, sport: 42000, dport: 80, flags: tcp.SYN });
   t.equal(engine.process(f, f.length, 0, 0), V_EMIT);
-  const req = arp.decode(engine.txBuf, 14);
+  const req = arp.decode(engine.verdict.buf, 14);
   t.same([req.op, req.targetIp, req.senderIp], [1, '10.0.0.50', IP.lb]);
-  t.equal(engine.drops[DROP.neigh_unresolved], 0, 'queued, not dropped (__neigh_event_send)');
-  t.equal(engine.neighQueued, 1);
+  t.equal(engine.counters.drops[DROP.neigh_unresolved], 0, 'queued, not dropped (__neigh_event_send)');
+  t.equal(engine.counters.neighQueued, 1);
   t.equal(engine.takeQueued(), -1, 'nothing leaves before the reply');
   const reply = arpFrame({ srcMac: '02:00:00:00:00:50', dstMac: MAC.lb, op: 2, senderMac: '02:00:00:00:00:50', senderIp: '10.0.0.50', targetMac: MAC.lb, targetIp: IP.lb });
   t.equal(engine.process(reply, reply.length, 0, 1), V_CONSUMED);
   t.ok(engine.takeQueued() >= 0, 'the SYN is released by the reply');
-  const out = engine.txBuf.subarray(0, engine.txLen);
+  const out = engine.verdict.buf.subarray(0, engine.verdict.len);
   t.equal(eth.decode(out).dst, '02:00:00:00:00:50');
   t.equal(eth.decode(out).src, MAC.lb);
   t.equal(ipv4.decode(out, 14).dst, '10.0.0.50', 'rewritten before it waited');
   t.equal(ipv4.decode(out, 14).ttl, 63, 'TTL decremented once');
-  t.equal(engine.txIface, 0);
+  t.equal(engine.verdict.iface, 0);
   t.equal(engine.takeQueued(), -1, 'sent once');
   const again = tcpFrame({ ...client, sport: 42001, dport: 80, flags: tcp.SYN });
   t.equal(engine.process(again, again.length, 0, 2), V_EMIT);
-  t.equal(eth.decode(engine.txBuf).dst, '02:00:00:00:00:50');
+  t.equal(eth.decode(engine.verdict.buf).dst, '02:00:00:00:00:50');
 });
 
 t.test('unknown next hop that never answers: queued frames time out and are counted', async (t) => {
@@ -108,11 +108,11 @@ t.test('unknown next hop that never answers: queued frames time out and are coun
     const f = tcpFrame({ ...client, sport: 43000 + i, dport: 80, flags: tcp.SYN });
     engine.process(f, f.length, 0, i * 10);
   }
-  t.equal(engine.neighQueued, 3);
+  t.equal(engine.counters.neighQueued, 3);
   engine.tick(2_000);
-  t.equal(engine.drops[DROP.neigh_timeout], 0, 'still waiting at 2 s');
+  t.equal(engine.counters.drops[DROP.neigh_timeout], 0, 'still waiting at 2 s');
   engine.tick(3_100);
-  t.equal(engine.drops[DROP.neigh_timeout], 3, 'dropped after 3 s, as after mcast_solicit probes');
+  t.equal(engine.counters.drops[DROP.neigh_timeout], 3, 'dropped after 3 s, as after mcast_solicit probes');
   t.equal(engine.takeQueued(), -1);
   t.equal(engine.pending.used, 0, 'slots freed');
 });
@@ -121,17 +121,17 @@ t.test('ICMP port unreachable from a NAT real server is translated back to VIP:p
   const { engine } = oneArm({}, { proto: PROTO_UDP, port: 53 }, [destSpec(IP.rs1, { port: 53 })]);
   const q = udpFrame({ ...client, sport: 5353, dport: 53, payload: Buffer.from('query') });
   t.equal(engine.process(q, q.length, 0, 0), V_EMIT);
-  const forwarded = Buffer.from(engine.txBuf.subarray(0, engine.txLen));
+  const forwarded = Buffer.from(engine.verdict.buf.subarray(0, engine.verdict.len));
   const err = icmpFrame({ srcMac: MAC.rs1, dstMac: MAC.lb, src: IP.rs1, dst: IP.client, type: icmp.DEST_UNREACH, code: icmp.CODE_PORT_UNREACH, rest: 0, payload: quote(forwarded) });
   t.equal(engine.process(err, err.length, 0, 1), V_EMIT);
-  const out = engine.txBuf.subarray(0, engine.txLen);
+  const out = engine.verdict.buf.subarray(0, engine.verdict.len);
   const outer = ipv4.decode(out, 14);
   t.same([outer.src, outer.dst], [IP.vip, IP.client]);
   const inner = ipv4.decode(out, 42);
   t.same([inner.src, inner.dst], [IP.client, IP.vip], 'quoted packet shows the VIP');
   t.equal(udp.decode(out, 62).dport, 53);
   t.ok(ipv4.verifyHeader(out, 14, 20) && ipv4.verifyHeader(out, 42, 20), 'both IP checksums');
-  t.equal(checksum(out, 34, engine.txLen - 34), 0, 'ICMP checksum recomputed over the message');
+  t.equal(checksum(out, 34, engine.verdict.len - 34), 0, 'ICMP checksum recomputed over the message');
 });
 
 t.test('ICMP frag-needed from the client side reaches the real server with the quoted source rewritten', async (t) => {
@@ -142,53 +142,53 @@ t.test('ICMP frag-needed from the client side reaches the real server with the q
   const reply = tcpFrame({ srcMac: MAC.lb, dstMac: MAC.router, src: IP.vip, dst: IP.client, sport: 80, dport: 43000, flags: tcp.ACK });
   const err = icmpFrame({ srcMac: MAC.router, dstMac: MAC.lb, src: IP.router, dst: IP.vip, type: icmp.DEST_UNREACH, code: icmp.CODE_FRAG_NEEDED, rest: 1400, payload: quote(reply) });
   t.equal(engine.process(err, err.length, 0, 1), V_EMIT);
-  const out = engine.txBuf.subarray(0, engine.txLen);
+  const out = engine.verdict.buf.subarray(0, engine.verdict.len);
   t.equal(ipv4.decode(out, 14).dst, IP.rs1);
   const inner = ipv4.decode(out, 42);
   t.equal(inner.src, IP.rs1);
   t.equal(tcp.decode(out, 62).sport, 8080, 'quoted source port = real server port');
-  t.equal(checksum(out, 34, engine.txLen - 34), 0);
+  t.equal(checksum(out, 34, engine.verdict.len - 34), 0);
 });
 
 t.test('no destination available: ICMP port unreachable to the client, never a RST', async (t) => {
   const { engine } = oneArm({}, {}, [destSpec(IP.rs1, { weight: 0 })]);
   const f = tcpFrame({ ...client, sport: 44000, dport: 80, flags: tcp.SYN });
   t.equal(engine.process(f, f.length, 0, 0), V_EMIT);
-  const out = engine.txBuf.subarray(0, engine.txLen);
+  const out = engine.verdict.buf.subarray(0, engine.verdict.len);
   const h = ipv4.decode(out, 14);
   t.same([h.src, h.dst, h.protocol], [IP.vip, IP.client, 1]);
   t.same([out[34], out[35]], [3, 3]);
-  t.equal(engine.drops[DROP.no_destination], 1);
+  t.equal(engine.counters.drops[DROP.no_destination], 1);
 });
 
 t.test('echo request to the VIP is answered', async (t) => {
   const { engine } = oneArm();
   const ping = icmpFrame({ ...client, type: icmp.ECHO_REQUEST, code: 0, rest: 0x00010001, payload: Buffer.from('abcdefgh') });
   t.equal(engine.process(ping, ping.length, 0, 0), V_EMIT);
-  const out = engine.txBuf.subarray(0, engine.txLen);
+  const out = engine.verdict.buf.subarray(0, engine.verdict.len);
   t.same([ipv4.decode(out, 14).src, ipv4.decode(out, 14).dst, out[34]], [IP.vip, IP.client, 0]);
-  t.equal(checksum(out, 34, engine.txLen - 34), 0);
+  t.equal(checksum(out, 34, engine.verdict.len - 34), 0);
 });
 
 t.test('TTL 1: time exceeded back to the client; oversize DF: frag needed with the MTU', async (t) => {
   const { engine } = oneArm();
   const f = tcpFrame({ ...client, sport: 45000, dport: 80, flags: tcp.SYN, ttl: 1 });
   t.equal(engine.process(f, f.length, 0, 0), V_EMIT);
-  t.same([engine.txBuf[34], engine.txBuf[35]], [11, 0]);
+  t.same([engine.verdict.buf[34], engine.verdict.buf[35]], [11, 0]);
   const big = tcpFrame({ ...client, sport: 45001, dport: 80, flags: tcp.SYN, payload: Buffer.alloc(2000) });
   // A port that reports offload state says this is one 2040-byte packet, not a super-frame.
   t.equal(engine.process(big, big.length, 0, 0, OFL_KNOWN), V_EMIT);
-  t.same([engine.txBuf[34], engine.txBuf[35]], [3, 4]);
-  t.equal((engine.txBuf[40]! << 8) | engine.txBuf[41]!, 1500, 'next-hop MTU');
-  t.equal(engine.drops[DROP.oversize], 1);
+  t.same([engine.verdict.buf[34], engine.verdict.buf[35]], [3, 4]);
+  t.equal((engine.verdict.buf[40]! << 8) | engine.verdict.buf[41]!, 1500, 'next-hop MTU');
+  t.equal(engine.counters.drops[DROP.oversize], 1);
 });
 
 t.test('VLAN-tagged frames are balanced with the tag kept', async (t) => {
   const { engine } = oneArm();
   const f = tcpFrame({ ...client, vlan: 7, sport: 46000, dport: 80, flags: tcp.SYN });
   t.equal(engine.process(f, f.length, 0, 0), V_EMIT);
-  t.equal(eth.decode(engine.txBuf).vlan, 7);
-  t.ok(l4.verifyChecksum(engine.txBuf, 18));
+  t.equal(eth.decode(engine.verdict.buf).vlan, 7);
+  t.ok(l4.verifyChecksum(engine.verdict.buf, 18));
 });
 
 t.test('malformed frames are dropped with a named reason', async (t) => {
@@ -202,7 +202,7 @@ t.test('malformed frames are dropped with a named reason', async (t) => {
   const ihl = good(); ihl[14] = 0x44; cases.push(['ihl', ihl, 'ip_bad_ihl']);
   const len = good(); len[16] = 0; len[17] = 10; cases.push(['total < header', len, 'ip_bad_length']);
   const long = good(); long[16] = 0x05; cases.push(['total > captured', long, 'ip_truncated']);
-  const csum = good(); csum[24] ^= 0xff; cases.push(['ip checksum', csum, 'ip_bad_checksum']);
+  const csum = good(); csum[24]! ^= 0xff; cases.push(['ip checksum', csum, 'ip_bad_checksum']);
   cases.push(['fragment', tcpFrame({ ...client, sport: 1, dport: 80, flags: tcp.SYN, frag: ipv4.FLAG_MF }), 'ip_fragment']);
   const doff = good(); doff[46] = 0x30; cases.push(['tcp data offset', doff, 'l4_bad_header']);
   cases.push(['not a SYN', tcpFrame({ ...client, sport: 47001, dport: 80, flags: tcp.ACK }), 'tcp_no_conn']);
@@ -210,9 +210,9 @@ t.test('malformed frames are dropped with a named reason', async (t) => {
   cases.push(['not ours', tcpFrame({ ...client, dst: '10.0.0.200', sport: 47003, dport: 80, flags: tcp.SYN }), 'not_ours']);
   const own = good(); own[6] = 0x02; own[7] = 0; own[8] = 0; own[9] = 0; own[10] = 0; own[11] = 2; cases.push(['own MAC', own, 'own_frame']);
   for (const [name, f, reason] of cases) {
-    const before = engine.drops[DROP[reason]]!;
+    const before = engine.counters.drops[DROP[reason]]!;
     t.equal(engine.process(f, f.length, 0, 0), V_DROP, name);
-    t.equal(engine.drops[DROP[reason]], before + 1, `${name} counted as ${reason}`);
+    t.equal(engine.counters.drops[DROP[reason]], before + 1, `${name} counted as ${reason}`);
   }
 });
 
@@ -222,7 +222,7 @@ t.test('local VIP: ARP and echo requests for it are left to the kernel; the serv
   t.equal(engine.vipList()[0]!.local, true);
   const req = arpFrame({ srcMac: MAC.router, dstMac: 'ff:ff:ff:ff:ff:ff', op: 1, senderMac: MAC.router, senderIp: IP.router, targetMac: '00:00:00:00:00:00', targetIp: IP.vip });
   t.not(engine.process(req, req.length, 0, 0), V_EMIT, 'no ARP reply from the balancer');
-  t.equal(engine.arpReplies, 0);
+  t.equal(engine.counters.arpReplies, 0);
   const ping = icmpFrame({ ...client, type: icmp.ECHO_REQUEST, code: 0, rest: 0x00010001, payload: Buffer.from('abcdefgh') });
   t.equal(engine.process(ping, ping.length, 0, 0), V_DROP, 'no echo reply from the balancer');
   const syn = tcpFrame({ ...client, sport: 47000, dport: 80, flags: tcp.SYN });

@@ -9,8 +9,8 @@ import { oneArm, MAC, IP, destSpec, ip } from '../helpers/lab-engine.js';
 import { prng } from '../helpers/prng.js';
 import { tcpFrame, udpFrame } from '../../src/packet/builder.js';
 import * as tcp from '../../src/packet/tcp.js';
-import { FWD_FNAT } from '../../src/engine/model.js';
-import { DROP, V_EMIT } from '../../src/engine/verdict.js';
+import { FWD_FNAT } from '../../src/dataplane/model.js';
+import { DROP, V_EMIT } from '../../src/dataplane/verdict.js';
 import { CF_TEMPLATE } from '../../src/table/conn-table.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
 
@@ -67,7 +67,7 @@ for (const full of [false, true]) {
     })() : fnatArm(20000, 20010);
     const syn = tcpFrame({ srcMac: MAC.router, dstMac: MAC.lb, src: IP.client, dst: IP.vip, sport: 43210, dport: 80, flags: tcp.SYN, seq: 7, ttl: 60, payload: Buffer.from('hello full-nat') });
     t.equal(engine.process(syn, syn.length, 0, 0), V_EMIT);
-    const out = parse(engine.txBuf.subarray(0, engine.txLen));
+    const out = parse(engine.verdict.buf.subarray(0, engine.verdict.len));
     const rs = out.dst;
     t.ok(rs === IP.rs1 || rs === IP.rs2, 'to a real server');
     t.equal(out.src, LADDR, 'client address replaced by the local address');
@@ -79,7 +79,7 @@ for (const full of [false, true]) {
     const lport = out.sport;
     const reply = tcpFrame({ srcMac: rs === IP.rs1 ? MAC.rs1 : MAC.rs2, dstMac: MAC.lb, src: rs, dst: LADDR, sport: 80, dport: lport, flags: tcp.SYN | tcp.ACK, ttl: 64, payload: Buffer.from('reply bytes!') });
     t.equal(engine.process(reply, reply.length, 0, 1), V_EMIT);
-    const back = parse(engine.txBuf.subarray(0, engine.txLen));
+    const back = parse(engine.verdict.buf.subarray(0, engine.verdict.len));
     t.same([back.src, back.sport, back.dst, back.dport], [IP.vip, 80, IP.client, 43210], 'both addresses and ports restored');
     t.equal(back.ttl, 63);
     t.ok(back.ipOk, 'IP header checksum');
@@ -93,18 +93,18 @@ t.test('full-NAT UDP rewrite both ways, checksums recomputed', async (t) => {
   rules.refreshVips();
   const q = udpFrame({ srcMac: MAC.router, dstMac: MAC.lb, src: IP.client, dst: IP.vip, sport: 5353, dport: 80, payload: Buffer.from('query'), ttl: 30 });
   t.equal(engine.process(q, q.length, 0, 0), V_EMIT);
-  const out = parse(engine.txBuf.subarray(0, engine.txLen));
+  const out = parse(engine.verdict.buf.subarray(0, engine.verdict.len));
   t.same([out.src, out.sport, out.dst, out.dport, out.proto], [LADDR, 30000, IP.rs1, 80, 17]);
   t.ok(out.ipOk && out.l4Ok, 'IP and UDP checksums');
   const r = udpFrame({ srcMac: MAC.rs1, dstMac: MAC.lb, src: IP.rs1, dst: LADDR, sport: 80, dport: 30000, payload: Buffer.from('answer!'), ttl: 64 });
   t.equal(engine.process(r, r.length, 0, 1), V_EMIT);
-  const back = parse(engine.txBuf.subarray(0, engine.txLen));
+  const back = parse(engine.verdict.buf.subarray(0, engine.verdict.len));
   t.same([back.src, back.sport, back.dst, back.dport], [IP.vip, 80, IP.client, 5353]);
   t.ok(back.ipOk && back.l4Ok, 'IP and UDP checksums');
   // A second client while the only local port is held for this server: exhausted, not reused.
   const q2 = udpFrame({ srcMac: MAC.router, dstMac: MAC.lb, src: '198.51.100.11', dst: IP.vip, sport: 5353, dport: 80, payload: Buffer.from('q2') });
   t.not(engine.process(q2, q2.length, 0, 2), V_EMIT);
-  t.equal(engine.drops[DROP.fnat_ports_exhausted], 1, 'counted as fnat_ports_exhausted');
+  t.equal(engine.counters.drops[DROP.fnat_ports_exhausted], 1, 'counted as fnat_ports_exhausted');
 });
 
 t.test('port allocation never collides under churn (many connections opened and closed)', async (t) => {
@@ -121,7 +121,7 @@ t.test('port allocation never collides under churn (many connections opened and 
     const syn = tcpFrame({ srcMac: MAC.router, dstMac: MAC.lb, src: IP.client, dst: IP.vip, sport: cport, dport: 80, flags: tcp.SYN });
     if (engine.process(syn, syn.length, 0, now) === V_EMIT) {
       opened++;
-      const o = parse(engine.txBuf.subarray(0, engine.txLen));
+      const o = parse(engine.verdict.buf.subarray(0, engine.verdict.len));
       const k = `${o.src}:${o.sport}>${o.dst}:${o.dport}`;
       allocations.set(k, (allocations.get(k) ?? 0) + 1);
       if (rand() < 0.5) {
@@ -152,6 +152,6 @@ t.test('port allocation never collides under churn (many connections opened and 
   t.ok(opened > 1000, `${opened} connections opened (${refused} refused while the pool was full)`);
   t.ok([...allocations.values()].some((n) => n > 5), 'tuples were reused after their entries expired');
   t.ok(allocations.size <= 80, 'only the 80 possible tuples were ever used');
-  t.equal(refused, engine.drops[DROP.fnat_ports_exhausted], 'refusals are pool exhaustion, counted');
+  t.equal(refused, engine.counters.drops[DROP.fnat_ports_exhausted], 'refusals are pool exhaustion, counted');
   t.ok(checks > 0);
 });

@@ -15,10 +15,10 @@ import { checksum } from '../../src/packet/checksum.js';
 import { equal6 } from '../../src/packet/bytes.js';
 import * as l4 from '../../src/packet/l4.js';
 import { PROTO_ICMP, PROTO_TCP, PROTO_UDP } from '../../src/packet/ipv4.js';
-import { FWD_DR } from '../../src/engine/model.js';
-import { DROP, DROP_REASONS, V_CONSUMED, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
-import type { Engine } from '../../src/engine/engine.js';
-import type { Rules } from '../../src/engine/rules.js';
+import { FWD_DR } from '../../src/dataplane/model.js';
+import { DROP, DROP_REASONS, V_CONSUMED, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
+import type { Engine } from '../../src/dataplane/engine.js';
+import type { ServiceRegistry } from '../../src/control/service-registry.js';
 
 const FRAMES = Number(process.env.TSLB_FUZZ_FRAMES ?? 1_000_000);
 const SEED = Number(process.env.TSLB_FUZZ_SEED ?? 0x5eed2);
@@ -38,7 +38,7 @@ const EMPTY = svcSpec({ port: PORT_EMPTY });
  * NAT (rs1, rs2), persistent DR (rs1), UDP NAT (rs1, rs2@2) and a service whose only
  * server is quiesced. ICMP errors are rate limited hard so the limit is reached.
  */
-function buildEngine(): { engine: Engine; rules: Rules } {
+function buildEngine(): { engine: Engine; rules: ServiceRegistry } {
   const { engine, rules } = oneArm({ maxConns: CAPACITY, icmpPerSecond: 2 });
   rules.addService(DR);
   rules.addDest(DR, destSpec(IP.rs1, { fwd: FWD_DR }));
@@ -55,7 +55,7 @@ function buildEngine(): { engine: Engine; rules: Rules } {
  * delete and re-add a server (its connections keep it in the "trash"), quiesce one,
  * flip expire_nodest_conn. The counters must survive all of it.
  */
-function controlPlaneEvent(rand: () => number, engine: Engine, rules: Rules, rs2InNat: { on: boolean }): void {
+function controlPlaneEvent(rand: () => number, engine: Engine, rules: ServiceRegistry, rs2InNat: { on: boolean }): void {
   const r = rand();
   if (r < 0.4) {
     if (rs2InNat.on) rules.delDest(NAT, ip(IP.rs2), 80);
@@ -64,7 +64,7 @@ function controlPlaneEvent(rand: () => number, engine: Engine, rules: Rules, rs2
   } else if (r < 0.7) {
     rules.editDest(NAT, destSpec(IP.rs1, { weight: rand() < 0.5 ? 0 : 1 + Math.floor(rand() * 3) }));
   } else if (r < 0.85) {
-    engine.expireNodestConn = !engine.expireNodestConn;
+    engine.settings.expireNodestConn = !engine.settings.expireNodestConn;
   } else {
     rules.editDest(UDP, destSpec(IP.rs1, { port: PORT_UDP, weight: rand() < 0.5 ? 0 : 1 }));
   }
@@ -94,15 +94,15 @@ function l4ChecksumValid(b: Uint8Array, len: number): boolean {
 
 function sumDrops(e: Engine): number {
   let s = 0;
-  for (let i = 0; i < e.drops.length; i++) s += e.drops[i]!;
+  for (let i = 0; i < e.counters.drops.length; i++) s += e.counters.drops[i]!;
   return s;
 }
 
 /** Problems with an emitted frame (empty when it is well-formed). */
 function checkEmit(e: Engine, input: Uint8Array, inputL4Valid: boolean): string | null {
-  const out = e.txBuf;
-  const len = e.txLen;
-  if (out !== input && out !== e.scratch) return 'txBuf is neither the input frame nor the scratch buffer';
+  const out = e.verdict.buf;
+  const len = e.verdict.len;
+  if (out !== input && out !== e.scratch) return 'verdict.buf is neither the input frame nor the scratch buffer';
   if (!(len > 0 && len <= out.length)) return `txLen ${len} outside the buffer (${out.length})`;
   if (!equal6(out, 6, LB_MAC, 0)) return 'source MAC is not the interface MAC';
   const l3 = l3Of(out, len);
@@ -189,7 +189,7 @@ t.test(`fuzz: ${FRAMES} random and mutated frames`, async (t) => {
       fail(i, len, `unknown verdict ${v}`);
       continue;
     }
-    verdicts[v]++;
+    verdicts[v]!++;
 
     // Drop accounting, frame by frame: exactly one reason per dropped frame. A frame the
     // engine replaces by one it writes itself (ICMP error, ARP request) is a dropped frame
@@ -197,10 +197,10 @@ t.test(`fuzz: ${FRAMES} random and mutated frames`, async (t) => {
     const drops = sumDrops(engine);
     const delta = drops - prevDrops;
     prevDrops = drops;
-    const replaced = v === V_EMIT && engine.txBuf === engine.scratch;
+    const replaced = v === V_EMIT && engine.verdict.buf === engine.scratch;
     if (replaced) replacedEmits++;
     const expected = v === V_DROP || replaced ? 1 : 0;
-    if (delta !== expected) fail(i, len, `verdict ${v} changed the drop counters by ${delta} (reason ${DROP_REASONS[engine.dropReason]})`);
+    if (delta !== expected) fail(i, len, `verdict ${v} changed the drop counters by ${delta} (reason ${DROP_REASONS[engine.verdict.reason]})`);
 
     if (v === V_EMIT) {
       const problem = checkEmit(engine, frame, inputL4Valid);
@@ -219,7 +219,7 @@ t.test(`fuzz: ${FRAMES} random and mutated frames`, async (t) => {
   }
 
   const elapsed = (performance.now() - started) / 1000;
-  const byReason = Object.fromEntries(DROP_REASONS.map((r, i) => [r, engine.drops[i]]).filter(([, n]) => n !== 0));
+  const byReason = Object.fromEntries(DROP_REASONS.map((r, i) => [r, engine.counters.drops[i]]).filter(([, n]) => n !== 0));
   t.comment(`${FRAMES} frames in ${elapsed.toFixed(1)} s: drop ${verdicts[V_DROP]}, emit ${verdicts[V_EMIT]}, consumed ${verdicts[V_CONSUMED]}; table peak ${maxCount}/${CAPACITY}`);
   t.comment(`drops by reason: ${JSON.stringify(byReason)}`);
 
@@ -239,10 +239,10 @@ t.test(`fuzz: ${FRAMES} random and mutated frames`, async (t) => {
     'table_full', 'ttl_exceeded', 'oversize', 'icmp_bad_checksum', 'icmp_unrelated', 'arp_malformed',
     'arp_ignored', 'loop_guard', 'no_destination', 'dest_unavailable',
   ] as const) {
-    t.ok(engine.drops[DROP[r]]! > 0, `exercised: ${r}`);
+    t.ok(engine.counters.drops[DROP[r]]! > 0, `exercised: ${r}`);
   }
   t.ok(maxCount === CAPACITY, 'the table was full at some point');
-  t.ok(engine.icmpRateLimited > 0, 'ICMP errors were rate limited');
-  t.ok(engine.arpReplies > 0 && engine.icmpSent > 0 && engine.stats.conns > 0 && engine.stats.outPkts > 0, 'ARP answers, ICMP errors, new connections and NAT replies happened');
-  t.ok(engine.vipArpConflicts > 0, 'VIP ARP conflicts were seen');
+  t.ok(engine.counters.icmpRateLimited > 0, 'ICMP errors were rate limited');
+  t.ok(engine.counters.arpReplies > 0 && engine.counters.icmpSent > 0 && engine.counters.stats.conns > 0 && engine.counters.stats.outPkts > 0, 'ARP answers, ICMP errors, new connections and NAT replies happened');
+  t.ok(engine.counters.vipArpConflicts > 0, 'VIP ARP conflicts were seen');
 });

@@ -5,7 +5,7 @@ import * as ipv4 from '../../src/packet/ipv4.js';
 import * as tcp from '../../src/packet/tcp.js';
 import * as eth from '../../src/packet/ethernet.js';
 import * as l4 from '../../src/packet/l4.js';
-import { V_EMIT } from '../../src/engine/verdict.js';
+import { V_EMIT } from '../../src/dataplane/verdict.js';
 
 function syn(sport: number, flags = tcp.SYN) {
   return tcpFrame({ srcMac: MAC.router, dstMac: MAC.lb, src: IP.client, dst: IP.vip, sport, dport: 80, flags, seq: 1000, ttl: 63 });
@@ -18,7 +18,7 @@ t.test('NAT client->server: rr alternates, headers rewritten, checksums valid', 
     const f = syn(40000 + i);
     const v = engine.process(f, f.length, 0, 1000);
     t.equal(v, V_EMIT);
-    const out = engine.txBuf.subarray(0, engine.txLen);
+    const out = engine.verdict.buf.subarray(0, engine.verdict.len);
     const ip = ipv4.decode(out, 14);
     seen.push(ip.dst);
     t.equal(ip.src, IP.client, 'client address kept (NAT, not full-NAT)');
@@ -37,10 +37,10 @@ t.test('NAT return path: source rewritten back to the VIP', async (t) => {
   const { engine } = oneArm();
   const f = syn(40000);
   engine.process(f, f.length, 0, 1000);
-  const rs = ipv4.decode(engine.txBuf, 14).dst;
+  const rs = ipv4.decode(engine.verdict.buf, 14).dst;
   const reply = tcpFrame({ srcMac: rs === IP.rs1 ? MAC.rs1 : MAC.rs2, dstMac: MAC.lb, src: rs, dst: IP.client, sport: 80, dport: 40000, flags: tcp.SYN | tcp.ACK, ttl: 64 });
   t.equal(engine.process(reply, reply.length, 0, 1001), V_EMIT);
-  const out = engine.txBuf.subarray(0, engine.txLen);
+  const out = engine.verdict.buf.subarray(0, engine.verdict.len);
   const ip = ipv4.decode(out, 14);
   t.equal(ip.src, IP.vip);
   t.equal(ip.dst, IP.client);

@@ -9,8 +9,8 @@ import t from 'tap';
 import { oneArm, MAC, IP, destSpec } from '../helpers/lab-engine.js';
 import { tcpFrame, udpFrame } from '../../src/packet/builder.js';
 import * as tcp from '../../src/packet/tcp.js';
-import { FWD_DR, FWD_FNAT } from '../../src/engine/model.js';
-import { DROP, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
+import { FWD_DR, FWD_FNAT } from '../../src/dataplane/model.js';
+import { DROP, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
 import { OFL_CSUM_PARTIAL, OFL_GSO_TCPV4, OFL_KNOWN, OFL_SIZE_SHIFT } from '../../src/packet/offload.js';
 
@@ -62,13 +62,13 @@ t.test('NAT, partial TCP checksum from a ring port: only the pseudo-header part 
   const { engine } = oneArm({}, {}, [destSpec(IP.rs1)]);
   const f = makePartial(tcpFrame({ ...client, sport: 40000, dport: 80, flags: tcp.SYN, payload: Buffer.from('hello, partial world') }), 6);
   t.equal(engine.process(f, f.length, 0, 0, RING_PARTIAL), V_EMIT);
-  const out = engine.txBuf.subarray(0, engine.txLen);
+  const out = engine.verdict.buf.subarray(0, engine.verdict.len);
   t.equal(u32(out, 30), IP.rs1);
   t.equal(field(out, 6), fold(pseudo(out, 6)), 'the field is the seed of the rewritten pseudo-header');
-  t.equal(complete(out, 6, engine.txLen), full(out, 6, engine.txLen), 'completed as a device would, it equals a full recomputation');
-  t.equal(engine.txOffload & OFL_CSUM_PARTIAL, OFL_CSUM_PARTIAL, 'the frame goes out still partial (vnet header kept)');
-  t.equal(engine.partialFrames, 1);
-  t.equal(engine.partialCompleted, 0);
+  t.equal(complete(out, 6, engine.verdict.len), full(out, 6, engine.verdict.len), 'completed as a device would, it equals a full recomputation');
+  t.equal(engine.verdict.offload & OFL_CSUM_PARTIAL, OFL_CSUM_PARTIAL, 'the frame goes out still partial (vnet header kept)');
+  t.equal(engine.counters.partialFrames, 1);
+  t.equal(engine.counters.partialCompleted, 0);
 });
 
 t.test('NAT reply and full-NAT, partial checksums: both directions, both ends', async (t) => {
@@ -76,26 +76,26 @@ t.test('NAT reply and full-NAT, partial checksums: both directions, both ends', 
   engine.fnat.configure([(10 << 24) | 250], 5000, 5010, 0, 1);
   const syn = makePartial(tcpFrame({ ...client, sport: 40001, dport: 80, flags: tcp.SYN }), 6);
   t.equal(engine.process(syn, syn.length, 0, 0, RING_PARTIAL), V_EMIT);
-  let out = engine.txBuf.subarray(0, engine.txLen);
+  let out = engine.verdict.buf.subarray(0, engine.verdict.len);
   t.same([u32(out, 26), u32(out, 30)], ['10.0.0.250', IP.rs1]);
-  t.equal(complete(out, 6, engine.txLen), full(out, 6, engine.txLen));
+  t.equal(complete(out, 6, engine.verdict.len), full(out, 6, engine.verdict.len));
   const lport = (out[34]! << 8) | out[35]!;
   const reply = makePartial(tcpFrame({ srcMac: MAC.rs1, dstMac: MAC.lb, src: IP.rs1, dst: '10.0.0.250', sport: 80, dport: lport, flags: tcp.SYN | tcp.ACK, payload: Buffer.from('x') }), 6);
   t.equal(engine.process(reply, reply.length, 0, 1, RING_PARTIAL), V_EMIT);
-  out = engine.txBuf.subarray(0, engine.txLen);
+  out = engine.verdict.buf.subarray(0, engine.verdict.len);
   t.same([u32(out, 26), u32(out, 30)], [IP.vip, IP.client]);
   t.equal(field(out, 6), fold(pseudo(out, 6)));
-  t.equal(complete(out, 6, engine.txLen), full(out, 6, engine.txLen));
+  t.equal(complete(out, 6, engine.verdict.len), full(out, 6, engine.verdict.len));
 });
 
 t.test('NAT, partial UDP checksum', async (t) => {
   const { engine } = oneArm({}, { proto: PROTO_UDP, port: 53 }, [destSpec(IP.rs2, { port: 5353 })]);
   const q = makePartial(udpFrame({ ...client, sport: 33333, dport: 53, payload: Buffer.from('query!!') }), 17);
   t.equal(engine.process(q, q.length, 0, 0, RING_PARTIAL), V_EMIT);
-  const out = engine.txBuf.subarray(0, engine.txLen);
+  const out = engine.verdict.buf.subarray(0, engine.verdict.len);
   t.same([u32(out, 30), (out[36]! << 8) | out[37]!], [IP.rs2, 5353]);
   t.equal(field(out, 17), fold(pseudo(out, 17)));
-  t.equal(complete(out, 17, engine.txLen), full(out, 17, engine.txLen));
+  t.equal(complete(out, 17, engine.verdict.len), full(out, 17, engine.verdict.len));
 });
 
 t.test('DR leaves a partial checksum alone and sends it on partial', async (t) => {
@@ -103,10 +103,10 @@ t.test('DR leaves a partial checksum alone and sends it on partial', async (t) =
   const f = makePartial(tcpFrame({ ...client, sport: 40002, dport: 80, flags: tcp.SYN }), 6);
   const seed = field(f, 6);
   t.equal(engine.process(f, f.length, 0, 0, RING_PARTIAL), V_EMIT);
-  const out = engine.txBuf.subarray(0, engine.txLen);
+  const out = engine.verdict.buf.subarray(0, engine.verdict.len);
   t.equal(field(out, 6), seed);
-  t.equal(complete(out, 6, engine.txLen), full(out, 6, engine.txLen));
-  t.equal(engine.txOffload & OFL_CSUM_PARTIAL, OFL_CSUM_PARTIAL);
+  t.equal(complete(out, 6, engine.verdict.len), full(out, 6, engine.verdict.len));
+  t.equal(engine.verdict.offload & OFL_CSUM_PARTIAL, OFL_CSUM_PARTIAL);
 });
 
 t.test('pcap backend (offload unknown): a partial checksum is detected and completed, NAT and DR', async (t) => {
@@ -114,14 +114,14 @@ t.test('pcap backend (offload unknown): a partial checksum is detected and compl
     const { engine } = oneArm({}, {}, [destSpec(IP.rs1, fwd === undefined ? {} : { fwd })]);
     const f = makePartial(tcpFrame({ ...client, sport: 40003, dport: 80, flags: tcp.SYN, payload: Buffer.from('abc') }), 6);
     t.equal(engine.process(f, f.length, 0, 0), V_EMIT);
-    const out = engine.txBuf.subarray(0, engine.txLen);
-    t.equal(field(out, 6), full(out, 6, engine.txLen), `${fwd === FWD_DR ? 'DR' : 'NAT'}: a complete, correct checksum`);
-    t.equal(engine.partialCompleted, 1);
+    const out = engine.verdict.buf.subarray(0, engine.verdict.len);
+    t.equal(field(out, 6), full(out, 6, engine.verdict.len), `${fwd === FWD_DR ? 'DR' : 'NAT'}: a complete, correct checksum`);
+    t.equal(engine.counters.partialCompleted, 1);
   }
   const { engine } = oneArm();
   const ok = tcpFrame({ ...client, sport: 40004, dport: 80, flags: tcp.SYN });
   engine.process(ok, ok.length, 0, 0);
-  t.equal(engine.partialCompleted, 0, 'a complete checksum is not touched');
+  t.equal(engine.counters.partialCompleted, 0, 'a complete checksum is not touched');
 });
 
 t.test('GSO super-frame from a ring port: forwarded whole when one segment fits the MTU', async (t) => {
@@ -132,25 +132,25 @@ t.test('GSO super-frame from a ring port: forwarded whole when one segment fits 
   const big = makePartial(tcpFrame({ ...client, sport: 40005, dport: 80, flags: tcp.ACK, payload }), 6);
   const gso = RING_PARTIAL | OFL_GSO_TCPV4 | (1448 << OFL_SIZE_SHIFT); // 20 + 20 + 1448 = 1488 <= 1500
   t.equal(engine.process(big, big.length, 0, 1, gso), V_EMIT);
-  t.equal(engine.txLen, big.length, 'not cut');
-  const out = engine.txBuf.subarray(0, engine.txLen);
+  t.equal(engine.verdict.len, big.length, 'not cut');
+  const out = engine.verdict.buf.subarray(0, engine.verdict.len);
   t.equal(u32(out, 30), IP.rs1);
-  t.equal(complete(out, 6, engine.txLen), full(out, 6, engine.txLen));
-  t.equal(engine.txOffload, gso, 'the GSO state goes out with it');
-  t.equal(engine.gsoFrames, 1);
+  t.equal(complete(out, 6, engine.verdict.len), full(out, 6, engine.verdict.len));
+  t.equal(engine.verdict.offload, gso, 'the GSO state goes out with it');
+  t.equal(engine.counters.gsoFrames, 1);
   const tooBig = makePartial(tcpFrame({ ...client, sport: 40005, dport: 80, flags: tcp.ACK, payload }), 6);
   const gso2 = RING_PARTIAL | OFL_GSO_TCPV4 | (1470 << OFL_SIZE_SHIFT); // 1510 > 1500
   t.equal(engine.process(tooBig, tooBig.length, 0, 2, gso2), V_EMIT, 'frag needed for a segment above the MTU');
-  t.same([engine.txBuf[34], engine.txBuf[35]], [3, 4]);
-  t.equal((engine.txBuf[40]! << 8) | engine.txBuf[41]!, 1500);
+  t.same([engine.verdict.buf[34], engine.verdict.buf[35]], [3, 4]);
+  t.equal((engine.verdict.buf[40]! << 8) | engine.verdict.buf[41]!, 1500);
 });
 
 t.test('pcap backend: a super-frame cannot be sent whole: dropped, counted, no ICMP', async (t) => {
   const { engine } = oneArm();
   const big = tcpFrame({ ...client, sport: 40006, dport: 80, flags: tcp.ACK, payload: Buffer.alloc(8000) });
   t.equal(engine.process(big, big.length, 0, 0), V_DROP);
-  t.equal(engine.drops[DROP.oversize], 1);
-  t.equal(engine.superFramesDropped, 1);
-  t.equal(engine.superFrameIface, 0);
-  t.equal(engine.icmpSent, 0);
+  t.equal(engine.counters.drops[DROP.oversize], 1);
+  t.equal(engine.counters.superFramesDropped, 1);
+  t.equal(engine.counters.superFrameIface, 0);
+  t.equal(engine.counters.icmpSent, 0);
 });

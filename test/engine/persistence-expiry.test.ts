@@ -13,15 +13,15 @@ import { oneArm, MAC, IP, ip } from '../helpers/lab-engine.js';
 import { tcpFrame } from '../../src/packet/builder.js';
 import * as ipv4 from '../../src/packet/ipv4.js';
 import * as tcp from '../../src/packet/tcp.js';
-import { V_EMIT } from '../../src/engine/verdict.js';
-import type { Engine } from '../../src/engine/engine.js';
+import { V_EMIT } from '../../src/dataplane/verdict.js';
+import type { Engine } from '../../src/dataplane/engine.js';
 
 const client = { srcMac: MAC.router, dstMac: MAC.lb, dst: IP.vip };
 
 /** Client -> VIP segment; the real server it was sent to, or null. */
 function seg(e: Engine, sport: number, flags: number, now: number): string | null {
   const f = tcpFrame({ ...client, src: IP.client, sport, dport: 80, flags });
-  return e.process(f, f.length, 0, now) === V_EMIT ? ipv4.decode(e.txBuf, 14).dst : null;
+  return e.process(f, f.length, 0, now) === V_EMIT ? ipv4.decode(e.verdict.buf, 14).dst : null;
 }
 
 function reply(e: Engine, rs: string, dport: number, flags: number, now: number): void {

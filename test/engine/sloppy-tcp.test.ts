@@ -11,13 +11,13 @@ import { oneArm, MAC, IP, destSpec, ip } from '../helpers/lab-engine.js';
 import { tcpFrame } from '../../src/packet/builder.js';
 import * as ipv4 from '../../src/packet/ipv4.js';
 import * as tcp from '../../src/packet/tcp.js';
-import { DROP, V_EMIT } from '../../src/engine/verdict.js';
-import { FWD_DR } from '../../src/engine/model.js';
+import { DROP, V_EMIT } from '../../src/dataplane/verdict.js';
+import { FWD_DR } from '../../src/dataplane/model.js';
 import { S_CLOSE, S_ESTABLISHED } from '../../src/table/tcp-state.js';
 import { SVC_F_SCHED_MH_PORT } from '../../src/sched/types.js';
 import { parseKeepalivedText } from '../../src/config/keepalived/index.js';
 import { planFromKeepalived } from '../../src/control/keepalived-plan.js';
-import type { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/dataplane/engine.js';
 
 const client = { srcMac: MAC.router, dstMac: MAC.lb, dst: IP.vip };
 
@@ -25,10 +25,10 @@ const client = { srcMac: MAC.router, dstMac: MAC.lb, dst: IP.vip };
 function seg(e: Engine, sport: number, flags: number, now = 0, src = IP.client): string | null {
   const f = tcpFrame({ ...client, src, sport, dport: 80, flags });
   if (e.process(f, f.length, 0, now) !== V_EMIT) return null;
-  const dst = Array.from(e.txBuf.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join(':');
+  const dst = Array.from(e.verdict.buf.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join(':');
   if (dst === MAC.rs1) return IP.rs1;
   if (dst === MAC.rs2) return IP.rs2;
-  return ipv4.decode(e.txBuf, 14).dst; // NAT: the rewritten destination
+  return ipv4.decode(e.verdict.buf, 14).dst; // NAT: the rewritten destination
 }
 
 const dr = () => [destSpec(IP.rs1, { fwd: FWD_DR }), destSpec(IP.rs2, { fwd: FWD_DR })];
@@ -38,14 +38,14 @@ t.test('off (the default): a segment without SYN and without entry is dropped as
   const { engine } = oneArm({}, {}, dr());
   t.equal(seg(engine, 40000, tcp.ACK), null);
   t.equal(seg(engine, 40000, tcp.ACK | tcp.PSH), null);
-  t.equal(engine.drops[DROP.tcp_no_conn], 2);
+  t.equal(engine.counters.drops[DROP.tcp_no_conn], 2);
   t.equal(engine.table.count, 0);
-  t.equal(engine.sloppyConns, 0);
+  t.equal(engine.counters.sloppyConns, 0);
 });
 
 t.test('on: an ACK without entry is scheduled, its entry goes NONE -> ESTABLISHED and counts as active', async (t) => {
   const { engine } = oneArm({}, {}, dr());
-  engine.sloppyTcp = true;
+  engine.settings.sloppyTcp = true;
   const rs = seg(engine, 40001, tcp.ACK | tcp.PSH, 5);
   t.ok(rs === IP.rs1 || rs === IP.rs2, `sent to a real server (${rs})`);
   const e = entry(engine, 40001);
@@ -54,27 +54,27 @@ t.test('on: an ACK without entry is scheduled, its entry goes NONE -> ESTABLISHE
   t.equal(engine.table.timeoutMs[e], 900_000, 'with the ESTABLISHED timeout');
   const d = engine.services[0]!.dests.find((x) => x.addr === ip(rs!))!;
   t.same([d.activeConns, d.inactConns], [1, 0], 'ActiveConn');
-  t.equal(engine.sloppyConns, 1, 'counted as a sloppy connection');
+  t.equal(engine.counters.sloppyConns, 1, 'counted as a sloppy connection');
   t.equal(seg(engine, 40001, tcp.ACK, 6), rs, 'the next segment follows the entry');
-  t.equal(engine.sloppyConns, 1, 'not counted again');
+  t.equal(engine.counters.sloppyConns, 1, 'not counted again');
 });
 
 t.test('on: a RST without entry is still dropped; FIN or no flag at all give a CLOSE entry', async (t) => {
   const { engine } = oneArm({}, {}, dr());
-  engine.sloppyTcp = true;
+  engine.settings.sloppyTcp = true;
   t.equal(seg(engine, 40002, tcp.RST | tcp.ACK), null);
   t.equal(seg(engine, 40003, tcp.RST), null);
-  t.equal(engine.drops[DROP.tcp_no_conn], 2, 'RST: tcp_no_conn');
+  t.equal(engine.counters.drops[DROP.tcp_no_conn], 2, 'RST: tcp_no_conn');
   t.ok(seg(engine, 40004, tcp.FIN | tcp.ACK));
   t.equal(engine.table.state[entry(engine, 40004)], S_CLOSE, 'fin in NONE -> CLOSE');
   t.ok(seg(engine, 40005, 0));
   t.equal(engine.table.state[entry(engine, 40005)], S_CLOSE, 'no flag -> CLOSE (set_tcp_state default)');
-  t.equal(engine.sloppyConns, 2);
+  t.equal(engine.counters.sloppyConns, 2);
 });
 
 t.test('NAT too: the sloppy entry rewrites like any other', async (t) => {
   const { engine } = oneArm();
-  engine.sloppyTcp = true;
+  engine.settings.sloppyTcp = true;
   const rs = seg(engine, 40006, tcp.ACK);
   t.ok(rs === IP.rs1 || rs === IP.rs2, `destination rewritten to ${rs}`);
 });
@@ -82,8 +82,8 @@ t.test('NAT too: the sloppy entry rewrites like any other', async (t) => {
 t.test('sloppyTcpMh (the --bgp default) applies to mh services only; a service can have its own', async (t) => {
   const mh = oneArm({}, { scheduler: 'mh' }, dr()).engine;
   const rr = oneArm({}, { scheduler: 'rr' }, dr());
-  mh.sloppyTcpMh = true;
-  rr.engine.sloppyTcpMh = true;
+  mh.settings.sloppyTcpMh = true;
+  rr.engine.settings.sloppyTcpMh = true;
   t.ok(seg(mh, 40010, tcp.ACK), 'mh: scheduled');
   t.equal(seg(rr.engine, 40010, tcp.ACK), null, 'rr: dropped');
   rr.rules.editService({ ...rr.engine.services[0]!, scheduler: 'rr', persistent: 0, netmask: -1, ops: false, schedFlags: 0, sloppyTcp: true });
@@ -100,7 +100,7 @@ t.test('sloppyTcpMh (the --bgp default) applies to mh services only; a service c
 function moveFlows(scheduler: string, schedFlags: number, flows: number): { same: number; moved: number } {
   const a = oneArm({}, { scheduler, schedFlags }, dr()).engine;
   const b = oneArm({}, { scheduler, schedFlags }, dr()).engine;
-  b.sloppyTcp = true;
+  b.settings.sloppyTcp = true;
   let same = 0;
   for (let i = 0; i < flows; i++) {
     const sport = 20000 + i * 7;

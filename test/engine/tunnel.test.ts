@@ -12,13 +12,13 @@ import * as tcp from '../../src/packet/tcp.js';
 import * as icmp from '../../src/packet/icmp.js';
 import * as l4 from '../../src/packet/l4.js';
 import * as ipv4 from '../../src/packet/ipv4.js';
-import { FWD_TUNNEL } from '../../src/engine/model.js';
-import { DROP, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
-import { outerTos, writeIpip } from '../../src/engine/tunnel.js';
+import { FWD_TUNNEL } from '../../src/dataplane/model.js';
+import { DROP, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
+import { outerTos, writeIpip } from '../../src/dataplane/tunnel.js';
 import { OFL_CSUM_PARTIAL, OFL_GSO_TCPV4, OFL_GSO_UDP_L4, OFL_KNOWN, OFL_SIZE_SHIFT } from '../../src/packet/offload.js';
-import { Engine } from '../../src/engine/engine.js';
-import { Rules, RuleError } from '../../src/engine/rules.js';
-import { RoutingTable } from '../../src/engine/routing.js';
+import { Engine } from '../../src/dataplane/engine.js';
+import { ServiceRegistry, RegistryError } from '../../src/control/service-registry.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
 import { parseMac } from '../../src/packet/addr.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
 import { ControlSession } from '../../src/control/session.js';
@@ -66,11 +66,11 @@ t.test('a SYN to a tunnel server leaves byte for byte as the hand-built IPIP fra
   const { engine } = tunnelOnly();
   const f = Buffer.from(SYN_IN);
   t.equal(engine.process(f, f.length, 0, 0), V_EMIT);
-  t.equal(engine.txBuf, engine.scratch, 'sent from the scratch buffer');
-  t.equal(engine.txLen, SYN_OUT.length, 'the frame grew by 20 bytes');
-  t.same(Buffer.from(engine.txBuf.subarray(0, engine.txLen)).toString('hex'), SYN_OUT.toString('hex'));
-  t.equal(engine.txOffload, -1, 'complete checksums, plain vnet header');
-  t.equal(engine.txIface, 0);
+  t.equal(engine.verdict.buf, engine.scratch, 'sent from the scratch buffer');
+  t.equal(engine.verdict.len, SYN_OUT.length, 'the frame grew by 20 bytes');
+  t.same(Buffer.from(engine.verdict.buf.subarray(0, engine.verdict.len)).toString('hex'), SYN_OUT.toString('hex'));
+  t.equal(engine.verdict.offload, -1, 'complete checksums, plain vnet header');
+  t.equal(engine.verdict.iface, 0);
   t.equal(engine.ipip.packets, 1);
 });
 
@@ -105,7 +105,7 @@ t.test('outer ID: 0 with DF, a counter without it', async (t) => {
   for (let i = 0; i < 3; i++) {
     const f = udpFrame({ ...client, sport: 41000 + i, dport: 53, payload: Buffer.from('x'), frag: i === 0 ? ipv4.FLAG_DF : 0 });
     t.equal(e2.process(f, f.length, 0, 0), V_EMIT);
-    const o = e2.txBuf;
+    const o = e2.verdict.buf;
     ids.push((o[18]! << 8) | o[19]!);
     t.equal(o[20]! & 0x40, i === 0 ? 0x40 : 0, 'DF copied');
     t.equal(o[23], 4, 'protocol 4');
@@ -121,26 +121,26 @@ t.test('MTU: the tunnel takes 20 bytes; DF packets that no longer fit get frag-n
   // 1480 bytes of IP: fits (1500 with the outer header).
   const fits = tcpFrame({ ...client, sport: 40010, dport: 80, flags: tcp.ACK, frag: ipv4.FLAG_DF, payload: Buffer.alloc(1440, 1) });
   t.equal(engine.process(fits, fits.length, 0, 1), V_EMIT);
-  t.equal(engine.txLen, 14 + 1500);
+  t.equal(engine.verdict.len, 14 + 1500);
   // 1481: too big once encapsulated. DF: ICMP 3/4 back to the client with next-hop MTU 1480.
   const big = tcpFrame({ ...client, sport: 40010, dport: 80, flags: tcp.ACK, frag: ipv4.FLAG_DF, payload: Buffer.alloc(1441, 1) });
   t.equal(engine.process(big, big.length, 0, 2), V_EMIT);
-  const o = engine.txBuf;
+  const o = engine.verdict.buf;
   t.same([o[23], o[34], o[35]], [ipv4.PROTO_ICMP, icmp.DEST_UNREACH, icmp.CODE_FRAG_NEEDED]);
   t.equal((o[40]! << 8) | o[41]!, 1480, 'MTU field = egress MTU - 20');
   t.equal(ipv4.decode(o, 14).dst, IP.client);
-  t.equal(engine.drops[DROP.oversize], 1, 'counted');
+  t.equal(engine.counters.drops[DROP.oversize], 1, 'counted');
   // Without DF the kernel would fragment the outer packet; the engine does not fragment: dropped, counted.
   const noDf = tcpFrame({ ...client, sport: 40010, dport: 80, flags: tcp.ACK, frag: 0, payload: Buffer.alloc(1441, 1) });
   t.equal(engine.process(noDf, noDf.length, 0, 3), V_DROP);
-  t.equal(engine.drops[DROP.oversize], 2);
+  t.equal(engine.counters.drops[DROP.oversize], 2);
 });
 
 t.test('TTL 1: ICMP time exceeded to the client, nothing tunnelled', async (t) => {
   const { engine } = tunnelOnly();
   const f = tcpFrame({ ...client, sport: 40011, dport: 80, flags: tcp.SYN, ttl: 1 });
   t.equal(engine.process(f, f.length, 0, 0), V_EMIT);
-  t.same([engine.txBuf[23], engine.txBuf[34]], [ipv4.PROTO_ICMP, icmp.TIME_EXCEEDED]);
+  t.same([engine.verdict.buf[23], engine.verdict.buf[34]], [ipv4.PROTO_ICMP, icmp.TIME_EXCEEDED]);
   t.equal(engine.ipip.packets, 0);
 });
 
@@ -160,9 +160,9 @@ t.test('a partial checksum is completed before encapsulation and the frame leave
   const f = makePartial(tcpFrame({ ...client, sport: 40012, dport: 80, flags: tcp.ACK | tcp.PSH, payload: Buffer.from('GET / HTTP/1.0\r\n\r\n') }));
   t.notOk(l4.verifyChecksum(f, 14), 'partial: not a valid checksum yet');
   t.equal(engine.process(f, f.length, 0, 1, OFL_KNOWN | OFL_CSUM_PARTIAL), V_EMIT);
-  t.equal(engine.txOffload, -1, 'no NEEDS_CSUM in the vnet header');
-  t.ok(l4.verifyChecksum(engine.txBuf, 34), 'inner TCP checksum complete and valid');
-  t.equal(engine.partialCompleted, 1);
+  t.equal(engine.verdict.offload, -1, 'no NEEDS_CSUM in the vnet header');
+  t.ok(l4.verifyChecksum(engine.verdict.buf, 34), 'inner TCP checksum complete and valid');
+  t.equal(engine.counters.partialCompleted, 1);
 });
 
 /** The IP packet inside an IPIP frame, checked: outer header valid, protocol 4, lengths consistent. */
@@ -185,9 +185,9 @@ t.test('GSO TCP super-frame: sent whole when it fits, else segmented in software
   // Two GRO-merged segments that fit: sent as one ordinary packet, checksum completed.
   const small = makePartial(tcpFrame({ ...client, sport: 40013, dport: 80, flags: tcp.ACK, payload: Buffer.alloc(600, 3) }));
   t.equal(engine.process(small, small.length, 0, 1, part | (300 << OFL_SIZE_SHIFT)), V_EMIT);
-  t.equal(engine.txOffload, -1);
+  t.equal(engine.verdict.offload, -1);
   t.equal(engine.pending.ready, 0, 'one packet, nothing queued');
-  t.ok(l4.verifyChecksum(engine.txBuf, 34));
+  t.ok(l4.verifyChecksum(engine.verdict.buf, 34));
   // 4 x 1400 bytes + 100 with FIN|PSH|CWR, ID 0x0100: five segments.
   const payload = Buffer.alloc(1400 * 4 + 100);
   for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
@@ -196,12 +196,12 @@ t.test('GSO TCP super-frame: sent whole when it fits, else segmented in software
   }));
   t.equal(engine.process(big, big.length, 0, 2, part | (1400 << OFL_SIZE_SHIFT)), V_EMIT);
   t.equal(engine.pending.ready, 4, 'segments 1..4 wait ready for the I/O edge');
-  const segs: Buffer[] = [Buffer.from(innerOf(t, engine.txBuf, engine.txLen))];
-  t.equal(engine.txOffload, -1);
+  const segs: Buffer[] = [Buffer.from(innerOf(t, engine.verdict.buf, engine.verdict.len))];
+  t.equal(engine.verdict.offload, -1);
   while (engine.takeQueued() >= 0) {
-    t.equal(engine.txOffload, -1, 'complete, plain vnet header');
-    t.equal(Buffer.from(engine.txBuf.subarray(0, 6)).toString('hex'), '020000000185', 'to the server MAC');
-    segs.push(Buffer.from(innerOf(t, engine.txBuf, engine.txLen)));
+    t.equal(engine.verdict.offload, -1, 'complete, plain vnet header');
+    t.equal(Buffer.from(engine.verdict.buf.subarray(0, 6)).toString('hex'), '020000000185', 'to the server MAC');
+    segs.push(Buffer.from(innerOf(t, engine.verdict.buf, engine.verdict.len)));
   }
   t.equal(segs.length, 5);
   t.same(segs.map((s) => s.readUInt16BE(2) - 40), [1400, 1400, 1400, 1400, 100], 'payload sizes');
@@ -211,12 +211,12 @@ t.test('GSO TCP super-frame: sent whole when it fits, else segmented in software
   t.same(segs.map((s) => s[8]), [63, 63, 63, 63, 63], 'TTL decremented once each');
   t.same(Buffer.concat(segs.map((s) => s.subarray(40))).toString('hex'), payload.toString('hex'), 'the bytes, in order');
   t.equal(engine.ipip.segmented, 1);
-  t.equal(engine.neighFlushed, 0, 'not counted as frames that waited for ARP');
-  t.equal(engine.drops[DROP.tunnel_gso], 0);
+  t.equal(engine.counters.neighFlushed, 0, 'not counted as frames that waited for ARP');
+  t.equal(engine.counters.drops[DROP.tunnel_gso], 0);
   // A segment above the tunnel MTU with DF: frag-needed, as the kernel checks one segment.
   const seg = makePartial(tcpFrame({ ...client, sport: 40013, dport: 80, flags: tcp.ACK, frag: ipv4.FLAG_DF, payload: Buffer.alloc(1460 * 3, 4) }));
   t.equal(engine.process(seg, seg.length, 0, 3, part | (1460 << OFL_SIZE_SHIFT)), V_EMIT);
-  t.same([engine.txBuf[34], engine.txBuf[35]], [icmp.DEST_UNREACH, icmp.CODE_FRAG_NEEDED]);
+  t.same([engine.verdict.buf[34], engine.verdict.buf[35]], [icmp.DEST_UNREACH, icmp.CODE_FRAG_NEEDED]);
 });
 
 t.test('GSO UDP super-frame (several datagrams) is cut into datagrams, never merged', async (t) => {
@@ -225,8 +225,8 @@ t.test('GSO UDP super-frame (several datagrams) is cut into datagrams, never mer
   for (let i = 0; i < payload.length; i++) payload[i] = i & 0xff;
   const f = udpFrame({ ...client, sport: 41100, dport: 53, payload });
   t.equal(engine.process(f, f.length, 0, 0, OFL_KNOWN | OFL_CSUM_PARTIAL | OFL_GSO_UDP_L4 | (200 << OFL_SIZE_SHIFT)), V_EMIT);
-  const segs: Buffer[] = [Buffer.from(innerOf(t, engine.txBuf, engine.txLen))];
-  while (engine.takeQueued() >= 0) segs.push(Buffer.from(innerOf(t, engine.txBuf, engine.txLen)));
+  const segs: Buffer[] = [Buffer.from(innerOf(t, engine.verdict.buf, engine.verdict.len))];
+  while (engine.takeQueued() >= 0) segs.push(Buffer.from(innerOf(t, engine.verdict.buf, engine.verdict.len)));
   t.same(segs.map((s) => s.readUInt16BE(24)), [208, 208, 58], 'UDP lengths');
   t.same(Buffer.concat(segs.map((s) => s.subarray(28))).toString('hex'), payload.toString('hex'));
 });
@@ -238,7 +238,7 @@ t.test('GSO segments that find no free queue slot are dropped and counted (tunne
   const big = makePartial(tcpFrame({ ...client, sport: 40016, dport: 80, flags: tcp.ACK, payload: Buffer.alloc(100 * 300, 1) }));
   t.equal(engine.process(big, big.length, 0, 1, OFL_KNOWN | OFL_CSUM_PARTIAL | OFL_GSO_TCPV4 | (100 << OFL_SIZE_SHIFT)), V_EMIT);
   t.equal(engine.pending.ready, engine.pending.slots, 'the queue is full');
-  t.equal(engine.drops[DROP.tunnel_gso], 299 - engine.pending.slots);
+  t.equal(engine.counters.drops[DROP.tunnel_gso], 299 - engine.pending.slots);
 });
 
 t.test('tunnel entries are input-only like DR: NOOUTPUT, no reverse entry, end in FIN_WAIT', async (t) => {
@@ -263,12 +263,12 @@ t.test('unknown next hop: the encapsulated copy waits for ARP and leaves complet
   engine.neigh.valid[n] = 0;
   const f = Buffer.from(SYN_IN);
   t.equal(engine.process(f, f.length, 0, 0), V_EMIT, 'the ARP request goes out');
-  t.equal(engine.neighQueued, 1);
+  t.equal(engine.counters.neighQueued, 1);
   engine.neigh.set(n, parseMac(MAC.rs1)!, 1);
   engine.pending.release(n);
   t.ok(engine.takeQueued() >= 0);
-  t.equal(engine.txOffload, -1);
-  t.same(Buffer.from(engine.txBuf.subarray(0, engine.txLen)).toString('hex'), SYN_OUT.toString('hex'));
+  t.equal(engine.verdict.offload, -1);
+  t.same(Buffer.from(engine.verdict.buf.subarray(0, engine.verdict.len)).toString('hex'), SYN_OUT.toString('hex'));
 });
 
 t.test('ICMP error from the client about a tunnelled connection is tunnelled to the server', async (t) => {
@@ -280,10 +280,10 @@ t.test('ICMP error from the client about a tunnelled connection is tunnelled to 
   const err = icmpFrame({ ...client, type: icmp.DEST_UNREACH, code: icmp.CODE_FRAG_NEEDED, rest: 1400, payload: quote(reply) });
   const before = Buffer.from(err.subarray(14));
   t.equal(engine.process(err, err.length, 0, 1), V_EMIT);
-  const o = engine.txBuf;
+  const o = engine.verdict.buf;
   t.equal(o[23], 4, 'IPIP');
   t.equal(ipv4.decode(o, 14).dst, IP.rs1);
-  const inner = Buffer.from(o.subarray(34, engine.txLen));
+  const inner = Buffer.from(o.subarray(34, engine.verdict.len));
   t.equal(inner[8], before[8]! - 1, 'TTL decremented');
   inner[8] = before[8]!;
   inner.writeUInt16BE(before.readUInt16BE(10), 10);
@@ -294,14 +294,14 @@ t.test('one-packet scheduling (-o) to a tunnel server', async (t) => {
   const { engine } = oneArm({}, { proto: PROTO_UDP, port: 53, ops: true }, [destSpec(IP.rs1, { fwd: FWD_TUNNEL, port: 53 })]);
   const f = udpFrame({ ...client, sport: 41200, dport: 53, payload: Buffer.from('q') });
   t.equal(engine.process(f, f.length, 0, 0), V_EMIT);
-  t.equal(engine.txBuf[23], 4);
-  t.equal(ipv4.decode(engine.txBuf, 34).dst, IP.vip, 'inner destination stays the VIP');
+  t.equal(engine.verdict.buf[23], 4);
+  t.equal(ipv4.decode(engine.verdict.buf, 34).dst, IP.vip, 'inner destination stays the VIP');
   t.equal(engine.table.count, 0, 'no entry kept');
 });
 
 t.test('rules: the tunnel source is the egress interface address; none -> refused; port forced', async (t) => {
   const engine = new Engine({ ifaces: [{ name: 'eth9', mac: parseMac(MAC.lb)!, mtu: 1500, ip: 0 }], maxConns: 64 });
-  const rules = new Rules(engine, new RoutingTable([{ dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 }]));
+  const rules = new ServiceRegistry(engine, new RoutingTable([{ dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 }]));
   rules.addService(svcSpec());
   let err: unknown = null;
   try {
@@ -309,7 +309,7 @@ t.test('rules: the tunnel source is the egress interface address; none -> refuse
   } catch (e) {
     err = e;
   }
-  t.ok(err instanceof RuleError, 'a RuleError');
+  t.ok(err instanceof RegistryError, 'a RegistryError');
   t.match((err as Error).message, /eth9 has no IPv4 address/);
   t.equal(engine.dests.filter((d) => d !== null).length, 0, 'nothing half-added');
   const { rules: r2, engine: e2 } = tunnelOnly();
@@ -341,5 +341,5 @@ t.test('sync: tunnel entries go out with IP_VS_CONN_F_TUNNEL and come back input
   t.equal(engine.table.findReverse(6, ip(IP.rs1), 80, ip(IP.client), 40100), -1, 'not hashed for replies');
   const f = tcpFrame({ ...client, sport: 40100, dport: 80, flags: tcp.ACK });
   t.equal(engine.process(f, f.length, 0, 1), V_EMIT, 'the backup tunnels the flow after takeover');
-  t.equal(engine.txBuf[23], 4);
+  t.equal(engine.verdict.buf[23], 4);
 });

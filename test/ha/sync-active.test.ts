@@ -9,10 +9,10 @@ import { oneArm, MAC, IP, ip } from '../helpers/lab-engine.js';
 import { tcpFrame } from '../../src/packet/builder.js';
 import * as tcp from '../../src/packet/tcp.js';
 import * as ipv4 from '../../src/packet/ipv4.js';
-import { V_EMIT } from '../../src/engine/verdict.js';
-import { RoutingTable } from '../../src/engine/routing.js';
+import { V_EMIT } from '../../src/dataplane/verdict.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
 import { SyncRunner } from '../../src/ha/sync-runner.js';
-import type { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/dataplane/engine.js';
 import { FakeClock } from './fake-clock.js';
 
 const routing = new RoutingTable([
@@ -27,7 +27,7 @@ const fromClient = (sport: number, flags: number, seq: number) =>
 function flow(engine: Engine, sport: number, n: number, now: number): string {
   let f = fromClient(sport, tcp.SYN, 100);
   if (engine.process(f, f.length, 0, now) !== V_EMIT) throw new Error('SYN not forwarded');
-  const rs = ipv4.decode(engine.txBuf, 14).dst;
+  const rs = ipv4.decode(engine.verdict.buf, 14).dst;
   for (let i = 0; i < n; i++) {
     f = fromClient(sport, tcp.ACK | tcp.PSH, 101 + i);
     engine.process(f, f.length, 0, now);
@@ -90,7 +90,7 @@ t.test('two active directors: each sends its own connections and applies the oth
   // The routers move A's flow to B: B forwards it to A's server (rr alone would pick again; no sloppy TCP).
   const f = fromClient(41000, tcp.ACK | tcp.PSH, 200);
   t.equal(b.engine.process(f, f.length, 0, clock.t), V_EMIT, 'B forwards the moved flow');
-  t.equal(ipv4.decode(b.engine.txBuf, 14).dst, rsA, 'to the server A had picked');
+  t.equal(ipv4.decode(b.engine.verdict.buf, 14).dst, rsA, 'to the server A had picked');
 
   // Our own datagrams (multicast loopback, or unicast to ourselves) change nothing.
   const own = a.runner.stats.foreign;
@@ -115,7 +115,7 @@ t.test('a master still ignores what it receives; leaving active stops sending', 
   t.equal(b.runner.stats.notBackup, a.sent.length, 'master: not applied (sync_thread_master)');
   t.equal(serverOf(b.engine, 41000), null);
   a.runner.setRole('backup');
-  t.equal(a.engine.syncHook, null, 'backup: the packet path no longer feeds the batcher');
+  t.equal(a.engine.hooks.sync, null, 'backup: the packet path no longer feeds the batcher');
   a.runner.stop();
   b.runner.stop();
   t.end();

@@ -10,15 +10,15 @@ import { tcpFrame, udpFrame } from '../../src/packet/builder.js';
 import * as tcp from '../../src/packet/tcp.js';
 import * as ipv4 from '../../src/packet/ipv4.js';
 import * as eth from '../../src/packet/ethernet.js';
-import { V_DROP, V_EMIT, DROP } from '../../src/engine/verdict.js';
+import { V_DROP, V_EMIT, DROP } from '../../src/dataplane/verdict.js';
 import { parseMac } from '../../src/packet/addr.js';
-import { RoutingTable } from '../../src/engine/routing.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
 import { SyncSource, applySyncToEngine } from '../../src/ha/sync-codec.js';
 import { primeSyncedClients } from '../../src/ha/synced-clients.js';
 import { CF_SYNCED, CF_TEMPLATE } from '../../src/table/conn-table.js';
 import { S_ESTABLISHED, S_UDP } from '../../src/lvs/conn-state.js';
 import { decode } from '../../src/sync/message.js';
-import type { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/dataplane/engine.js';
 
 const routing = new RoutingTable([
   { dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 },
@@ -33,7 +33,7 @@ function fromClient(sport: number, flags: number, seq: number) {
 function tcpFlow(engine: Engine, sport: number, data: number, now: number): string {
   let f = fromClient(sport, tcp.SYN, 100);
   if (engine.process(f, f.length, 0, now) !== V_EMIT) throw new Error('SYN not forwarded');
-  const rs = ipv4.decode(engine.txBuf, 14).dst;
+  const rs = ipv4.decode(engine.verdict.buf, 14).dst;
   const synack = tcpFrame({ srcMac: rs === IP.rs1 ? MAC.rs1 : MAC.rs2, dstMac: MAC.lb, src: rs, dst: IP.client, sport: 80, dport: sport, flags: tcp.SYN | tcp.ACK, seq: 500, ack: 101, ttl: 64 });
   engine.process(synack, synack.length, 0, now);
   f = fromClient(sport, tcp.ACK, 101);
@@ -61,7 +61,7 @@ t.test('master -> datagram -> backup: same connections on the same real servers'
   const backup = oneArm().engine;
   const src = new SyncSource(master, { syncid: 7 });
   let now = 1000;
-  master.syncHook = (e) => src.onEntry(e, now);
+  master.hooks.sync = (e) => src.onEntry(e, now);
   // sync_threshold "3 50": a TCP connection is synced at its 3rd client packet once ESTABLISHED.
   const chosen = new Map<number, string>();
   for (let i = 0; i < 4; i++) chosen.set(41000 + i, tcpFlow(master, 41000 + i, 1, now));
@@ -96,13 +96,13 @@ t.test('after takeover: a synced NAT reply is dropped until the client hop is kn
   const master = oneArm().engine;
   const backup = oneArm().engine;
   const src = new SyncSource(master, { syncid: 0, flushMs: 0 });
-  master.syncHook = (e) => src.onEntry(e, 1);
+  master.hooks.sync = (e) => src.onEntry(e, 1);
   const rs = tcpFlow(master, 43000, 1, 1);
   for (const dg of src.take(1)) applySyncToEngine(backup, dg, 0, 2);
   const reply = () => tcpFrame({ srcMac: rs === IP.rs1 ? MAC.rs1 : MAC.rs2, dstMac: MAC.lb, src: rs, dst: IP.client, sport: 80, dport: 43000, flags: tcp.ACK | tcp.PSH, seq: 501, ack: 102, ttl: 64 });
   let f = reply();
   t.equal(backup.process(f, f.length, 0, 3), V_DROP);
-  t.equal(backup.dropReason, DROP.client_mac_unknown, 'engine refuses: client next hop unknown');
+  t.equal(backup.verdict.reason, DROP.client_mac_unknown, 'engine refuses: client next hop unknown');
   t.same(primeSyncedClients(backup, routing), { primed: 0, pending: 1 }, 'client next hop (the router) not resolved yet');
   const slot = backup.neigh.find(ip(IP.router), 0);
   t.ok(slot >= 0, 'a neighbour slot was created, so the runtime ARPs for it');
@@ -110,7 +110,7 @@ t.test('after takeover: a synced NAT reply is dropped until the client hop is kn
   t.same(primeSyncedClients(backup, routing), { primed: 1, pending: 0 });
   f = reply();
   t.equal(backup.process(f, f.length, 0, 4), V_EMIT);
-  const out = backup.txBuf.subarray(0, backup.txLen);
+  const out = backup.verdict.buf.subarray(0, backup.verdict.len);
   t.equal(ipv4.decode(out, 14).src, IP.vip, 'rewritten to the VIP');
   t.equal(eth.decode(out).dst, MAC.router, 'to the client next hop');
   t.equal(backup.table.flags.some((x, i) => backup.table.live[i] === 1 && (x & CF_SYNCED) !== 0), false);
@@ -121,7 +121,7 @@ t.test('persistence templates travel with their connection', (t) => {
   const master = oneArm({}, { persistent: 300 }).engine;
   const backup = oneArm({}, { persistent: 300 }).engine;
   const src = new SyncSource(master, { syncid: 0 });
-  master.syncHook = (e) => src.onEntry(e, 1);
+  master.hooks.sync = (e) => src.onEntry(e, 1);
   tcpFlow(master, 44000, 1, 1);
   const dgs = src.flushAll();
   const msg = decode(dgs[0]!, 0, dgs[0]!.length);
@@ -138,7 +138,7 @@ t.test('a malformed or foreign datagram changes nothing', (t) => {
   t.equal(backup.table.count, 0);
   const master = oneArm().engine;
   const src = new SyncSource(master, { syncid: 9 });
-  master.syncHook = (e) => src.onEntry(e, 1);
+  master.hooks.sync = (e) => src.onEntry(e, 1);
   tcpFlow(master, 45000, 1, 1);
   const dg = src.flushAll()[0]!;
   t.equal(applySyncToEngine(backup, dg, 8, 1).status, 'ignored', 'other syncid');

@@ -14,7 +14,7 @@ import { parseAdvertFrame } from '../../src/vrrp/frame.js';
 import { passwordToAuthData } from '../../src/vrrp/packet.js';
 import { parseIPv4, parseMac } from '../../src/packet/addr.js';
 import { arpFrame } from '../../src/packet/builder.js';
-import { V_EMIT } from '../../src/engine/verdict.js';
+import { V_EMIT } from '../../src/dataplane/verdict.js';
 import { oneArm, IP, MAC } from '../helpers/lab-engine.js';
 import { FakeClock } from './fake-clock.js';
 import type { VrrpInstance } from '../../src/config/keepalived/schema.js';

@@ -3,9 +3,9 @@
  * on 10.0.0.0/24, VIP 10.0.0.127:80, real servers 10.0.0.185 and 10.0.0.86 whose
  * MACs are known, clients behind the router 10.0.0.1.
  */
-import { Engine, type EngineOptions } from '../../src/engine/engine.js';
-import { Rules, type DestSpec, type ServiceSpec } from '../../src/engine/rules.js';
-import { RoutingTable } from '../../src/engine/routing.js';
+import { Engine, type EngineOptions } from '../../src/dataplane/engine.js';
+import { ServiceRegistry, type DestSpec, type ServiceSpec } from '../../src/control/service-registry.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
 import { FWD_MASQ } from '../../src/lvs/fwd.js';
 import { parseIPv4, parseMac } from '../../src/packet/addr.js';
 import { PROTO_TCP } from '../../src/packet/ipv4.js';
@@ -35,7 +35,7 @@ export function destSpec(addr: string, over: Partial<DestSpec> = {}): DestSpec {
 
 export interface OneArm {
   engine: Engine;
-  rules: Rules;
+  rules: ServiceRegistry;
 }
 
 /** Engine + rules; servers added in the order given (rs1 then rs2 unless told otherwise). */
@@ -49,7 +49,7 @@ export function oneArm(opts: Partial<EngineOptions> = {}, svc: Partial<ServiceSp
     { dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 },
     { dst: 0, prefixLen: 0, iface: 0, gateway: ip(IP.router) },
   ]);
-  const rules = new Rules(engine, routing);
+  const rules = new ServiceRegistry(engine, routing);
   rules.addService(svcSpec(svc));
   for (const d of dests ?? [destSpec(IP.rs1), destSpec(IP.rs2)]) rules.addDest(svcSpec(svc), d);
   const known: Record<string, string> = { [IP.rs1]: MAC.rs1, [IP.rs2]: MAC.rs2, [IP.router]: MAC.router };

@@ -7,10 +7,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Engine } from '../../src/engine/engine.js';
-import { Rules } from '../../src/engine/rules.js';
-import { RoutingTable } from '../../src/engine/routing.js';
-import { DROP_REASONS, V_CONSUMED, V_DROP, V_EMIT } from '../../src/engine/verdict.js';
+import { Engine } from '../../src/dataplane/engine.js';
+import { ServiceRegistry } from '../../src/control/service-registry.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
+import { DROP_REASONS, V_CONSUMED, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
 import { i32, parseIPv4 } from '../../src/lvs/addr.js';
 import { fwdFromName, type ForwardMethod } from '../../src/lvs/fwd.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/lvs/proto.js';
@@ -89,7 +89,7 @@ function mac(text: string): Uint8Array {
 
 export interface FixtureEngine {
   engine: Engine;
-  rules: Rules;
+  rules: ServiceRegistry;
   ifaceIndex(name: string): number;
   ifaceName(index: number): string;
 }
@@ -107,7 +107,7 @@ export function buildFixtureEngine(setup: FixtureSetup, maxConns = 1024): Fixtur
     const [dst, len] = r.dst.split('/');
     return { dst: addr(dst!), prefixLen: Number(len), iface: ifaceIndex(r.iface), gateway: r.gateway ? addr(r.gateway) : 0 };
   }));
-  const rules = new Rules(engine, routing);
+  const rules = new ServiceRegistry(engine, routing);
   if (setup.fnat) engine.fnat.configure(setup.fnat.addrs.map(addr), setup.fnat.portMin, setup.fnat.portMax);
   for (const s of setup.services) {
     const key = { proto: s.proto === 'UDP' ? IPPROTO_UDP : IPPROTO_TCP, addr: addr(s.addr), port: s.port };
@@ -130,8 +130,8 @@ export function runFixtureFrame(fx: FixtureEngine, frame: Uint8Array, ingress: s
   const e = fx.engine;
   const b = Buffer.from(frame);
   const v = e.process(b, b.length, fx.ifaceIndex(ingress), timeMs);
-  if (v === V_EMIT) return { verdict: 'emit', drop: null, egress: fx.ifaceName(e.txIface), output: Buffer.from(e.txBuf.subarray(0, e.txLen)) };
-  if (v === V_DROP) return { verdict: 'drop', drop: DROP_REASONS[e.dropReason] ?? `#${e.dropReason}`, egress: null, output: null };
+  if (v === V_EMIT) return { verdict: 'emit', drop: null, egress: fx.ifaceName(e.verdict.iface), output: Buffer.from(e.verdict.buf.subarray(0, e.verdict.len)) };
+  if (v === V_DROP) return { verdict: 'drop', drop: DROP_REASONS[e.verdict.reason] ?? `#${e.verdict.reason}`, egress: null, output: null };
   if (v === V_CONSUMED) return { verdict: 'consumed', drop: null, egress: null, output: null };
   throw new Error(`fixture: unknown verdict ${v}`);
 }

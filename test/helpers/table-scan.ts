@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CF_INACTIVE, CF_TEMPLATE } from '../../src/table/conn-table.js';
-import type { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/dataplane/engine.js';
 
 /** Problems found comparing the servers' counters with a scan of the table (empty when sound). */
 export function scanCounters(e: Engine): string[] {

@@ -59,7 +59,7 @@ t.test('TCP and UDP headers and full checksums', async (t) => {
   const h = tcp.decode(f, 34);
   t.same([h.sport, h.dport, h.seq, h.ack, h.flags, h.dataOffset], [40000, 80, 7, 9, tcp.SYN | tcp.ACK, 24]);
   t.ok(l4.verifyChecksum(f, 14));
-  f[f.length - 1] ^= 1;
+  f[f.length - 1]! ^= 1;
   t.notOk(l4.verifyChecksum(f, 14), 'payload change detected');
   const u = udpFrame({ ...base, sport: 1234, dport: 9000, payload: Buffer.from('ping') });
   t.same(udp.decode(u, 34).length, 12);

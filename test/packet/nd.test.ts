@@ -72,7 +72,7 @@ t.test('invalid NS are refused with the RFC 4861 7.1.1 reason', async (t) => {
   badCode[55] = 1;
   check(badCode, nd.NS_ERR_CODE, 'code not 0');
   const sum = solicitation();
-  sum[70] ^= 1;
+  sum[70]! ^= 1;
   check(sum, nd.NS_ERR_CHECKSUM, 'checksum');
   const short = solicitation({ options: [] });
   t.equal(nd.parseSolicit(short, 14, 54, short.length - 1, out), nd.NS_ERR_LENGTH, 'under 24 bytes');

@@ -18,7 +18,7 @@ import { int, pick, type Rand } from '../helpers/fuzz-text.js';
 import { scanCounters, tableFingerprint } from '../helpers/table-scan.js';
 import { FWD_DR } from '../../src/lvs/fwd.js';
 import { PROTO_UDP } from '../../src/packet/ipv4.js';
-import { RoutingTable } from '../../src/engine/routing.js';
+import { RoutingTable } from '../../src/dataplane/routing.js';
 import { applySyncDatagram } from '../../src/sync/apply.js';
 import { decode, encode, IPVS_OPT_F_PARAM, type SyncConnEntry } from '../../src/sync/message.js';
 import { CONN_F_DROUTE, CONN_F_FULLNAT, CONN_F_INACTIVE, CONN_F_MASQ, CONN_F_NOOUTPUT, CONN_F_SEQ_MASK, CONN_F_TEMPLATE } from '../../src/sync/constants.js';

@@ -55,9 +55,9 @@ t.test('frame: ff02::12 from the link-local address, hop limit 255; receiver che
   hop[21] = 64;
   t.throws(() => v6.parseAdvert6Frame(hop), /hop limit 64 is not 255/);
   const sum = Uint8Array.from(f);
-  sum[f.length - 1] ^= 1;
+  sum[f.length - 1]! ^= 1;
   t.throws(() => v6.parseAdvert6Frame(sum), /bad VRRP checksum/);
   const src = Uint8Array.from(f);
-  src[37] ^= 1;
+  src[37]! ^= 1;
   t.throws(() => v6.parseAdvert6Frame(src), /bad VRRP checksum/, 'the pseudo-header covers the source address');
 });

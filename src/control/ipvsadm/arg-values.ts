@@ -2,7 +2,7 @@
  * Value parsers of ipvsadm.c: string_to_number, parse_fwmark, atoi, and
  * parse_service (host[:port], [v6]:port, names through injected lookups).
  */
-import type { Protocol } from '../snapshot.js';
+import type { Protocol } from '../snapshot-types.js';
 import { inetAton, inetPton6, ntop4, ntop6, type AddressFamily } from './inet.js';
 import type { ServicesDb } from './services-file.js';
 

@@ -9,7 +9,7 @@
  *   4. the command/option matrix; 5. per-command rules (-p/-o/-r port, tunnels, list conflicts).
  */
 import { SVC_F_ONEPACKET, SVC_F_PERSISTENT, SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3 } from '../../sched/types.js';
-import type { Protocol } from '../snapshot.js';
+import type { Protocol } from '../snapshot-types.js';
 import { atoi, fwmarkValue, parseNetmask, parseServiceAddress, stringToNumber, type HostLookup } from './arg-values.js';
 import type { Command, ParseResult } from './command.js';
 import { newDraft, toCommand, type Draft } from './draft.js';

@@ -3,7 +3,7 @@
  * the typed form of ipvsadm.c's `struct ipvs_command_entry` + options + format.
  * Host and service names are already resolved; addresses are canonical text.
  */
-import type { DaemonSnapshot, ForwardMethod, Protocol, TimeoutsSnapshot, TunnelCsum, TunnelType } from '../snapshot.js';
+import type { DaemonSnapshot, ForwardMethod, Protocol, TimeoutsSnapshot, TunnelCsum, TunnelType } from '../snapshot-types.js';
 import type { AddressFamily } from './inet.js';
 import type { OptionName } from './matrix.js';
 

@@ -3,7 +3,7 @@
  * `struct ipvs_command_entry` + options bits), with process_options' defaults:
  * weight 1, direct routing, ipip tunnels, netmask /32.
  */
-import type { ForwardMethod, Protocol, TimeoutsSnapshot, TunnelType } from '../snapshot.js';
+import type { ForwardMethod, Protocol, TimeoutsSnapshot, TunnelType } from '../snapshot-types.js';
 import type { Command, ServiceTarget } from './command.js';
 import type { AddressFamily } from './inet.js';
 import { sortOptions, type CommandName, type OptionName } from './matrix.js';

@@ -3,7 +3,7 @@
  * list_daemon) and one entry point that runs a parsed list/save command
  * against a Snapshot, with the same stdout/stderr/exit status as ipvsadm.
  */
-import type { ConnSnapshot, DaemonSnapshot, ServiceSnapshot, Snapshot, TimeoutsSnapshot } from '../snapshot.js';
+import type { ConnSnapshot, DaemonSnapshot, ServiceSnapshot, Snapshot, TimeoutsSnapshot } from '../snapshot-types.js';
 import type { Command, ListFormat, ServiceTarget } from './command.js';
 import { listAllText, listServiceText, saveText } from './format.js';
 import { canonicalAddress, addrportToAnyname, type NameEnv } from './names.js';

@@ -4,7 +4,7 @@
  * ipvsadm.c 1.31, with their printf formats and trailing spaces kept.
  */
 import { SVC_F_ONEPACKET, SVC_F_PERSISTENT, SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3 } from '../../sched/types.js';
-import type { DestSnapshot, ForwardMethod, ServiceSnapshot, Snapshot } from '../snapshot.js';
+import type { DestSnapshot, ForwardMethod, ServiceSnapshot, Snapshot } from '../snapshot-types.js';
 import { DEFAULT_LIST_FORMAT, type ListFormat } from './command.js';
 import { familyOf, ntop4 } from './inet.js';
 import { addrportToAnyname, type NameEnv } from './names.js';

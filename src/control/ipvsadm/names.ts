@@ -5,7 +5,7 @@
  * protocol (getservbyport, or the number). The result lives in a 60-byte
  * buffer, so it is cut at 59 characters.
  */
-import type { Protocol } from '../snapshot.js';
+import type { Protocol } from '../snapshot-types.js';
 import { familyOf, inetAton, inetPton4, inetPton6, ntop4, ntop6 } from './inet.js';
 import { EMPTY_SERVICES, type ServicesDb } from './services-file.js';
 

@@ -6,7 +6,7 @@
  * (192.168.x.x sorts before 10.x.x.x) and the order is not even transitive;
  * reproducing the merge sort itself keeps the exact same output in that case.
  */
-import type { DestSnapshot, ServiceSnapshot } from '../snapshot.js';
+import type { DestSnapshot, ServiceSnapshot } from '../snapshot-types.js';
 import { addressWords, familyOf } from './inet.js';
 
 /** (int)(a - b) for unsigned 32-bit a and b. */

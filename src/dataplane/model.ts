@@ -1,26 +1,14 @@
 /**
  * Virtual services and real servers, shaped like IPVS's ip_vs_service / ip_vs_dest.
  * Plain classes with numeric fields so the per-packet path reads them monomorphically.
- * Addresses are stored as int32 (`addr | 0`), like every address on the data plane.
+ * Addresses are stored as int32 (`addr | 0`), like every address on the data plane (the sign
+ * rule: src/lvs/addr.ts).
  */
 import type { Scheduler, SchedDest, SchedService } from '../sched/types.js';
 import { DEST_F_AVAILABLE } from '../sched/types.js';
 
-/** Forwarding methods (ipvsadm -m / -g / -i, and our full-NAT extension). */
-export const FWD_MASQ = 0;
-export const FWD_DR = 1;
-export const FWD_FNAT = 2;
-/** IPIP tunnel (ipvsadm -i, keepalived lb_kind TUN): src/engine/tunnel.ts. */
-export const FWD_TUNNEL = 3;
-export const FWD_NAMES = ['Masq', 'Route', 'FNAT', 'Tunnel'] as const;
-
-/**
- * Methods whose replies go from the server straight to the client (DR, tunnel): entries
- * get IP_VS_CONN_F_NOOUTPUT and are not hashed for replies (docs/ipvs-behaviour.md §2.1).
- */
-export function repliesBypass(fwd: number): boolean {
-  return fwd === FWD_DR || fwd === FWD_TUNNEL;
-}
+// Forwarding methods and which of them reply past the director: the shared vocabulary.
+export { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_NAMES, FWD_TUNNEL, repliesBypass } from '../lvs/fwd.js';
 
 export class Stats {
   conns = 0;
@@ -31,7 +19,7 @@ export class Stats {
 }
 
 export class RealServer implements SchedDest {
-  /** Engine-wide id, index into Engine.dests and the value stored in connection entries. */
+  /** Engine-wide id, index into ServiceTable.dests (engine.dests) and the value stored in connection entries. */
   id = -1;
   addr: number;
   port: number;

@@ -1,20 +1,22 @@
 /**
- * Control-plane edits of the engine's services and real servers, with the kernel's
- * semantics and ipvsadm's error texts (ip_vs_ctl.c: ip_vs_add_service, ip_vs_edit_service,
- * ip_vs_del_service, ip_vs_add_dest, ip_vs_edit_dest, ip_vs_del_dest, ip_vs_zero_all,
- * ip_vs_set_timeout). Never on the per-packet path.
+ * The service/server registry: control-plane edits of the engine's services and real
+ * servers, with the kernel's semantics and libipvs's error texts (ip_vs_ctl.c:
+ * ip_vs_add_service, ip_vs_edit_service, ip_vs_del_service, ip_vs_add_dest,
+ * ip_vs_edit_dest, ip_vs_del_dest, ip_vs_zero_all, ip_vs_set_timeout). It changes the data
+ * plane only through its ServiceTable (dataplane/service-table.ts). Never per packet.
  */
 import { createScheduler } from '../sched/index.js';
 import { SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
 import { addDest as listAdd, checkDestSettings, editDest as listEdit, findDest, removeDest } from '../sched/dest-list.js';
-import * as E from '../control/ipvsadm/strerror.js';
+import * as E from './ipvsadm/strerror.js';
 import { S_ESTABLISHED, S_FIN_WAIT, S_UDP } from '../table/tcp-state.js';
 import { formatIPv4 } from '../packet/addr.js';
-import { FWD_TUNNEL, RealServer, Stats, VirtualService, repliesBypass } from './model.js';
-import type { Engine } from './engine.js';
-import type { RoutingTable } from './routing.js';
+import { FWD_TUNNEL, RealServer, Stats, VirtualService, repliesBypass } from '../dataplane/model.js';
+import type { Engine } from '../dataplane/engine.js';
+import type { RoutingTable } from '../dataplane/routing.js';
 
-export class RuleError extends Error {}
+/** A refused edit; the message is libipvs's text (ipvs_strerror) or names the value. */
+export class RegistryError extends Error {}
 
 export interface ServiceKey {
   proto: number;
@@ -45,7 +47,7 @@ export interface DestSpec {
 
 const SVC_SCHED_FLAG_MASK = 0x38;
 
-export class Rules {
+export class ServiceRegistry {
   readonly engine: Engine;
   private readonly routing: RoutingTable;
   /** False for workers other than the first of a multi-process balancer: one ARP speaker per VIP. */
@@ -62,20 +64,18 @@ export class Rules {
 
   private mustFind(k: ServiceKey, missing: string): VirtualService {
     const s = this.findService(k);
-    if (s === null) throw new RuleError(missing);
+    if (s === null) throw new RegistryError(missing);
     return s;
   }
 
   addService(spec: ServiceSpec): VirtualService {
-    if (this.findService(spec)) throw new RuleError(E.SERVICE_EXISTS);
-    if (spec.port === 0 && spec.persistent === 0) throw new RuleError(E.ZERO_PORT_NON_PERSISTENT);
+    if (this.findService(spec)) throw new RegistryError(E.SERVICE_EXISTS);
+    if (spec.port === 0 && spec.persistent === 0) throw new RegistryError(E.ZERO_PORT_NON_PERSISTENT);
     const sched = createScheduler<RealServer>(spec.scheduler);
-    if (!sched) throw new RuleError(E.SCHED_NOT_FOUND);
+    if (!sched) throw new RegistryError(E.SCHED_NOT_FOUND);
     const svc = new VirtualService(spec.proto, spec.addr, spec.port, sched);
     this.applyServiceSpec(svc, spec);
-    svc.id = this.engine.svcById.length;
-    this.engine.svcById.push(svc);
-    this.engine.services.push(svc);
+    this.engine.registry.add(svc);
     sched.init(svc);
     this.refreshVips();
     return svc;
@@ -85,7 +85,7 @@ export class Rules {
     const svc = this.mustFind(spec, E.NO_SUCH_SERVICE);
     if (spec.scheduler !== svc.scheduler.name) {
       const sched = createScheduler<RealServer>(spec.scheduler);
-      if (!sched) throw new RuleError(E.SCHED_NOT_FOUND);
+      if (!sched) throw new RegistryError(E.SCHED_NOT_FOUND);
       svc.scheduler = sched;
       this.applyServiceSpec(svc, spec);
       sched.init(svc);
@@ -109,8 +109,7 @@ export class Rules {
     const svc = this.mustFind(k, E.NO_SUCH_SERVICE);
     // Unlink every dest like __ip_vs_del_service; their connections drain or are dropped.
     for (const d of [...svc.dests]) this.unlinkDest(svc, d);
-    const e = this.engine;
-    e.services.splice(e.services.indexOf(svc), 1);
+    this.engine.registry.remove(svc);
     this.refreshVips();
   }
 
@@ -121,15 +120,14 @@ export class Rules {
   addDest(k: ServiceKey, spec: DestSpec): RealServer {
     const svc = this.mustFind(k, E.SERVICE_NOT_DEFINED);
     const port = repliesBypass(spec.fwd) ? svc.port : spec.port; // ipvsadm forces the port for -g and -i
-    if (findDest(svc, spec.addr | 0, port)) throw new RuleError(E.DEST_EXISTS);
+    if (findDest(svc, spec.addr | 0, port)) throw new RegistryError(E.DEST_EXISTS);
     this.checkSettings(spec);
     if (spec.fwd === FWD_TUNNEL) this.tunnelSource(spec.addr);
     // ip_vs_trash_get_dest: a deleted dest still referenced by connections comes back as it was.
-    let d = this.engine.dests.find((x) => x !== null && x.svc === null && x.addr === (spec.addr | 0) && x.port === port && this.sameService(x.svcId, svc)) ?? null;
+    let d = this.engine.registry.findDeleted(spec.addr, port, svc);
     if (d === null) {
       d = new RealServer(spec.addr, port, spec.weight, spec.fwd);
-      d.id = this.allocDestId();
-      this.engine.dests[d.id] = d;
+      this.engine.registry.addDest(d);
     } else if (d.svcId !== svc.id) {
       // __ip_vs_update_dest: a dest joining another service object (here: the same key,
       // re-created after -C/-D) starts with zeroed counters (ip_vs_zero_stats).
@@ -147,7 +145,7 @@ export class Rules {
     const svc = this.mustFind(k, E.SERVICE_NOT_DEFINED);
     const port = repliesBypass(spec.fwd) ? svc.port : spec.port;
     const d = findDest(svc, spec.addr | 0, port);
-    if (!d) throw new RuleError(E.NO_SUCH_DEST);
+    if (!d) throw new RegistryError(E.NO_SUCH_DEST);
     this.checkSettings(spec);
     if (spec.fwd === FWD_TUNNEL) this.tunnelSource(d.addr);
     d.fwd = spec.fwd;
@@ -157,7 +155,7 @@ export class Rules {
   delDest(k: ServiceKey, addr: number, port: number): void {
     const svc = this.mustFind(k, E.SERVICE_NOT_DEFINED);
     const d = findDest(svc, addr | 0, port) ?? findDest(svc, addr | 0, svc.port);
-    if (!d) throw new RuleError(E.NO_SUCH_DEST);
+    if (!d) throw new RegistryError(E.NO_SUCH_DEST);
     this.unlinkDest(svc, d);
   }
 
@@ -165,30 +163,19 @@ export class Rules {
   private unlinkDest(svc: VirtualService, d: RealServer): void {
     removeDest(svc, svc.scheduler, d);
     d.svc = null;
-    if (d.refs() === 0) this.engine.dests[d.id] = null;
-  }
-
-  /** ip_vs_trash_get_dest matches the dest's service by protocol, VIP and port, not identity. */
-  private sameService(svcId: number, svc: VirtualService): boolean {
-    const old = this.engine.svcById[svcId];
-    return old !== undefined && old.proto === svc.proto && old.addr === svc.addr && old.port === svc.port;
+    this.engine.registry.release(d);
   }
 
   private checkSettings(spec: DestSpec): void {
     const err = checkDestSettings(spec);
-    if (err === 'weight-out-of-range') throw new RuleError(`weight ${spec.weight} out of range 0..65535`);
-    if (err) throw new RuleError(E.INVALID_OPERATION);
-  }
-
-  private allocDestId(): number {
-    const i = this.engine.dests.indexOf(null);
-    return i >= 0 ? i : this.engine.dests.length;
+    if (err === 'weight-out-of-range') throw new RegistryError(`weight ${spec.weight} out of range 0..65535`);
+    if (err) throw new RegistryError(E.INVALID_OPERATION);
   }
 
   /** Interface and next hop that reach the server; the neighbour slot to resolve. */
   private route(d: RealServer): void {
     const hop = this.routing.lookup(d.addr);
-    if (hop === null) throw new RuleError(`no route to real server ${formatIPv4(d.addr)} from the engine's interfaces`);
+    if (hop === null) throw new RegistryError(`no route to real server ${formatIPv4(d.addr)} from the engine's interfaces`);
     d.iface = hop.iface;
     d.neigh = this.engine.neigh.ensure(hop.nextHop, hop.iface);
   }
@@ -198,7 +185,7 @@ export class Rules {
     const hop = this.routing.lookup(addr);
     const iface = hop === null ? undefined : this.engine.ifaces[hop.iface];
     if (iface !== undefined && iface.ip === 0) {
-      throw new RuleError(`tunnel to ${formatIPv4(addr)}: interface ${iface.name} has no IPv4 address to send the tunnel from`);
+      throw new RegistryError(`tunnel to ${formatIPv4(addr)}: interface ${iface.name} has no IPv4 address to send the tunnel from`);
     }
   }
 
@@ -209,19 +196,19 @@ export class Rules {
       resetStats(s.stats);
       for (const d of s.dests) resetStats(d.stats);
     }
-    if (!k) resetStats(this.engine.stats);
+    if (!k) resetStats(this.engine.counters.stats);
   }
 
   /** ipvsadm --set tcp tcpfin udp (ip_vs_set_timeout): 0 leaves a value unchanged. */
   setTimeouts(tcpS: number, tcpfinS: number, udpS: number): void {
-    const t = this.engine.timeoutsMs;
+    const t = this.engine.settings.timeoutsMs;
     if (tcpS > 0) t[S_ESTABLISHED] = tcpS * 1000;
     if (tcpfinS > 0) t[S_FIN_WAIT] = tcpfinS * 1000;
     if (udpS > 0) t[S_UDP] = udpS * 1000;
   }
 
   timeouts(): { tcp: number; tcpfin: number; udp: number } {
-    const t = this.engine.timeoutsMs;
+    const t = this.engine.settings.timeoutsMs;
     return { tcp: t[S_ESTABLISHED]! / 1000, tcpfin: t[S_FIN_WAIT]! / 1000, udp: t[S_UDP]! / 1000 };
   }
 

@@ -1,15 +1,16 @@
 /**
  * What the engine says about a frame, and why it dropped one.
- * The verdict is a small integer; details (interface, buffer, length, reason) are
- * fields on the engine, so nothing is allocated per packet.
+ * The verdict is a small integer; its details (interface, buffer, length, offload word,
+ * drop reason) are in one preallocated Verdict the engine fills and the port reads, so
+ * nothing is allocated per packet.
  */
 export const V_DROP = 0;
-/** Emit engine.txBuf[0, txLen) on interface engine.txIface. */
+/** Emit verdict.buf[0, len) on interface verdict.iface. */
 export const V_EMIT = 1;
 /** The frame was used (e.g. an ARP reply was learnt) and nothing is sent. */
 export const V_CONSUMED = 2;
 
-/** Drop reasons: index into Engine.drops; names are what the counters print. */
+/** Drop reasons: index into Counters.drops; names are what the counters print. */
 export const DROP_REASONS = [
   'runt_frame', // shorter than an Ethernet header
   'unknown_ethertype',
@@ -42,7 +43,7 @@ export const DROP_REASONS = [
   'fnat_ports_exhausted',
   'loop_guard', // sent by one of this service's DR real servers: another director (seed 004)
   'client_mac_unknown', // reply on a synced connection before its client sent through us
-  'tunnel_gso', // segment of a GSO super-frame to a tunnel server that found no free queue slot (engine/tunnel.ts)
+  'tunnel_gso', // segment of a GSO super-frame to a tunnel server that found no free queue slot (dataplane/tunnel.ts)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
@@ -53,3 +54,19 @@ function reasonIndex(): Record<DropReason, number> {
   return o;
 }
 export const DROP = reasonIndex();
+
+/** The details of the last verdict, valid until the next call into the engine. */
+export class Verdict {
+  /** The frame to send: interface, buffer and length. */
+  iface = 0;
+  buf: Uint8Array;
+  len = 0;
+  /** Offload word of the frame sent (packet/offload.ts), -1 for a frame the engine built (complete checksums). */
+  offload = -1;
+  /** Index into DROP_REASONS of the last drop. */
+  reason = 0;
+
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+  }
+}

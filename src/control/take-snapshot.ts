@@ -1,17 +1,17 @@
 /**
- * The engine's state as ipvsadm sees it (the Snapshot the formatters print).
+ * Takes the engine's state as ipvsadm sees it: fills the shapes of snapshot-types.ts that the formatters print.
  * Control plane only: allocates freely, scans the connection table for -c.
  */
-import type { Engine } from '../engine/engine.js';
-import type { RealServer, Stats, VirtualService } from '../engine/model.js';
+import type { Engine } from '../dataplane/engine.js';
+import type { RealServer, Stats, VirtualService } from '../dataplane/model.js';
 import { formatIPv4 } from '../lvs/addr.js';
 import { stateName } from '../lvs/conn-state.js';
 import { fwdName } from '../lvs/fwd.js';
 import { protoName } from '../lvs/proto.js';
 import { CF_TEMPLATE } from '../table/conn-table.js';
 import type { RateEstimator } from './estimator.js';
-import type { ConnSnapshot, DestSnapshot, ServiceSnapshot, Snapshot, StatsSnapshot } from './snapshot.js';
-import { DEFAULT_CONN_TABLE_SIZE } from './snapshot.js';
+import type { ConnSnapshot, DestSnapshot, ForwardMethod, ServiceSnapshot, Snapshot, StatsSnapshot } from './snapshot-types.js';
+import { DEFAULT_CONN_TABLE_SIZE } from './snapshot-types.js';
 
 function stats(s: Stats): StatsSnapshot {
   return { conns: s.conns, inpkts: s.inPkts, outpkts: s.outPkts, inbytes: s.inBytes, outbytes: s.outBytes };
@@ -57,7 +57,7 @@ export function engineSnapshot(e: Engine, est: RateEstimator, now: number, withC
   return {
     services: e.services.map((s) => service(s, est)),
     conns: withConns ? connections(e, now) : [],
-    timeouts: { tcp: e.timeoutsMs[1]! / 1000, tcpfin: e.timeoutsMs[4]! / 1000, udp: e.timeoutsMs[11]! / 1000 },
+    timeouts: { tcp: e.settings.timeoutsMs[1]! / 1000, tcpfin: e.settings.timeoutsMs[4]! / 1000, udp: e.settings.timeoutsMs[11]! / 1000 },
     connTableSize: DEFAULT_CONN_TABLE_SIZE,
     daemons: [],
   };

@@ -24,9 +24,10 @@ import { readU16, readU32, writeU16, writeU32 } from '../packet/bytes.js';
 import * as ipv4 from '../packet/ipv4.js';
 import { fillChecksum } from '../packet/l4.js';
 import { OFL_SIZE_SHIFT } from '../packet/offload.js';
+import { IPPROTO_IPIP } from '../lvs/proto.js';
 
 export const IPIP_HLEN = 20;
-export const IPPROTO_IPIP = 4;
+export { IPPROTO_IPIP };
 /** __ip_vs_get_out_rt gives up on a tunnel whose inner MTU would be below 68 (RFC 791's minimum). */
 export const MIN_TUNNEL_MTU = 68;
 

@@ -10,7 +10,7 @@ import * as icmp from '../packet/icmp.js';
 import { checksum } from '../packet/checksum.js';
 import { ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../packet/ethernet.js';
 
-export const BROADCAST = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+const BROADCAST = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 const ZERO_MAC = new Uint8Array(6);
 
 function ethHeader(out: Uint8Array, dst: Uint8Array, dstOff: number, src: Uint8Array, type: number): void {
