@@ -137,14 +137,15 @@ function readSeq(buf: Uint8Array, p: number): SeqAdjust {
   return { initSeq: readU32(buf, p), delta: readU32(buf, p + 4), previousDelta: readU32(buf, p + 8) };
 }
 
-/** Write one entry at buf[off]; returns its length. Used by encode and by the batcher. */
-export function encodeEntry(e: SyncConnEntry, buf: Uint8Array, off: number): number {
-  validateEntry(e);
-  const len = entryLength(e);
-  if (off + len > buf.length) throw new RangeError(`sync entry needs ${len} bytes at ${off}`);
-  buf[off] = 0; // IPv4
+/**
+ * The first 24 bytes both entry kinds share (struct ip_vs_sync_v4 / _v6 up to the addresses):
+ * type, protocol, ver_size (entry version 0 in the top bits), flags without HASHED, state,
+ * ports, fwmark, timeout.
+ */
+function writeEntryHead(buf: Uint8Array, off: number, type: number, size: number, e: Omit<SyncConnEntry, 'caddr' | 'vaddr' | 'daddr'>): void {
+  buf[off] = type;
   buf[off + 1] = e.protocol;
-  writeU16(buf, off + 2, len & SVER_MASK); // entry version 0
+  writeU16(buf, off + 2, size & SVER_MASK);
   writeU32(buf, off + 4, (e.flags & ~CONN_F_HASHED) >>> 0);
   writeU16(buf, off + 8, e.state);
   writeU16(buf, off + 10, e.cport);
@@ -152,6 +153,14 @@ export function encodeEntry(e: SyncConnEntry, buf: Uint8Array, off: number): num
   writeU16(buf, off + 14, e.dport);
   writeU32(buf, off + 16, e.fwmark);
   writeU32(buf, off + 20, e.timeout);
+}
+
+/** Write one entry at buf[off]; returns its length. Used by encode and by the batcher. */
+export function encodeEntry(e: SyncConnEntry, buf: Uint8Array, off: number): number {
+  validateEntry(e);
+  const len = entryLength(e);
+  if (off + len > buf.length) throw new RangeError(`sync entry needs ${len} bytes at ${off}`);
+  writeEntryHead(buf, off, 0 /* IPv4 */, len, e);
   writeU32(buf, off + 24, e.caddr);
   writeU32(buf, off + 28, e.vaddr);
   writeU32(buf, off + 32, e.daddr);
@@ -198,16 +207,7 @@ export function encodeEntry6(e: Sync6ConnEntry, buf: Uint8Array, off: number): n
   for (const k of ['fwmark', 'timeout'] as const) checkU(k, e[k], 0xffffffff);
   const addrs = [e.caddr, e.vaddr, e.daddr].map((a) => ipv6Bytes(a) ?? fail6(a));
   if (off + SYNC_V6_ENTRY_LEN > buf.length) throw new RangeError(`sync entry needs ${SYNC_V6_ENTRY_LEN} bytes at ${off}`);
-  buf[off] = STYPE_F_INET6;
-  buf[off + 1] = e.protocol;
-  writeU16(buf, off + 2, SYNC_V6_ENTRY_LEN);
-  writeU32(buf, off + 4, (e.flags & ~CONN_F_HASHED) >>> 0);
-  writeU16(buf, off + 8, e.state);
-  writeU16(buf, off + 10, e.cport);
-  writeU16(buf, off + 12, e.vport);
-  writeU16(buf, off + 14, e.dport);
-  writeU32(buf, off + 16, e.fwmark);
-  writeU32(buf, off + 20, e.timeout);
+  writeEntryHead(buf, off, STYPE_F_INET6, SYNC_V6_ENTRY_LEN, e);
   addrs.forEach((a, i) => buf.set(a, off + 24 + 16 * i));
   return SYNC_V6_ENTRY_LEN;
 }
