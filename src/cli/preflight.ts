@@ -8,8 +8,8 @@
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
+import { isAlive } from '../control/server.js';
 import { formatIPv4 } from '../packet/addr.js';
 import { deviceFor, readInterfaces, readNeighbours, readRoutes, sysctl, type IfaceInfo, type KernelRoute } from '../io/sysinfo.js';
 import { checkFiles, errorsOf, formatDiagnostic, type FilesCheck } from './config-check.js';
@@ -82,15 +82,7 @@ export const realProbes: Probes = {
   readNeighbours,
   sysctl,
   socketInUse(path) {
-    if (!existsSync(path)) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const c = net.connect(path);
-      c.once('connect', () => {
-        c.destroy();
-        resolve(true);
-      });
-      c.once('error', () => resolve(false));
-    });
+    return existsSync(path) ? isAlive(path) : Promise.resolve(false);
   },
   socketPathError(path) {
     const dir = dirname(path);

@@ -219,7 +219,8 @@ function serve(sock: net.Socket, handler: ControlHandler, opts: typeof DEFAULTS 
   });
 }
 
-function isAlive(path: string): Promise<boolean> {
+/** Whether a process accepts connections on the Unix socket at path (a stale file does not). */
+export function isAlive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const c = net.connect(path);
     c.once('connect', () => {

@@ -10,7 +10,7 @@ import type { ConfigNode } from './parser.js';
 import { IPVS_WEIGHT_LIMIT, parseForwarding, parseRealServer, type RealServerDraft } from './real-server.js';
 import {
   LVS_SCHEDULERS, type Forwarding, type LvsScheduler, type Protocol, type ServiceFlags,
-  type VirtualServerGroup, type VirtualServerGroupEntry,
+  type VirtualServer, type VirtualServerGroup, type VirtualServerGroupEntry,
 } from './schema.js';
 import {
   fail, forbidBlock, parseIp, parseUnsigned, readIp, readOptionalBool, readOptionalPort, readScript, readTimer,
@@ -24,38 +24,12 @@ const MICROSECOND = 0.000001;
 const LVS_MAX_TIMEOUT = 86400 * 31;
 export const IPVS_SVC_PERSISTENT_TIMEOUT = 360;
 
-export interface VirtualServerDraft {
-  readonly kind: 'address' | 'fwmark' | 'group';
-  readonly address?: string;
-  readonly port?: number;
-  family?: AddressFamily;
-  readonly fwmark?: number;
-  readonly group?: string;
-  readonly source: SourceLocation;
-  protocol?: Protocol;
+/** A virtual server while its block is read: what has defaults later may still be unset. */
+export interface VirtualServerDraft extends Omit<VirtualServer, 'name' | 'scheduler' | 'forwarding' | 'persistenceTimeout' | 'sorryServer' | 'realServers'> {
   scheduler?: LvsScheduler;
   forwarding?: Forwarding;
   persistenceTimeout?: number;
-  persistenceGranularity?: string;
-  persistenceEngine?: string;
-  flags: ServiceFlags;
   sorryServer?: { address: string; family: AddressFamily; port: number; inhibit: boolean; forwarding?: Forwarding; source: SourceLocation };
-  quorum: number;
-  hysteresis: number;
-  quorumUp?: NotifyScript;
-  quorumDown?: NotifyScript;
-  alpha: boolean;
-  omega: boolean;
-  inhibitOnFailure: boolean;
-  delayLoop: number;
-  connectTimeout: number;
-  retry?: number;
-  delayBeforeRetry?: number;
-  warmup?: number;
-  weight: number;
-  virtualhost?: string;
-  haSuspend: boolean;
-  smtpAlert?: boolean;
   realServers: RealServerDraft[];
 }
 
