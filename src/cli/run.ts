@@ -4,6 +4,7 @@
  * opens one capture per interface, installs the host guard, and cleans up on exit.
  */
 import { Engine } from '../engine/engine.js';
+import { applyDefense, describeDefense } from '../defense/options.js';
 import { Rules, RuleError, type ServiceSpec } from '../engine/rules.js';
 import { RoutingTable, type Route } from '../engine/routing.js';
 import { FWD_NAMES } from '../engine/model.js';
@@ -116,6 +117,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
     checksum: o.checksum,
   });
   engine.sloppyTcp = o.sloppyTcp === 'on';
+  applyDefense(engine.guard, o.defense, o.maxConns, Date.now());
   engine.sloppyTcpMh = o.sloppyTcp === 'auto' && o.bgp !== null;
   const shard = o.worker && o.worker.n > 1
     ? { k: o.worker.k, n: o.worker.n, by: o.shardBy ?? (o.persist > 0 || o.sched === 'sh' ? 'addr' as const : 'port' as const) }
@@ -309,6 +311,7 @@ function summary(o: LbOptions, rt: Runtime, log: (s: string) => void, guard: Gua
     }
   }
   if (o.vip !== null) for (const line of emptyVipHint(o, e)) log(line);
+  log(`defense: ${describeDefense(e.guard)} (table ${e.table.capacity} entries)`);
   if (guard) log(`host guard: nft table netdev ${guard.table} drops VIP and NAT reply frames after capture`);
   else if (probes.sysctl('net.ipv4.ip_forward') === '1') log('warning: ip_forward=1 and --no-host-guard: the kernel will also forward the VIP traffic');
   if (io === 'ring') {

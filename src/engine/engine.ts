@@ -31,6 +31,7 @@ import { VipTable } from './vip-table.js';
 import { icmpPath } from './icmp-path.js';
 import { syncReceive, type SyncedConn } from './sync-receive.js';
 import { IPIP_HLEN, IpipTunnel, MIN_TUNNEL_MTU, segmentCount, sendableWhole } from './tunnel.js';
+import { Guard, GUARD_ADMIT } from '../defense/guard.js';
 
 export type { SyncedConn } from './sync-receive.js';
 
@@ -64,6 +65,8 @@ export const NEIGH_QUEUE_TIMEOUT_MS = 3_000;
 export class Engine {
   readonly ifaces: EngineIface[];
   readonly table: ConnTable;
+  /** New-connection defences (src/defense): drop_entry, drop_packet, secure_tcp, rate caps. */
+  readonly guard: Guard;
   readonly neigh = new NeighTable();
   /** Live services (looked up per packet) and every service by id (entries keep their id). */
   readonly services: VirtualService[] = [];
@@ -162,6 +165,7 @@ export class Engine {
     this.icmpBudget = this.icmpPerSecond;
     this.txBuf = this.scratch;
     this.expireFn = (e) => this.expire(e);
+    this.guard = new Guard(this.table, (e) => this.unbindAndFree(e));
   }
 
   // ---------------------------------------------------------------- entry point
@@ -192,6 +196,7 @@ export class Engine {
   tick(now: number): void {
     this.now = now;
     this.table.timers.advance(now, this.expireFn);
+    this.guard.tick(now); // DEFENSE (src/defense/guard.ts): once-a-second levels and drop_entry
     if (this.pending.used > 0) {
       const n = this.pending.expire(now, NEIGH_QUEUE_TIMEOUT_MS);
       this.drops[DROP.neigh_timeout] += n;
@@ -329,6 +334,9 @@ export class Engine {
       const sloppy = proto === ipv4.PROTO_TCP && !isSyn;
       if (sloppy && ((tflags & tcp.RST) !== 0 || !this.sloppyFor(svc))) return this.drop(DROP.tcp_no_conn);
       if (this.fromDrDest(svc, b)) return this.drop(DROP.loop_guard);
+      // ---- DEFENSE (src/defense/guard.ts): the one new-connection call; refusals are counted by reason.
+      const refused = this.guard.admit(svc.id, saddr, this.now);
+      if (refused !== GUARD_ADMIT) return this.drop(DROP.defense_drop_packet + refused - 1);
       e = this.schedule(b, l3, ifi, svc, proto, saddr, sport, daddr, dport);
       if (e < 0) return this.scheduleFailed(e, b, l3, ifi, daddr);
       if (e >= t.capacity) return this.onePacket(b, l3, l4, total, svc, e - t.capacity, proto);
@@ -705,7 +713,7 @@ export class Engine {
   /** set_tcp_state: move between ActiveConn and InActConn as the state's activity changes. */
   private setTcpState(e: number, d: RealServer, dir: number, tflags: number): void {
     const t = this.table;
-    const ns = nextTcpState(dir, t.state[e]!, tflags);
+    const ns = nextTcpState(dir, t.state[e]!, tflags, this.guard.levels.secureTcp);
     if (ns !== t.state[e]) {
       const inactive = (t.flags[e]! & CF_INACTIVE) !== 0;
       if (!inactive && !STATE_ACTIVE[ns]) {
@@ -719,7 +727,7 @@ export class Engine {
       }
       t.state[e] = ns;
     }
-    t.timeoutMs[e] = this.timeoutsMs[ns]!;
+    t.timeoutMs[e] = this.guard.timeoutMs(ns, this.timeoutsMs);
   }
 
   private learnClientMac(e: number, b: Uint8Array, ifi: number): void {
