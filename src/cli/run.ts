@@ -117,7 +117,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
     checksum: o.checksum,
   });
   engine.sloppyTcp = o.sloppyTcp === 'on';
-  applyDefense(engine.guard, o.defense, o.maxConns, Date.now());
+  applyDefense(engine.guard, o.defense, o.maxConns);
   engine.sloppyTcpMh = o.sloppyTcp === 'auto' && o.bgp !== null;
   const shard = o.worker && o.worker.n > 1
     ? { k: o.worker.k, n: o.worker.n, by: o.shardBy ?? (o.persist > 0 || o.sched === 'sh' ? 'addr' as const : 'port' as const) }

@@ -62,9 +62,12 @@ export class Guard {
     return this.secureSynRecvMs < n ? this.secureSynRecvMs : n;
   }
 
-  /** Settings changed (start-up, control plane): re-evaluate now, as writing the sysctl does. */
-  apply(now: number): void {
+  /**
+   * Settings changed (start-up, control plane): re-evaluate now, as writing the sysctl does,
+   * and again at the next call whatever its clock (the data plane's time base is its own).
+   */
+  apply(): void {
     this.levels.update(this.table.capacity - this.table.count);
-    this.nextAt = now + PERIOD_MS;
+    this.nextAt = 0;
   }
 }

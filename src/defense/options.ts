@@ -66,7 +66,7 @@ export function defenseOption(o: DefenseOptions, name: string, v: string, bad: (
 }
 
 /** Put the settings into an engine's guard (start-up). */
-export function applyDefense(g: Guard, o: DefenseOptions, capacity: number, now: number): void {
+export function applyDefense(g: Guard, o: DefenseOptions, capacity: number): void {
   const l = g.levels;
   l.dropEntryMode = o.dropEntry;
   l.dropPacketMode = o.dropPacket;
@@ -77,7 +77,7 @@ export function applyDefense(g: Guard, o: DefenseOptions, capacity: number, now:
   g.flood.serviceRate = o.svcConnRate;
   g.flood.prefixRate = o.clientConnRate;
   g.flood.setPrefixLength(o.clientPrefixLen);
-  g.apply(now);
+  g.apply();
 }
 
 /** The settings as the sysctl names, for the start-up summary and `lb top`. */

@@ -35,7 +35,7 @@ function state(e: Engine, src: string, sport: number): string {
 
 function defended(over: Partial<DefenseOptions>, maxConns = 1024) {
   const r = oneArm({ maxConns }, {}, [destSpec(IP.rs1)]);
-  applyDefense(r.engine.guard, { ...DEFENSE_DEFAULTS, ...over }, maxConns, 0);
+  applyDefense(r.engine.guard, { ...DEFENSE_DEFAULTS, ...over }, maxConns);
   return r.engine;
 }
 

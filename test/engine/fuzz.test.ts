@@ -53,7 +53,7 @@ function buildEngine(): { engine: Engine; rules: Rules } {
   if (DEFENSE) {
     applyDefense(engine.guard, {
       ...DEFENSE_DEFAULTS, dropEntry: 3, dropPacket: 3, secureTcp: 3, amDroprate: 7, svcConnRate: 12, clientConnRate: 4, clientPrefixLen: 30,
-    }, CAPACITY, 0);
+    }, CAPACITY);
   }
   return { engine, rules };
 }
