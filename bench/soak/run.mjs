@@ -92,7 +92,7 @@ try {
   const lbArgs = ['--config', cfgFile, '--iface', 'eth0', '--socket', sock, '--metrics', '127.0.0.1:9100'];
   const cmd = `scripts/soak --minutes ${MINUTES} --interval ${INTERVAL} --flap-every ${FLAP_EVERY} --reload-every ${RELOAD_EVERY}`;
   say(`# ${cmd}`);
-  say(`# ${new Date().toISOString()}, ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim()}, node ${process.version}, lb ${lbArgs.join(' ').replace(work, '$WORK')}`);
+  say(`# ${new Date().toISOString()}, ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim()}, node ${process.version}, lb ${lbArgs.join(' ').replaceAll(work, '$WORK')}`);
   let lbLog = '';
   lb = spawn('ip', ['netns', 'exec', ns('dir'), process.execPath, path.join(REPO, 'dist/lb.js'), ...lbArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   lb.stdout.on('data', (d) => (lbLog += d));
