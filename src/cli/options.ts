@@ -80,6 +80,7 @@ export const USAGE = `Usage: lb [options]                     run the load balan
        lb --version                        print the version
        lb ipvsadm ARGS...                  ipvsadm commands against a running balancer
        lb reload                           re-read --config / --rules of a running balancer
+       lb sysctl [-a | NAME... | [-w] NAME=VALUE...]   IPVS sysctls of a running balancer (net.ipv4.vs.*)
        lb top [--interval S] [--once]       live view of a running balancer (ipvsadm -L -n --rate, VRRP, sync)
 
 Service:

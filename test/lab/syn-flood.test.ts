@@ -8,21 +8,32 @@
  *    drop_packet 1, secure_tcp 1): the share of wrk requests served is printed against the
  *    99 % target and asserted above a floor (the flood and the balancer share 2 cores, so
  *    latency suffers, but no established flow may break); the download completes intact.
- * 2. --max-conns 2048 (the flood fills it in a fraction of a second), secure_tcp 3:
+ * 2. --max-conns 2048 (the flood fills it in a fraction of a second), secure_tcp 3, and
+ *    drop_entry 1 set at run time with `lb sysctl -w net.ipv4.vs.drop_entry=1`:
  *    established flows lose nothing (no wrk error, every response 2xx, the download
  *    intact), new connections during the flood are refused and counted as table_full,
  *    and new connections succeed again once the flood stops.
  * Each run prints the flood's pps, the table's peak fill and the drops by reason.
  */
 import t from 'tap';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Lab, labReady } from '../helpers/lab.js';
+import { Lab, labReady, REPO } from '../helpers/lab.js';
 import { dropsByReason, parseMetrics, parseWrk, synFlood, synFloodConfig, trafgenAvailable, type WrkResult } from '../helpers/syn-flood.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function lbCli(socket: string, args: string[]): Promise<{ stdout: string; stderr: string; status: number }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [path.join(REPO, 'dist/lb.js'), '--socket', socket, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => resolve({ stdout, stderr, status: code ?? -1 }));
+  });
+}
 const DOWNLOAD = 50 * 1024 * 1024;
 const FLOOD_S = 12;
 const FLOOD_MAX = 4_000_000;
@@ -102,7 +113,11 @@ else if (ready) {
   });
 
   await t.test('2: --max-conns 2048 filled by the flood: established flows lose nothing, new ones refused and counted, recovery after', async (t) => {
-    await lab.startLb([...base, '--max-conns', '2048', '--secure-tcp', '3', '--drop-entry', '1']);
+    lab.lbLog = ''; // startLb waits for this balancer's "running;", not the first one's
+    await lab.startLb([...base, '--max-conns', '2048', '--secure-tcp', '3']);
+    // drop_entry through the control socket, as `sysctl -w net.ipv4.vs.drop_entry=1` would be.
+    const set = await lbCli(lab.socket, ['sysctl', '-w', 'net.ipv4.vs.drop_entry=1']);
+    t.same([set.status, set.stdout], [0, 'net.ipv4.vs.drop_entry = 1\n'], `lb sysctl -w: ${set.stderr}`);
     let tries = 0, refused = 0;
     const r = await underFlood('run2', async () => {
       await sleep(3000);
@@ -118,6 +133,8 @@ else if (ready) {
     t.equal(r.peak, 2048, 'the table was full');
     t.ok((r.drops.table_full ?? 0) > 1000, `new connections refused and counted: table_full ${r.drops.table_full}`);
     t.ok(refused >= 1, 'a new client connection during the flood was refused');
+    t.equal(r.after.get('tslb_defense_mode{strategy="drop_entry"}'), 2, 'drop_entry engaged: mode 1 became 2 with the table short of room');
+    t.ok((r.after.get('tslb_defense_entries_dropped_total') ?? 0) > 0, 'and dropped entries');
     // wrk's "timeout" counts requests slower than --timeout (5 s) and is not a loss: the
     // connection stays and the response is counted when it comes (retransmissions after
     // ring drops). A broken connection shows as read/write errors.
