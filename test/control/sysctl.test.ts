@@ -37,3 +37,28 @@ t.test('an unknown key or a bad value: an error naming it, and nothing written',
   t.match(unk.stderr, /^lb sysctl: unknown key 'net\.ipv4\.vs\.nope' \(known: /);
   t.equal(runSysctl(engine, ['net.ipv4.vs.amemthresh=-1']).status, 1);
 });
+
+t.test('fuzz: 5000 random argument lists never throw, and every value stays in its range', async (t) => {
+  const { prng } = await import('../helpers/prng.js');
+  const rand = prng(0x5c71);
+  const { engine } = oneArm({ maxConns: 4096 });
+  const words = [...SYSCTL_NAMES, '-a', '-n', '-w', 'net.ipv4.vs', '', '=', 'x=1', 'net/ipv4/vs/secure_tcp', ' net.ipv4.vs.drop_entry '];
+  const values = ['0', '1', '2', '3', '4', '-1', '1e3', '0x10', '', ' 2', '99999999999', 'NaN', '3.5'];
+  let errors = 0, badStatus = 0;
+  for (let i = 0; i < 5000; i++) {
+    const args: string[] = [];
+    const n = Math.floor(rand() * 4);
+    for (let k = 0; k < n; k++) {
+      const w = words[Math.floor(rand() * words.length)]!;
+      args.push(rand() < 0.5 ? `${w}=${values[Math.floor(rand() * values.length)]}` : w);
+    }
+    const out = runSysctl(engine, args);
+    if (out.status !== 0) errors++;
+    if (out.status !== 0 && out.status !== 1) badStatus++;
+    const l = engine.guard.levels;
+    for (const m of [l.dropEntryMode, l.dropPacketMode, l.secureTcpMode]) if (!(m >= 0 && m <= 3)) t.fail(`mode ${m} after ${JSON.stringify(args)}`);
+    if (!(engine.guard.flood.prefixLen >= 0 && engine.guard.flood.prefixLen <= 32)) t.fail(`prefix length after ${JSON.stringify(args)}`);
+  }
+  t.equal(badStatus, 0, 'every answer has status 0 or 1');
+  t.comment(`5000 argument lists: ${5000 - errors} answered, ${errors} refused`);
+});
