@@ -14,6 +14,7 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
+  if (args.includes('--') && i > args.indexOf('--')) return dflt;
   if (i < 0) return dflt;
   const v = args[i + 1];
   if (v === undefined || (typeof dflt === 'number' && !/^\d+(\.\d+)?$/.test(v))) {
@@ -22,7 +23,11 @@ const opt = (name, dflt) => {
   }
   return typeof dflt === 'number' ? Number(v) : v;
 };
-for (const a of args) if (a.startsWith('--') && !['--minutes', '--interval', '--flap-every', '--reload-every', '--out'].includes(a)) { console.error(`soak: unknown option ${a}`); process.exit(2); }
+// Everything after `--` goes to lb as it is (e.g. `-- --drop-entry 1 --secure-tcp 1`).
+const dd = args.indexOf('--');
+const lbExtra = dd >= 0 ? args.slice(dd + 1) : [];
+const own = dd >= 0 ? args.slice(0, dd) : args;
+for (const a of own) if (a.startsWith('--') && !['--minutes', '--interval', '--flap-every', '--reload-every', '--out'].includes(a)) { console.error(`soak: unknown option ${a}`); process.exit(2); }
 const MINUTES = opt('minutes', 10), INTERVAL = opt('interval', 10), FLAP_EVERY = opt('flap-every', 45), RELOAD_EVERY = opt('reload-every', 60);
 const OUT = opt('out', '');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -89,8 +94,8 @@ try {
   const cfgFile = path.join(work, 'keepalived.conf');
   let rs1Weight = 1;
   writeFileSync(cfgFile, conf(rs1Weight));
-  const lbArgs = ['--config', cfgFile, '--iface', 'eth0', '--socket', sock, '--metrics', '127.0.0.1:9100'];
-  const cmd = `scripts/soak --minutes ${MINUTES} --interval ${INTERVAL} --flap-every ${FLAP_EVERY} --reload-every ${RELOAD_EVERY}`;
+  const lbArgs = ['--config', cfgFile, '--iface', 'eth0', '--socket', sock, '--metrics', '127.0.0.1:9100', ...lbExtra];
+  const cmd = `scripts/soak --minutes ${MINUTES} --interval ${INTERVAL} --flap-every ${FLAP_EVERY} --reload-every ${RELOAD_EVERY}${lbExtra.length ? ` -- ${lbExtra.join(' ')}` : ''}`;
   say(`# ${cmd}`);
   say(`# ${new Date().toISOString()}, ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim()}, node ${process.version}, lb ${lbArgs.join(' ').replaceAll(work, '$WORK')}`);
   let lbLog = '';
