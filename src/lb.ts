@@ -18,7 +18,7 @@ import { runConfigTest } from './cli/config-check.js';
 import { preflight, PreflightError, realProbes } from './cli/preflight.js';
 import { runTop } from './observe/top.js';
 
-/** `lb [--socket PATH] ipvsadm ARGS...`, `lb [--socket PATH] reload`, `lb top`. */
+/** `lb [--socket PATH] ipvsadm ARGS...`, `lb [--socket PATH] reload`, `lb sysctl ...`, `lb top`. */
 async function client(argv: string[]): Promise<number | null> {
   let socket = process.env.TSLB_SOCKET ?? null;
   let i = 0;
@@ -27,7 +27,7 @@ async function client(argv: string[]): Promise<number | null> {
     i = 2;
   }
   const sub = argv[i];
-  if (sub !== 'ipvsadm' && sub !== 'reload' && sub !== 'top') return null;
+  if (sub !== 'ipvsadm' && sub !== 'reload' && sub !== 'top' && sub !== 'sysctl') return null;
   socket ??= clientSocketPath();
   if (sub === 'top') return runTop(socket, argv.slice(i + 1));
   const args = argv.slice(i + 1);
@@ -42,7 +42,7 @@ async function client(argv: string[]): Promise<number | null> {
   const wantsStdin = sub === 'ipvsadm' && args.some((a) => a === '-R' || a === '--restore');
   const stdin = wantsStdin ? readFileSync(0, 'utf8') : '';
   try {
-    const out = await request(socket, sub === 'reload' ? { reload: true } : { argv: args, stdin });
+    const out = await request(socket, sub === 'reload' ? { reload: true } : sub === 'sysctl' ? { sysctl: args } : { argv: args, stdin });
     process.stdout.write(out.stdout);
     process.stderr.write(out.stderr);
     return out.status;

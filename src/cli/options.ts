@@ -6,6 +6,7 @@ import { parseIPv4 } from '../packet/addr.js';
 import { SCHEDULER_NAMES, DEFAULT_SCHEDULER } from '../sched/index.js';
 import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL } from '../lvs/fwd.js';
 import { BGP_USAGE, BGP_VALUE_FLAGS, bgpOption, type BgpOptions } from '../bgp/options.js';
+import { DEFENSE_DEFAULTS, DEFENSE_USAGE, defenseOption, type DefenseOptions } from '../defense/options.js';
 
 export class UsageError extends Error {}
 
@@ -67,6 +68,8 @@ export interface LbOptions {
   sloppyTcp: 'auto' | 'on' | 'off';
   /** src/bgp: announce the VIPs by BGP through BIRD 2 (N active directors); null = off. */
   bgp: BgpOptions | null;
+  /** src/defense: drop_entry, drop_packet, secure_tcp, amemthresh and the new-connection caps. */
+  defense: DefenseOptions;
   /** `--version`: print the version and exit. */
   version: boolean;
   help: boolean;
@@ -77,6 +80,7 @@ export const USAGE = `Usage: lb [options]                     run the load balan
        lb --version                        print the version
        lb ipvsadm ARGS...                  ipvsadm commands against a running balancer
        lb reload                           re-read --config / --rules of a running balancer
+       lb sysctl [-a | NAME... | [-w] NAME=VALUE...]   IPVS sysctls of a running balancer (net.ipv4.vs.*)
        lb top [--interval S] [--once]       live view of a running balancer (ipvsadm -L -n --rate, VRRP, sync)
 
 Service:
@@ -112,6 +116,7 @@ High availability (vrrp_instance blocks of --config; see docs/ha.md):
   --metrics [ADDR:]PORT   Prometheus text endpoint /metrics (off by default; ADDR default 127.0.0.1)
   --no-vrrp-addresses     VRRP: keep the VIPs off the interface (default: added while MASTER, as keepalived)
 ${BGP_USAGE}
+${DEFENSE_USAGE}
 Packet path:
   --iface IF              capture/transmit interface (repeatable; default: from the routing table)
   --max-conns N           connection table capacity (default 1048576)
@@ -176,7 +181,7 @@ export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbO
     traceSched: false, hostGuard: true, pcapDir: null, doctor: true, fnatAddrs: [], fnatPorts: [1024, 65535],
     rulesFile: null, saveOnExit: null, config: null, socket: defaults.socket ?? '/run/tslb.sock', worker: null, workers: 1, shardBy: null, fanoutGroup: null,
     help: false, metrics: null, sync: 'auto', syncPeer: null, syncPort: null, syncId: null, vrrpAddresses: true, configTest: false, version: false,
-    sloppyTcp: 'auto', bgp: null,
+    sloppyTcp: 'auto', bgp: null, defense: { ...DEFENSE_DEFAULTS },
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -276,6 +281,10 @@ export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbO
       case '--bgp': case '--bgp-peer': case '--bgp-as': case '--bgp-peer-as': case '--bgp-router-id': case '--bgp-dir':
       case '--bgp-hold': case '--bgp-bfd': case '--bgp-bfd-multiplier': case '--bgp-table': case '--bgp-ifname':
         o.bgp = bgpOption(o.bgp, name, BGP_VALUE_FLAGS.has(name) ? value() : '', (m) => { throw new UsageError(m); });
+        break;
+      case '--drop-entry': case '--drop-packet': case '--secure-tcp': case '--amemthresh': case '--am-droprate':
+      case '--secure-syn-recv-timeout': case '--svc-conn-rate': case '--client-conn-rate': case '--client-prefix-len':
+        defenseOption(o.defense, name, value(), (m) => { throw new UsageError(m); });
         break;
       case '--version': o.version = true; break;
       case '--help': case '-h': o.help = true; break;

@@ -4,6 +4,7 @@
  * opens one capture per interface, installs the host guard, and cleans up on exit.
  */
 import { Engine } from '../dataplane/engine.js';
+import { applyDefense, describeDefense } from '../defense/options.js';
 import { ServiceRegistry, RegistryError, type ServiceSpec } from '../control/service-registry.js';
 import { RoutingTable, type Route } from '../dataplane/routing.js';
 import { DROP_REASONS } from '../dataplane/verdict.js';
@@ -120,6 +121,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
   });
   engine.settings.sloppyTcp = o.sloppyTcp === 'on';
   engine.settings.sloppyTcpMh = o.sloppyTcp === 'auto' && o.bgp !== null;
+  applyDefense(engine.guard, o.defense, o.maxConns);
   const shard = o.worker && o.worker.n > 1
     ? { k: o.worker.k, n: o.worker.n, by: o.shardBy ?? (o.persist > 0 || o.sched === 'sh' ? 'addr' as const : 'port' as const) }
     : null;
@@ -312,6 +314,7 @@ function summary(o: LbOptions, rt: Runtime, log: (s: string) => void, guard: Gua
     }
   }
   if (o.vip !== null) for (const line of emptyVipHint(o, e)) log(line);
+  log(`defense: ${describeDefense(e.guard)} (table ${e.table.capacity} entries)`);
   if (guard) log(`host guard: nft table netdev ${guard.table} drops VIP and NAT reply frames after capture`);
   else if (probes.sysctl('net.ipv4.ip_forward') === '1') log('warning: ip_forward=1 and --no-host-guard: the kernel will also forward the VIP traffic');
   if (io === 'ring') {

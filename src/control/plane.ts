@@ -23,6 +23,7 @@ import { ControlServer, type ControlRequest } from './server.js';
 import { planFromKeepalived, type KeepalivedPlan, type PlannedDest } from './keepalived-plan.js';
 import { readHosts } from './hosts.js';
 import type { Output } from './ipvsadm/format-other.js';
+import { runSysctl } from './sysctl.js';
 
 export class StartupError extends Error {}
 
@@ -101,6 +102,7 @@ export class ControlPlane {
   private handle(req: ControlRequest): Output {
     if (req.reload) return this.reload();
     if (req.ha) return { stdout: this.haStatus?.() ?? '', stderr: '', status: 0 };
+    if (req.sysctl) return runSysctl(this.rules.engine, req.sysctl);
     return this.session.run(req.argv ?? [], req.stdin ?? '');
   }
 

@@ -1,7 +1,7 @@
 /**
  * The control socket: a Unix socket (mode 0600, root only) on which `lb ipvsadm ...`
  * and `lb reload` talk to the running balancer. One JSON request per connection:
- *   -> {"argv": ["-L","-n"], "stdin": ""}   or   {"reload": true}
+ *   -> {"argv": ["-L","-n"], "stdin": ""}   or   {"reload": true}   or   {"sysctl": ["net.ipv4.vs.drop_entry=1"]}
  *   <- {"stdout": "...", "stderr": "...", "status": 0}
  * Nothing listens on the network for control.
  *
@@ -22,6 +22,8 @@ export interface ControlRequest {
   reload?: boolean;
   /** `lb top`: the HA status text. */
   ha?: boolean;
+  /** `lb sysctl ARGS` (src/control/sysctl.ts). */
+  sysctl?: string[];
 }
 
 export type ControlHandler = (req: ControlRequest) => Output | Promise<Output>;
@@ -128,11 +130,13 @@ export function parseRequest(text: string): ControlRequest | string {
   if (r.stdin !== undefined && typeof r.stdin !== 'string') return 'bad request: stdin must be a string';
   if (r.reload !== undefined && typeof r.reload !== 'boolean') return 'bad request: reload must be true or false';
   if (r.ha !== undefined && typeof r.ha !== 'boolean') return 'bad request: ha must be true or false';
+  if (r.sysctl !== undefined && !(Array.isArray(r.sysctl) && r.sysctl.every((a) => typeof a === 'string'))) return 'bad request: sysctl must be an array of strings';
   const req: ControlRequest = {};
   if (r.argv !== undefined) req.argv = r.argv as string[];
   if (r.stdin !== undefined) req.stdin = r.stdin as string;
   if (r.reload !== undefined) req.reload = r.reload as boolean;
   if (r.ha !== undefined) req.ha = r.ha as boolean;
+  if (r.sysctl !== undefined) req.sysctl = r.sysctl as string[];
   return req;
 }
 

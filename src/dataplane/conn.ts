@@ -16,6 +16,7 @@ import { countConn } from './counters.js';
 import type { FrameCtx } from './frame-ctx.js';
 import type { ServiceTable } from './service-table.js';
 import type { Hooks, Settings } from './settings.js';
+import { Guard } from '../defense/guard.js';
 
 const PERSIST_POSTPONE_MS = 60_000; // ip_vs_conn_expire: controlling entries wait in 60 s steps
 const NEW_CONN_TIMEOUT_MS = 3_000; // ip_vs_conn_new, replaced by the first state transition
@@ -34,6 +35,8 @@ export class Conns {
   /** Per-state timeouts (settings.timeoutsMs, the same array). */
   private readonly timeoutsMs: Float64Array;
   readonly fnat = new FnatPool();
+  /** New-connection defences (src/defense): drop_entry, drop_packet, secure_tcp, rate caps. */
+  readonly guard: Guard;
   private readonly expireFn: (e: number) => void;
 
   constructor(f: FrameCtx, table: ConnTable, services: ServiceTable, settings: Settings, hooks: Hooks) {
@@ -44,6 +47,7 @@ export class Conns {
     this.hooks = hooks;
     this.timeoutsMs = settings.timeoutsMs;
     this.expireFn = (e) => this.expire(e);
+    this.guard = new Guard(table, (e) => this.unbindAndFree(e));
   }
 
   /** Run the timer wheel up to `now` (every frame past the next tick, and from tick()). */
@@ -152,9 +156,10 @@ export class Conns {
 
   /** set_tcp_state: the next state of a TCP entry after a segment, and its timeout. */
   setTcpState(e: number, d: RealServer, dir: number, tflags: number): void {
-    const ns = nextTcpState(dir, this.table.state[e]!, tflags);
+    // secure_tcp in force: the kernel's tcp_states_dos table, and shorter handshakes (guard.ts).
+    const ns = nextTcpState(dir, this.table.state[e]!, tflags, this.guard.levels.secureTcp);
     this.setState(e, d, ns);
-    this.table.timeoutMs[e] = this.timeoutsMs[ns]!;
+    this.table.timeoutMs[e] = this.guard.timeoutMs(ns, this.timeoutsMs);
   }
 
   /** Move to state ns, between ActiveConn and InActConn as the state's activity changes. */

@@ -6,6 +6,7 @@
  * (conn.ts, conn-sync.ts), transmitters (xmit.ts), next hops (next-hop.ts) and counters.
  * The port reads the result of each call from `verdict`.
  */
+import type { Guard } from '../defense/guard.js';
 import { equal6 } from '../packet/bytes.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, etherType, l3Offset } from '../packet/ethernet.js';
 import { ConnTable } from '../table/conn-table.js';
@@ -59,6 +60,8 @@ export class Engine {
   readonly verdict: Verdict;
   readonly counters: Counters;
   readonly conns: Conns;
+  /** New-connection defences (src/defense/guard.ts), owned by the connection lifecycle. */
+  readonly guard: Guard;
   /** Full-NAT local addresses and ports. */
   readonly fnat: FnatPool;
   /** IPIP encapsulation and its counters. */
@@ -87,6 +90,7 @@ export class Engine {
     const x = { f, vips: this.vips, table: this.table, services: this.registry, hop: this.hop, ipip: this.xmit.ipip };
     this.pipeline = new Pipeline(x, this.conns, this.xmit, icmpErrors, this.settings, this.hooks);
     this.fnat = this.conns.fnat;
+    this.guard = this.conns.guard;
     this.ipip = this.xmit.ipip;
     this.pending = this.hop.pending;
     this.scratch = f.scratch;
@@ -122,6 +126,7 @@ export class Engine {
   tick(now: number): void {
     this.frame.now = now;
     this.conns.advance(now);
+    this.conns.guard.tick(now); // once a second: defence levels and drop_entry (src/defense)
     this.hop.expire(now);
   }
 

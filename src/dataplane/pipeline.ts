@@ -4,6 +4,7 @@
  * reply) or ICMP (icmp.ts). Engine.process does the Ethernet step before it (and ARP). The steps it calls live in conn.ts (scheduling
  * and state), xmit.ts (transmitters) and next-hop.ts.
  */
+import { GUARD_ADMIT } from '../defense/guard.js';
 import { equal6, readU16 } from '../packet/bytes.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as tcp from '../packet/tcp.js';
@@ -171,6 +172,9 @@ export class Pipeline {
       const sloppy = proto === ipv4.PROTO_TCP && !isSyn;
       if (sloppy && ((tflags & tcp.RST) !== 0 || !this.sloppyFor(svc))) return f.drop(DROP.tcp_no_conn);
       if (this.fromDrDest(svc, b)) return f.drop(DROP.loop_guard);
+      // The new-connection defences (src/defense/guard.ts): refusals counted by reason.
+      const refused = cs.guard.admit(svc.id, saddr, f.now);
+      if (refused !== GUARD_ADMIT) return f.drop(DROP.defense_drop_packet + refused - 1);
       e = cs.schedule(b, ifi, svc, proto, saddr, sport, daddr, dport);
       if (e < 0) return this.scheduleFailed(e, b, l3, ifi, daddr);
       if (e >= t.capacity) return this.onePacket(b, l3, l4, total, svc, e - t.capacity, proto);

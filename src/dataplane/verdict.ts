@@ -44,6 +44,10 @@ export const DROP_REASONS = [
   'loop_guard', // sent by one of this service's DR real servers: another director (seed 004)
   'client_mac_unknown', // reply on a synced connection before its client sent through us
   'tunnel_gso', // segment of a GSO super-frame to a tunnel server that found no free queue slot (dataplane/tunnel.ts)
+  // New connections refused by src/defense/guard.ts, in the order of its GUARD_* results:
+  'defense_drop_packet', // drop_packet (ip_vs_todrop): one new connection in drop_rate while the table is short of room
+  'svc_conn_rate', // the service's new-connection cap for this second (--svc-conn-rate)
+  'client_conn_rate', // the client prefix's new-connection cap for this second (--client-conn-rate)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -72,6 +72,13 @@ export function renderMetrics(src: MetricsSource): string {
   }
   for (const v of e.vipList()) w.metric('tslb_vip_active', 'gauge', '1 when this director balances and answers ARP for the VIP (VRRP master or no VRRP).', { vip: formatIPv4(v.addr) }, v.active ? 1 : 0);
   w.metric('tslb_connections', 'gauge', 'Entries in the connection table (connections and templates).', {}, e.table.count);
+  w.metric('tslb_connection_table_capacity', 'gauge', 'Capacity of the connection table (--max-conns).', {}, e.table.capacity);
+  const lv = e.guard.levels;
+  w.metric('tslb_defense_mode', 'gauge', 'Defence strategy mode as its IPVS sysctl (0 off, 1 auto, 2 auto and active, 3 always).', { strategy: 'drop_entry' }, lv.dropEntryMode);
+  w.metric('tslb_defense_mode', 'gauge', '', { strategy: 'drop_packet' }, lv.dropPacketMode);
+  w.metric('tslb_defense_mode', 'gauge', '', { strategy: 'secure_tcp' }, lv.secureTcpMode);
+  w.metric('tslb_defense_drop_rate', 'gauge', 'drop_packet: one new connection in this many is dropped (0 = none).', {}, lv.dropRate);
+  w.metric('tslb_defense_entries_dropped_total', 'counter', 'Entries freed by drop_entry (ip_vs_random_dropentry).', {}, e.guard.dropEntry.dropped);
   w.metric('tslb_sloppy_connections_total', 'counter', 'Connections created by sloppy TCP from a segment without SYN (a flow another director had).', {}, e.counters.sloppyConns);
   w.metric('tslb_frames_total', 'counter', 'Frames received and sent by the engine.', { direction: 'rx' }, e.counters.rxFrames);
   w.metric('tslb_frames_total', 'counter', '', { direction: 'tx' }, e.counters.txFrames);

@@ -5,7 +5,7 @@
  */
 import * as tcp from '../packet/tcp.js';
 import {
-  S_CLOSE, S_CLOSE_WAIT, S_ESTABLISHED, S_FIN_WAIT, S_LAST_ACK, S_LISTEN, S_SYN_RECV, S_SYN_SENT, S_TIME_WAIT,
+  S_CLOSE, S_CLOSE_WAIT, S_ESTABLISHED, S_FIN_WAIT, S_LAST_ACK, S_LISTEN, S_SYN_RECV, S_SYN_SENT, S_SYNACK, S_TIME_WAIT,
 } from '../lvs/conn-state.js';
 
 // The state numbers, names, timeouts and the active set live in src/lvs/conn-state.ts.
@@ -38,18 +38,40 @@ const TABLE = Uint8Array.from([
   /* IN-ONLY rst */ CL, CL, CL, SR, CL, CL, CL, CL, LA, LI, CL,
 ]);
 
+/**
+ * tcp_states_dos: the table secure_tcp switches to under pressure (tcp_timeout_change). A
+ * client's ACK no longer makes SYN_RECV established, only the server's answer does (NAT);
+ * INPUT-ONLY (DR) SYNs go to SYNACK. Same layout as TABLE.
+ */
+const SA = S_SYNACK;
+const TABLE_DOS = Uint8Array.from([
+  /* INPUT syn */ SR, ES, ES, SR, SR, SR, SR, SR, SR, SR, SA,
+  /* INPUT fin */ CL, CW, SS, TW, TW, TW, CL, CW, LA, LI, SA,
+  /* INPUT ack */ ES, ES, SS, SR, FW, TW, CL, CW, CL, LI, SA,
+  /* INPUT rst */ CL, CL, CL, SR, CL, CL, CL, CL, LA, LI, CL,
+  /* OUTPUT syn */ SS, ES, SS, SA, SS, SS, SS, SS, SS, LI, SA,
+  /* OUTPUT fin */ TW, FW, SS, TW, FW, TW, CL, TW, LA, LI, TW,
+  /* OUTPUT ack */ ES, ES, SS, ES, FW, TW, CL, CW, LA, ES, ES,
+  /* OUTPUT rst */ CL, CL, SS, CL, CL, TW, CL, CL, CL, CL, CL,
+  /* IN-ONLY syn */ SA, ES, ES, SR, SA, SA, SA, SA, SA, SA, SA,
+  /* IN-ONLY fin */ CL, FW, SS, TW, FW, TW, CL, CW, LA, LI, TW,
+  /* IN-ONLY ack */ ES, ES, SS, ES, FW, TW, CL, CW, CL, LI, ES,
+  /* IN-ONLY rst */ CL, CL, CL, SR, CL, CL, CL, CL, LA, LI, CL,
+]);
+
 const EV_SYN = 0, EV_FIN = 1, EV_ACK = 2, EV_RST = 3;
 
 /**
  * Next TCP state for a segment with these flags (tcp_state_idx: rst, else syn, else fin,
  * else ack; a segment with none of them leads to CLOSE, as set_tcp_state defaults).
+ * `secure`: the secure_tcp table (TABLE_DOS) in force.
  */
-export function nextTcpState(dir: number, state: number, flags: number): number {
+export function nextTcpState(dir: number, state: number, flags: number, secure = false): number {
   let ev: number;
   if (flags & tcp.RST) ev = EV_RST;
   else if (flags & tcp.SYN) ev = EV_SYN;
   else if (flags & tcp.FIN) ev = EV_FIN;
   else if (flags & tcp.ACK) ev = EV_ACK;
   else return S_CLOSE;
-  return TABLE[(dir * 4 + ev) * 11 + state]!;
+  return (secure ? TABLE_DOS : TABLE)[(dir * 4 + ev) * 11 + state]!;
 }

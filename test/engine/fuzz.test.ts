@@ -19,9 +19,12 @@ import { FWD_DR } from '../../src/dataplane/model.js';
 import { DROP, DROP_REASONS, V_CONSUMED, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
 import type { Engine } from '../../src/dataplane/engine.js';
 import type { ServiceRegistry } from '../../src/control/service-registry.js';
+import { applyDefense, DEFENSE_DEFAULTS } from '../../src/defense/options.js';
 
 const FRAMES = Number(process.env.TSLB_FUZZ_FRAMES ?? 1_000_000);
 const SEED = Number(process.env.TSLB_FUZZ_SEED ?? 0x5eed2);
+/** TSLB_FUZZ_DEFENSE=1: every defence of src/defense always on (scripts/fuzz-long runs both). */
+const DEFENSE = process.env.TSLB_FUZZ_DEFENSE === '1';
 /** Small on purpose: the table fills up and "table full" is exercised. */
 const CAPACITY = 48;
 const CORPUS = 4000;
@@ -47,6 +50,11 @@ function buildEngine(): { engine: Engine; rules: ServiceRegistry } {
   rules.addDest(UDP, destSpec(IP.rs2, { port: PORT_UDP, weight: 2 }));
   rules.addService(EMPTY);
   rules.addDest(EMPTY, destSpec(IP.rs2, { port: PORT_EMPTY, weight: 0 }));
+  if (DEFENSE) {
+    applyDefense(engine.guard, {
+      ...DEFENSE_DEFAULTS, dropEntry: 3, dropPacket: 3, secureTcp: 3, amDroprate: 7, svcConnRate: 12, clientConnRate: 4, clientPrefixLen: 30,
+    }, CAPACITY);
+  }
   return { engine, rules };
 }
 
@@ -124,7 +132,10 @@ function checkEmit(e: Engine, input: Uint8Array, inputL4Valid: boolean): string 
   return null;
 }
 
-t.test(`fuzz: ${FRAMES} random and mutated frames`, async (t) => {
+// Long runs (scripts/fuzz-long: 10^7 frames) need more than tap's default 30 s.
+if (FRAMES > 1_000_000) t.setTimeout(Math.max(30_000, FRAMES / 20));
+
+t.test(`fuzz: ${FRAMES} random and mutated frames${DEFENSE ? ', every defence on' : ''}`, async (t) => {
   const started = performance.now();
   const rand = prng(SEED);
   const { engine, rules } = buildEngine();
@@ -245,4 +256,8 @@ t.test(`fuzz: ${FRAMES} random and mutated frames`, async (t) => {
   t.ok(engine.counters.icmpRateLimited > 0, 'ICMP errors were rate limited');
   t.ok(engine.counters.arpReplies > 0 && engine.counters.icmpSent > 0 && engine.counters.stats.conns > 0 && engine.counters.stats.outPkts > 0, 'ARP answers, ICMP errors, new connections and NAT replies happened');
   t.ok(engine.counters.vipArpConflicts > 0, 'VIP ARP conflicts were seen');
+  if (DEFENSE) {
+    for (const r of ['defense_drop_packet', 'svc_conn_rate', 'client_conn_rate'] as const) t.ok(engine.counters.drops[DROP[r]]! > 0, `exercised: ${r}`);
+    t.ok(engine.guard.dropEntry.dropped > 0, `drop_entry freed ${engine.guard.dropEntry.dropped} entries`);
+  }
 });
