@@ -7,7 +7,7 @@
  */
 import * as ipv4 from '../packet/ipv4.js';
 import { ConnTable, CF_INACTIVE, CF_IN_REVERSE, CF_NOOUTPUT, CF_SYNCED, CF_TEMPLATE, NONE } from '../table/conn-table.js';
-import { S_CLOSE, S_FIN_WAIT, S_NONE, S_TIME_WAIT, S_UDP, STATE_ACTIVE, nextTcpState } from '../table/tcp-state.js';
+import { S_CLOSE, S_FIN_WAIT, S_NONE, S_TIME_WAIT, S_UDP, STATE_ACTIVE, nextSecureTcpState, nextTcpState } from '../table/tcp-state.js';
 import { DEST_F_AVAILABLE, SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
 import { markAfterBind, markAfterUnbind } from '../sched/thresholds.js';
 import { FWD_FNAT, RealServer, VirtualService, repliesBypass } from './model.js';
@@ -156,10 +156,12 @@ export class Conns {
 
   /** set_tcp_state: the next state of a TCP entry after a segment, and its timeout. */
   setTcpState(e: number, d: RealServer, dir: number, tflags: number): void {
-    // secure_tcp in force: the kernel's tcp_states_dos table, and shorter handshakes (guard.ts).
-    const ns = nextTcpState(dir, this.table.state[e]!, tflags, this.guard.levels.secureTcp);
+    // secure_tcp in force: the kernel's tcp_states_dos table, and shorter handshakes (guard.ts);
+    // the common case reads the normal timeout without a call.
+    const secure = this.guard.levels.secureTcp;
+    const ns = secure ? nextSecureTcpState(dir, this.table.state[e]!, tflags) : nextTcpState(dir, this.table.state[e]!, tflags);
     this.setState(e, d, ns);
-    this.table.timeoutMs[e] = this.guard.timeoutMs(ns, this.timeoutsMs);
+    this.table.timeoutMs[e] = secure ? this.guard.timeoutMs(ns, this.timeoutsMs) : this.timeoutsMs[ns]!;
   }
 
   /** Move to state ns, between ActiveConn and InActConn as the state's activity changes. */
