@@ -76,7 +76,7 @@ function sessionEnv(): SessionEnv {
 }
 
 /** A scratch engine: one interface with a default route, so any real server is reachable. */
-function scratchRules(): ServiceRegistry {
+function scratchRegistry(): ServiceRegistry {
   const engine = new Engine({ ifaces: [{ name: 'check0', mac: new Uint8Array(6), mtu: 1500, ip: 0 }], maxConns: 16 });
   return new ServiceRegistry(engine, new RoutingTable([{ dst: 0, prefixLen: 0, iface: 0, gateway: 0 }]));
 }
@@ -90,8 +90,8 @@ function checkRules(path: string, out: FilesCheck): void {
     return;
   }
   const env = sessionEnv();
-  const rules = scratchRules();
-  const session = new ControlSession(rules, new RateEstimator(), env, () => undefined, () => 0);
+  const registry = scratchRegistry();
+  const session = new ControlSession(registry, new RateEstimator(), env, () => undefined, () => 0);
   const plan = planRestore(text, env);
   for (const line of plan.lines) {
     if (plan.stop && line.lineNumber === plan.stop.lineNumber) break;
@@ -103,7 +103,7 @@ function checkRules(path: string, out: FilesCheck): void {
     if (r.status !== 0) err(line.lineNumber, r.stderr.trim());
   }
   if (plan.stop) err(plan.stop.lineNumber, `${plan.stop.stderr.trim() || 'this line'} ends the restore (ipvsadm -R stops here)`);
-  const svcs = rules.engine.services;
+  const svcs = registry.engine.services;
   out.counts.services += svcs.length;
   out.counts.servers += svcs.reduce((n, s) => n + s.dests.length, 0);
 }

@@ -47,7 +47,7 @@ export function serviceSpecs(o: LbOptions): ServiceSpec[] {
 
 export interface Balancer {
   runtime: Runtime;
-  rules: ServiceRegistry;
+  registry: ServiceRegistry;
   plane: ControlPlane;
   /** VRRP, connection sync and metrics (src/ha); null fields when not configured. */
   ha: HaHandle | null;
@@ -131,9 +131,9 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
     .filter((r) => index.has(r.dev))
     .map((r) => ({ dst: r.dst, prefixLen: r.prefixLen, iface: index.get(r.dev)!, gateway: r.gateway }));
   const routing = new RoutingTable(routes);
-  const rules = new ServiceRegistry(engine, routing);
+  const registry = new ServiceRegistry(engine, routing);
   // With --bgp the routers route the VIP to this director's own address: no ARP for it.
-  rules.answerArp = (shard === null || shard.k === 0) && o.bgp === null;
+  registry.answerArp = (shard === null || shard.k === 0) && o.bgp === null;
   const specs = serviceSpecs(o);
   const ruleStep = (what: string, fn: () => void) => {
     try {
@@ -144,17 +144,17 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
     }
   };
   for (const spec of specs) {
-    ruleStep(`--vip ${formatIPv4(spec.addr)} --port ${spec.port}`, () => rules.addService(spec));
+    ruleStep(`--vip ${formatIPv4(spec.addr)} --port ${spec.port}`, () => registry.addService(spec));
     // A --rs port applies to the --port service(s); --udp-port services use their own port.
     const own = spec.proto === PROTO_UDP && o.udpPorts.includes(spec.port) && o.proto !== 'udp';
     for (const rs of o.rs) {
-      ruleStep(`--rs ${rs.text}`, () => rules.addDest(spec, {
+      ruleStep(`--rs ${rs.text}`, () => registry.addDest(spec, {
         addr: rs.addr, port: own || !rs.port ? spec.port : rs.port, weight: rs.weight, fwd: rs.fwd ?? o.mode, uThreshold: 0, lThreshold: 0,
       }));
     }
   }
   // --vip: the balancer owns that VIP (answers ARP for it) even while it has no service.
-  const ownVip = o.vip !== null && rules.answerArp ? ownedVip(engine, routing, o.vip) : () => undefined;
+  const ownVip = o.vip !== null && registry.answerArp ? ownedVip(engine, routing, o.vip) : () => undefined;
   ownVip();
   primeNeighbours(engine, ifaces, deps.probes.readNeighbours());
   if (o.traceSched) {
@@ -173,7 +173,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
     bgp?.reapply();
     runtime!.rulesChanged();
   };
-  const plane = new ControlPlane(rules, { rulesFile: o.rulesFile, saveOnExit: o.saveOnExit, config: o.config, socket: o.socket }, changed, log);
+  const plane = new ControlPlane(registry, { rulesFile: o.rulesFile, saveOnExit: o.saveOnExit, config: o.config, socket: o.socket }, changed, log);
   try {
     plane.load();
   } catch (err) {
@@ -255,7 +255,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
   if (o.doctor && (shard === null || shard.k === 0)) doctor = new DoctorRunner(rt, log).start();
   summary(o, rt, log, guard, deps.probes, ioKind);
   if (pcap) log(`pcap: writing ${pcap.files.join(', ')}`);
-  return { runtime: rt, rules, plane, ha, bgp, stop: () => stop() };
+  return { runtime: rt, registry, plane, ha, bgp, stop: () => stop() };
 }
 
 /**

@@ -73,7 +73,7 @@ interface Flow {
 
 export class EngineSide {
   readonly engine: Engine;
-  readonly rules: ServiceRegistry;
+  readonly registry: ServiceRegistry;
   readonly session: ControlSession;
   private now = 1_000_000;
   private readonly result: SideResult;
@@ -92,8 +92,8 @@ export class EngineSide {
       { dst: ip32(`${LAN_PREFIX}0`), prefixLen: 24, iface: IF_LAN, gateway: 0 },
       { dst: ip32(`${CLIENT_PREFIX}0`), prefixLen: 24, iface: IF_CLIENT, gateway: 0 },
     ]);
-    this.rules = new ServiceRegistry(this.engine, routing);
-    this.session = new ControlSession(this.rules, new RateEstimator(), {}, () => this.learnNeighbours(), () => this.now);
+    this.registry = new ServiceRegistry(this.engine, routing);
+    this.session = new ControlSession(this.registry, new RateEstimator(), {}, () => this.learnNeighbours(), () => this.now);
     this.result = { side: 'engine', scenario: scenario.name, version: 'tslb engine (in-process)', commands: [], conns: [], listings: [], rewrites: [] };
   }
 

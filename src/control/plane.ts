@@ -38,7 +38,7 @@ export class ControlPlane {
   readonly session: ControlSession;
   readonly est = new RateEstimator();
   private readonly sessionEnv: SessionEnv;
-  private readonly rules: ServiceRegistry;
+  private readonly registry: ServiceRegistry;
   private readonly opts: PlaneOptions;
   private readonly changed: () => void;
   private readonly log: (s: string) => void;
@@ -49,14 +49,14 @@ export class ControlPlane {
   /** Servers removed by a reload, kept at weight 0 until their connections are gone. */
   private readonly draining = new Map<string, { svc: ServiceKey; addr: number; port: number }>();
 
-  constructor(rules: ServiceRegistry, opts: PlaneOptions, changed: () => void, log: (s: string) => void) {
-    this.rules = rules;
+  constructor(registry: ServiceRegistry, opts: PlaneOptions, changed: () => void, log: (s: string) => void) {
+    this.registry = registry;
     this.opts = opts;
     this.changed = changed;
     this.log = log;
     const hosts = readHosts();
     this.sessionEnv = { services: loadServicesSync(), hostByAddr: (a) => hosts.byAddr.get(a), lookupHost: (n) => hosts.byName.get(n) };
-    this.session = new ControlSession(rules, this.est, this.sessionEnv, changed, () => performance.now());
+    this.session = new ControlSession(registry, this.est, this.sessionEnv, changed, () => performance.now());
   }
 
   private loaded = false;
@@ -102,7 +102,7 @@ export class ControlPlane {
   private handle(req: ControlRequest): Output {
     if (req.reload) return this.reload();
     if (req.ha) return { stdout: this.haStatus?.() ?? '', stderr: '', status: 0 };
-    if (req.sysctl) return runSysctl(this.rules.engine, req.sysctl);
+    if (req.sysctl) return runSysctl(this.registry.engine, req.sysctl);
     return this.session.run(req.argv ?? [], req.stdin ?? '');
   }
 
@@ -124,7 +124,7 @@ export class ControlPlane {
       if (out.status !== 0) throw new StartupError(`--rules ${path}: line ${line.lineNumber}: ${out.stderr.trim()}`);
     }
     if (plan.stop) throw new StartupError(`--rules ${path}: line ${plan.stop.lineNumber}: ${plan.stop.stderr.trim() || 'ends the restore'}`);
-    this.log(`rules loaded from ${path}: ${this.rules.engine.services.length} service(s)`);
+    this.log(`rules loaded from ${path}: ${this.registry.engine.services.length} service(s)`);
   }
 
   private loadConfig(path: string): KeepalivedPlan {
@@ -144,9 +144,9 @@ export class ControlPlane {
 
   private addServices(plan: KeepalivedPlan, initial: boolean): void {
     for (const s of plan.services) {
-      const cur = this.rules.findService(s.spec);
-      if (!cur) this.rules.addService(s.spec);
-      else if (!initial) this.rules.editService(s.spec);
+      const cur = this.registry.findService(s.spec);
+      if (!cur) this.registry.addService(s.spec);
+      else if (!initial) this.registry.editService(s.spec);
     }
   }
 
@@ -187,17 +187,17 @@ export class ControlPlane {
         this.draining.delete(`${ref.svcKey} ${ref.rsKey}`);
         const spec = { ...f.d.spec, weight };
         guard(`add ${ref.rsKey}`, () => {
-          if (this.rules.findService(f.svc)?.dests.some((x) => x.addr === (spec.addr | 0) && x.port === spec.port)) this.rules.editDest(f.svc, spec);
-          else this.rules.addDest(f.svc, spec);
+          if (this.registry.findService(f.svc)?.dests.some((x) => x.addr === (spec.addr | 0) && x.port === spec.port)) this.registry.editDest(f.svc, spec);
+          else this.registry.addDest(f.svc, spec);
         });
       },
       editDest: (ref, weight) => {
         const f = find(ref);
-        if (f) guard(`edit ${ref.rsKey}`, () => this.rules.editDest(f.svc, { ...f.d.spec, weight }));
+        if (f) guard(`edit ${ref.rsKey}`, () => this.registry.editDest(f.svc, { ...f.d.spec, weight }));
       },
       delDest: (ref) => {
         const f = find(ref);
-        if (f) guard(`delete ${ref.rsKey}`, () => this.rules.delDest(f.svc, f.d.spec.addr, f.d.spec.port));
+        if (f) guard(`delete ${ref.rsKey}`, () => this.registry.delDest(f.svc, f.d.spec.addr, f.d.spec.port));
       },
       runNotify: (script, event) => execNotify(script, event),
       log: (msg) => this.log(`health: ${msg}`),
@@ -247,7 +247,7 @@ export class ControlPlane {
     const cmds = plan.lines.map((l) => (l.result.ok ? l.result.command : null)).filter((c): c is Command => c !== null);
     const wanted = new Set<string>();
     for (const c of cmds) if (c.cmd === 'add-server') wanted.add(`${c.service.proto} ${c.service.addr}:${c.service.port} ${c.dest.addr}:${c.dest.port}`);
-    for (const svc of this.rules.engine.services) {
+    for (const svc of this.registry.engine.services) {
       for (const d of svc.dests) {
         const key = `${serviceName(svc.proto, svc.addr, svc.port)} ${destName(d.addr, d.port)}`;
         if (!wanted.has(key)) this.drain({ proto: svc.proto, addr: svc.addr, port: svc.port }, d.addr, d.port, key);
@@ -264,28 +264,28 @@ export class ControlPlane {
   }
 
   private drain(svc: ServiceKey, addr: number, port: number, key: string): void {
-    const s = this.rules.findService(svc);
+    const s = this.registry.findService(svc);
     const d = s?.dests.find((x) => x.addr === (addr | 0) && x.port === port);
     if (!s || !d) return;
-    this.rules.editDest(svc, { addr, port, weight: 0, fwd: d.fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold });
+    this.registry.editDest(svc, { addr, port, weight: 0, fwd: d.fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold });
     this.draining.set(key, { svc, addr, port });
     this.log(`draining ${key}: weight 0 until its ${d.activeConns + d.inactConns} connection(s) end`);
   }
 
   private periodic(): void {
-    for (const s of this.rules.engine.services) {
+    for (const s of this.registry.engine.services) {
       this.est.sample(s.stats);
       for (const d of s.dests) this.est.sample(d.stats);
     }
     for (const [key, x] of this.draining) {
-      const s = this.rules.findService(x.svc);
+      const s = this.registry.findService(x.svc);
       const d = s?.dests.find((y) => y.addr === (x.addr | 0) && y.port === x.port);
       if (!d || d.weight !== 0) {
         this.draining.delete(key);
         continue;
       }
       if (d.activeConns + d.inactConns === 0) {
-        this.rules.delDest(x.svc, x.addr, x.port);
+        this.registry.delDest(x.svc, x.addr, x.port);
         this.draining.delete(key);
         this.log(`drained and removed ${key}`);
         this.changed();

@@ -24,14 +24,14 @@ const IPV6_REFUSED = `${NOT_SUPPORTED_IPV6} (${IPV6_SUPPORTED_SO_FAR})`;
 export type SessionEnv = ParseEnv & NameEnv;
 
 export class ControlSession {
-  readonly rules: ServiceRegistry;
+  readonly registry: ServiceRegistry;
   private readonly est: RateEstimator;
   private readonly env: SessionEnv;
   private readonly changed: () => void;
   private readonly now: () => number;
 
-  constructor(rules: ServiceRegistry, est: RateEstimator, env: SessionEnv, changed: () => void, now: () => number) {
-    this.rules = rules;
+  constructor(registry: ServiceRegistry, est: RateEstimator, env: SessionEnv, changed: () => void, now: () => number) {
+    this.registry = registry;
     this.est = est;
     this.env = env;
     this.changed = changed;
@@ -47,7 +47,7 @@ export class ControlSession {
     const snapshotNeeded = cmd.cmd === 'list' || cmd.cmd === 'save' || cmd.cmd === 'help' || cmd.cmd === 'version';
     if (snapshotNeeded) {
       const withConns = cmd.cmd === 'list' && cmd.what === 'connections';
-      const out = renderReadOnly(cmd, engineSnapshot(this.rules.engine, this.est, this.now(), withConns), this.env);
+      const out = renderReadOnly(cmd, engineSnapshot(this.registry.engine, this.est, this.now(), withConns), this.env);
       if (out) return out;
     }
     return this.apply(cmd);
@@ -85,7 +85,7 @@ export class ControlSession {
   }
 
   private applyOrThrow(cmd: Command): void {
-    const r = this.rules;
+    const r = this.registry;
     switch (cmd.cmd) {
       case 'add-service':
       case 'edit-service': {

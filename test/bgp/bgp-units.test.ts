@@ -111,25 +111,25 @@ class FakeRoutes implements VipRoutes {
 }
 
 t.test('announcer: every service of the VIP needs a real server up; withdraw on loss, announce on return', async (t) => {
-  const { engine, rules } = oneArm({}, {}, [destSpec(IP.rs1), destSpec(IP.rs2)]);
+  const { engine, registry } = oneArm({}, {}, [destSpec(IP.rs1), destSpec(IP.rs2)]);
   const s443 = svcSpec({ port: 443 });
-  rules.addService(s443);
+  registry.addService(s443);
   const routes = new FakeRoutes();
   const log: string[] = [];
   const a = new Announcer(engine, routes, (s) => log.push(s));
   a.evaluate();
   t.same([...routes.up], [], 'port 443 has no server: not announced');
   t.match(log.join('\n'), /not announcing 10\.0\.0\.127\/32 \(TCP 10\.0\.0\.127:443 has no real server up \(0 of 0\)\)/);
-  rules.addDest(s443, destSpec(IP.rs1, { port: 443 }));
+  registry.addDest(s443, destSpec(IP.rs1, { port: 443 }));
   a.evaluate();
   t.same([...routes.up], [IP.vip], 'both services served: announced');
   t.match(log.at(-1), /announce 10\.0\.0\.127\/32 \(2 services, 3\/3 real servers up\)/);
   // A failed health check with inhibit_on_failure: weight 0.
-  rules.editDest(s443, destSpec(IP.rs1, { port: 443, weight: 0 }));
+  registry.editDest(s443, destSpec(IP.rs1, { port: 443, weight: 0 }));
   a.evaluate();
   t.same([...routes.up], [], 'withdrawn when 443 loses its only server');
   t.match(log.at(-1), /withdraw 10\.0\.0\.127\/32 \(TCP 10\.0\.0\.127:443 has no real server up \(0 of 1\)\)/);
-  rules.editDest(s443, destSpec(IP.rs1, { port: 443, weight: 1 }));
+  registry.editDest(s443, destSpec(IP.rs1, { port: 443, weight: 1 }));
   a.evaluate();
   t.same([...routes.up], [IP.vip], 'back');
   engine.setVipActive(ip(IP.vip), false);
@@ -137,8 +137,8 @@ t.test('announcer: every service of the VIP needs a real server up; withdraw on 
   t.same([...routes.up], [], 'VRRP backup: passive VIP withdrawn');
   engine.setVipActive(ip(IP.vip), true);
   a.evaluate();
-  rules.delService(s443);
-  rules.delService(svcSpec());
+  registry.delService(s443);
+  registry.delService(svcSpec());
   a.evaluate();
   t.same([...routes.up], [], 'no service left: withdrawn');
   t.match(log.at(-1), /no service left on it/);

@@ -32,19 +32,19 @@ const GOLDEN_LIST = [
 ].join('\n');
 const GOLDEN_SAVE = ['-A -t 10.0.0.127:80 -s rr', '-a -t 10.0.0.127:80 -r 10.0.0.86:80 -m -w 1', '-a -t 10.0.0.127:80 -r 10.0.0.185:80 -m -w 1', ''].join('\n');
 
-function engineAndRules(): { engine: Engine; rules: ServiceRegistry } {
+function engineAndRegistry(): { engine: Engine; registry: ServiceRegistry } {
   const engine = new Engine({ ifaces: [{ name: 'eth0', mac: parseMac(MAC.lb)!, mtu: 1500, ip: ip(IP.lb) }], maxConns: 1024 });
   const routing = new RoutingTable([
     { dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 },
     { dst: 0, prefixLen: 0, iface: 0, gateway: ip(IP.router) },
   ]);
-  return { engine, rules: new ServiceRegistry(engine, routing) };
+  return { engine, registry: new ServiceRegistry(engine, routing) };
 }
 
 function plane(opts: Partial<PlaneOptions>): { engine: Engine; plane: ControlPlane; log: string[] } {
-  const { engine, rules } = engineAndRules();
+  const { engine, registry } = engineAndRegistry();
   const log: string[] = [];
-  const p = new ControlPlane(rules, { rulesFile: null, saveOnExit: null, config: null, socket: null, ...opts }, () => undefined, (s) => log.push(s));
+  const p = new ControlPlane(registry, { rulesFile: null, saveOnExit: null, config: null, socket: null, ...opts }, () => undefined, (s) => log.push(s));
   return { engine, plane: p, log };
 }
 

@@ -255,9 +255,9 @@ t.test('more connections than the cap are closed on arrival, and counted', async
 
 t.test('ControlPlane serves its session on the socket and survives garbage', async (t) => {
   const engine = new Engine({ ifaces: [{ name: 'eth0', mac: parseMac(MAC.lb)!, mtu: 1500, ip: ip(IP.lb) }], maxConns: 64 });
-  const rules = new ServiceRegistry(engine, new RoutingTable([{ dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 }]));
+  const registry = new ServiceRegistry(engine, new RoutingTable([{ dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 }]));
   const sock = path.join(dir, 'plane.sock');
-  const plane = new ControlPlane(rules, { rulesFile: null, saveOnExit: null, config: null, socket: sock }, () => undefined, () => undefined);
+  const plane = new ControlPlane(registry, { rulesFile: null, saveOnExit: null, config: null, socket: sock }, () => undefined, () => undefined);
   await plane.start();
   t.teardown(() => plane.stop());
   t.equal((await request(sock, { argv: ['-A', '-t', '10.0.0.127:80', '-s', 'rr'] })).status, 0);

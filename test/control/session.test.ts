@@ -32,18 +32,18 @@ function cprintf(fmt: string, ...args: (string | number)[]): string {
 /** print_largenum for values below 10^8: "%9llu". */
 const largenum = (n: number) => cprintf('%9llu', n);
 
-/** The seed-000 one-arm engine with NO rules (everything comes from ipvsadm commands). */
-function fresh(): { engine: Engine; rules: ServiceRegistry; session: ControlSession; clock: { now: number }; changes: { n: number } } {
+/** The seed-000 one-arm engine with NO registry (everything comes from ipvsadm commands). */
+function fresh(): { engine: Engine; registry: ServiceRegistry; session: ControlSession; clock: { now: number }; changes: { n: number } } {
   const engine = new Engine({ ifaces: [{ name: 'eth0', mac: parseMac(MAC.lb)!, mtu: 1500, ip: ip(IP.lb) }], maxConns: 1024 });
   const routing = new RoutingTable([
     { dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 },
     { dst: 0, prefixLen: 0, iface: 0, gateway: ip(IP.router) },
   ]);
-  const rules = new ServiceRegistry(engine, routing);
+  const registry = new ServiceRegistry(engine, routing);
   const clock = { now: 1000 };
   const changes = { n: 0 };
-  const session = new ControlSession(rules, new RateEstimator(), {}, () => changes.n++, () => clock.now);
-  return { engine, rules, session, clock, changes };
+  const session = new ControlSession(registry, new RateEstimator(), {}, () => changes.n++, () => clock.now);
+  return { engine, registry, session, clock, changes };
 }
 
 /** Pin the MACs of the lab's hosts (what ARP would learn) so frames can be forwarded. */

@@ -83,25 +83,25 @@ t.test('port reuse: a SYN on a TIME_WAIT entry is scheduled afresh (conn_reuse_m
 });
 
 t.test('deleted server: packets of its connections are dropped (expire_nodest_conn=0), re-add revives', async (t) => {
-  const { engine, rules } = oneArm({}, {}, [destSpec(IP.rs1), destSpec(IP.rs2)]);
+  const { engine, registry } = oneArm({}, {}, [destSpec(IP.rs1), destSpec(IP.rs2)]);
   const to = seg(engine, IP.client, 50003, tcp.SYN, 0)!;
-  rules.delDest(svcSpec(), ip(to), 80);
+  registry.delDest(svcSpec(), ip(to), 80);
   t.equal(seg(engine, IP.client, 50003, tcp.ACK, 1), null);
   t.equal(engine.counters.drops[DROP.dest_unavailable], 1);
   const other = seg(engine, IP.client, 50004, tcp.SYN, 2);
   t.not(other, to, 'new connections avoid the deleted server');
-  rules.addDest(svcSpec(), destSpec(to));
+  registry.addDest(svcSpec(), destSpec(to));
   t.equal(seg(engine, IP.client, 50003, tcp.ACK, 3), to, 'same dest object back from the trash');
   engine.settings.expireNodestConn = true;
-  rules.delDest(svcSpec(), ip(to), 80);
+  registry.delDest(svcSpec(), ip(to), 80);
   t.equal(seg(engine, IP.client, 50003, tcp.ACK, 4), null, 'non-SYN cannot be rescheduled');
   t.equal(engine.table.findForward(6, ip(IP.client), 50003, ip(IP.vip), 80, false), -1, 'expired at once');
 });
 
 t.test('weight 0 quiesces: no new connections, existing ones continue', async (t) => {
-  const { engine, rules } = oneArm({}, {}, [destSpec(IP.rs1), destSpec(IP.rs2)]);
+  const { engine, registry } = oneArm({}, {}, [destSpec(IP.rs1), destSpec(IP.rs2)]);
   const a = seg(engine, IP.client, 50005, tcp.SYN, 0)!;
-  rules.editDest(svcSpec(), destSpec(a, { weight: 0 }));
+  registry.editDest(svcSpec(), destSpec(a, { weight: 0 }));
   for (let i = 0; i < 4; i++) t.not(seg(engine, IP.client, 50100 + i, tcp.SYN, 1), a);
   t.equal(seg(engine, IP.client, 50005, tcp.ACK, 2), a);
 });

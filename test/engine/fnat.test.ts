@@ -53,7 +53,7 @@ function parse(f: Uint8Array): Parsed {
 function fnatArm(portMin = 1024, portMax = 65535) {
   const arm = oneArm({}, {}, [destSpec(IP.rs1, { fwd: FWD_FNAT }), destSpec(IP.rs2, { fwd: FWD_FNAT })]);
   arm.engine.fnat.configure([ip(LADDR)], portMin, portMax);
-  arm.rules.refreshVips();
+  arm.registry.refreshVips();
   return arm;
 }
 
@@ -62,7 +62,7 @@ for (const full of [false, true]) {
     const { engine } = full ? (() => {
       const a = oneArm({ checksum: 'full' }, {}, [destSpec(IP.rs1, { fwd: FWD_FNAT })]);
       a.engine.fnat.configure([ip(LADDR)], 20000, 20010);
-      a.rules.refreshVips();
+      a.registry.refreshVips();
       return a;
     })() : fnatArm(20000, 20010);
     const syn = tcpFrame({ srcMac: MAC.router, dstMac: MAC.lb, src: IP.client, dst: IP.vip, sport: 43210, dport: 80, flags: tcp.SYN, seq: 7, ttl: 60, payload: Buffer.from('hello full-nat') });
@@ -88,9 +88,9 @@ for (const full of [false, true]) {
 }
 
 t.test('full-NAT UDP rewrite both ways, checksums recomputed', async (t) => {
-  const { engine, rules } = oneArm({}, { proto: PROTO_UDP }, [destSpec(IP.rs1, { fwd: FWD_FNAT })]);
+  const { engine, registry } = oneArm({}, { proto: PROTO_UDP }, [destSpec(IP.rs1, { fwd: FWD_FNAT })]);
   engine.fnat.configure([ip(LADDR)], 30000, 30000);
-  rules.refreshVips();
+  registry.refreshVips();
   const q = udpFrame({ srcMac: MAC.router, dstMac: MAC.lb, src: IP.client, dst: IP.vip, sport: 5353, dport: 80, payload: Buffer.from('query'), ttl: 30 });
   t.equal(engine.process(q, q.length, 0, 0), V_EMIT);
   const out = parse(engine.verdict.buf.subarray(0, engine.verdict.len));

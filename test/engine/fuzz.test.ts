@@ -41,21 +41,21 @@ const EMPTY = svcSpec({ port: PORT_EMPTY });
  * NAT (rs1, rs2), persistent DR (rs1), UDP NAT (rs1, rs2@2) and a service whose only
  * server is quiesced. ICMP errors are rate limited hard so the limit is reached.
  */
-function buildEngine(): { engine: Engine; rules: ServiceRegistry } {
-  const { engine, rules } = oneArm({ maxConns: CAPACITY, icmpPerSecond: 2 });
-  rules.addService(DR);
-  rules.addDest(DR, destSpec(IP.rs1, { fwd: FWD_DR }));
-  rules.addService(UDP);
-  rules.addDest(UDP, destSpec(IP.rs1, { port: PORT_UDP }));
-  rules.addDest(UDP, destSpec(IP.rs2, { port: PORT_UDP, weight: 2 }));
-  rules.addService(EMPTY);
-  rules.addDest(EMPTY, destSpec(IP.rs2, { port: PORT_EMPTY, weight: 0 }));
+function buildEngine(): { engine: Engine; registry: ServiceRegistry } {
+  const { engine, registry } = oneArm({ maxConns: CAPACITY, icmpPerSecond: 2 });
+  registry.addService(DR);
+  registry.addDest(DR, destSpec(IP.rs1, { fwd: FWD_DR }));
+  registry.addService(UDP);
+  registry.addDest(UDP, destSpec(IP.rs1, { port: PORT_UDP }));
+  registry.addDest(UDP, destSpec(IP.rs2, { port: PORT_UDP, weight: 2 }));
+  registry.addService(EMPTY);
+  registry.addDest(EMPTY, destSpec(IP.rs2, { port: PORT_EMPTY, weight: 0 }));
   if (DEFENSE) {
     applyDefense(engine.guard, {
       ...DEFENSE_DEFAULTS, dropEntry: 3, dropPacket: 3, secureTcp: 3, amDroprate: 7, svcConnRate: 12, clientConnRate: 4, clientPrefixLen: 30,
     }, CAPACITY);
   }
-  return { engine, rules };
+  return { engine, registry };
 }
 
 /**
@@ -63,18 +63,18 @@ function buildEngine(): { engine: Engine; rules: ServiceRegistry } {
  * delete and re-add a server (its connections keep it in the "trash"), quiesce one,
  * flip expire_nodest_conn. The counters must survive all of it.
  */
-function controlPlaneEvent(rand: () => number, engine: Engine, rules: ServiceRegistry, rs2InNat: { on: boolean }): void {
+function controlPlaneEvent(rand: () => number, engine: Engine, registry: ServiceRegistry, rs2InNat: { on: boolean }): void {
   const r = rand();
   if (r < 0.4) {
-    if (rs2InNat.on) rules.delDest(NAT, ip(IP.rs2), 80);
-    else rules.addDest(NAT, destSpec(IP.rs2));
+    if (rs2InNat.on) registry.delDest(NAT, ip(IP.rs2), 80);
+    else registry.addDest(NAT, destSpec(IP.rs2));
     rs2InNat.on = !rs2InNat.on;
   } else if (r < 0.7) {
-    rules.editDest(NAT, destSpec(IP.rs1, { weight: rand() < 0.5 ? 0 : 1 + Math.floor(rand() * 3) }));
+    registry.editDest(NAT, destSpec(IP.rs1, { weight: rand() < 0.5 ? 0 : 1 + Math.floor(rand() * 3) }));
   } else if (r < 0.85) {
     engine.settings.expireNodestConn = !engine.settings.expireNodestConn;
   } else {
-    rules.editDest(UDP, destSpec(IP.rs1, { port: PORT_UDP, weight: rand() < 0.5 ? 0 : 1 }));
+    registry.editDest(UDP, destSpec(IP.rs1, { port: PORT_UDP, weight: rand() < 0.5 ? 0 : 1 }));
   }
 }
 
@@ -138,7 +138,7 @@ if (FRAMES > 1_000_000) t.setTimeout(Math.max(30_000, FRAMES / 20));
 t.test(`fuzz: ${FRAMES} random and mutated frames${DEFENSE ? ', every defence on' : ''}`, async (t) => {
   const started = performance.now();
   const rand = prng(SEED);
-  const { engine, rules } = buildEngine();
+  const { engine, registry } = buildEngine();
   const rs2InNat = { on: true };
   const noise = new Uint8Array(1 << 20);
   for (let i = 0; i < noise.length; i += 4) {
@@ -168,7 +168,7 @@ t.test(`fuzz: ${FRAMES} random and mutated frames${DEFENSE ? ', every defence on
     // Time moves on ~1 ms per frame, with rare long gaps that expire most of the table.
     now += rand() * 2;
     if (rand() < 1 / 40_000) now += 400_000 + rand() * 600_000;
-    if (rand() < 1 / 5_000) controlPlaneEvent(rand, engine, rules, rs2InNat);
+    if (rand() < 1 / 5_000) controlPlaneEvent(rand, engine, registry, rs2InNat);
     let len: number;
     const kind = rand();
     if (kind < 0.2) {

@@ -86,9 +86,9 @@ t.test('sloppyTcpMh (the --bgp default) applies to mh services only; a service c
   rr.engine.settings.sloppyTcpMh = true;
   t.ok(seg(mh, 40010, tcp.ACK), 'mh: scheduled');
   t.equal(seg(rr.engine, 40010, tcp.ACK), null, 'rr: dropped');
-  rr.rules.editService({ ...rr.engine.services[0]!, scheduler: 'rr', persistent: 0, netmask: -1, ops: false, schedFlags: 0, sloppyTcp: true });
+  rr.registry.editService({ ...rr.engine.services[0]!, scheduler: 'rr', persistent: 0, netmask: -1, ops: false, schedFlags: 0, sloppyTcp: true });
   t.ok(seg(rr.engine, 40011, tcp.ACK), 'rr with the service flag: scheduled');
-  rr.rules.editService({ proto: 6, addr: ip(IP.vip), port: 80, scheduler: 'rr', persistent: 0, netmask: -1, ops: false, schedFlags: 0 });
+  rr.registry.editService({ proto: 6, addr: ip(IP.vip), port: 80, scheduler: 'rr', persistent: 0, netmask: -1, ops: false, schedFlags: 0 });
   t.equal(rr.engine.services[0]!.sloppyTcp, true, 'an edit without the field (ipvsadm -E) keeps it');
 });
 

@@ -301,25 +301,25 @@ t.test('one-packet scheduling (-o) to a tunnel server', async (t) => {
 
 t.test('rules: the tunnel source is the egress interface address; none -> refused; port forced', async (t) => {
   const engine = new Engine({ ifaces: [{ name: 'eth9', mac: parseMac(MAC.lb)!, mtu: 1500, ip: 0 }], maxConns: 64 });
-  const rules = new ServiceRegistry(engine, new RoutingTable([{ dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 }]));
-  rules.addService(svcSpec());
+  const registry = new ServiceRegistry(engine, new RoutingTable([{ dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 }]));
+  registry.addService(svcSpec());
   let err: unknown = null;
   try {
-    rules.addDest(svcSpec(), destSpec(IP.rs1, { fwd: FWD_TUNNEL }));
+    registry.addDest(svcSpec(), destSpec(IP.rs1, { fwd: FWD_TUNNEL }));
   } catch (e) {
     err = e;
   }
   t.ok(err instanceof RegistryError, 'a RegistryError');
   t.match((err as Error).message, /eth9 has no IPv4 address/);
   t.equal(engine.dests.filter((d) => d !== null).length, 0, 'nothing half-added');
-  const { rules: r2, engine: e2 } = tunnelOnly();
+  const { registry: r2, engine: e2 } = tunnelOnly();
   r2.addDest(svcSpec(), destSpec(IP.rs2, { fwd: FWD_TUNNEL, port: 8080 }));
   t.equal(e2.services[0]!.dests[0]!.port, 80, 'ipvsadm forces the port for -i');
 });
 
 t.test('ipvsadm: -i is accepted, listed as Tunnel, saved as -i --tun-type ipip; gue is refused', async (t) => {
-  const { rules } = oneArm({}, {}, []);
-  const s = new ControlSession(rules, new RateEstimator(), {}, () => {}, () => 0);
+  const { registry } = oneArm({}, {}, []);
+  const s = new ControlSession(registry, new RateEstimator(), {}, () => {}, () => 0);
   t.equal(s.run(['-a', '-t', '10.0.0.127:80', '-r', '10.0.0.185', '-i', '-w', '2']).status, 0);
   t.match(s.run(['-L', '-n']).stdout, / {2}-> 10\.0\.0\.185:80 +Tunnel {2}2 /);
   t.match(s.run(['-L', '-n', '--tun-info']).stdout, /Tunnel {2}ipip +2 /);

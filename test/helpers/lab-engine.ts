@@ -35,10 +35,10 @@ export function destSpec(addr: string, over: Partial<DestSpec> = {}): DestSpec {
 
 export interface OneArm {
   engine: Engine;
-  rules: ServiceRegistry;
+  registry: ServiceRegistry;
 }
 
-/** Engine + rules; servers added in the order given (rs1 then rs2 unless told otherwise). */
+/** Engine + registry; servers added in the order given (rs1 then rs2 unless told otherwise). */
 export function oneArm(opts: Partial<EngineOptions> = {}, svc: Partial<ServiceSpec> = {}, dests: DestSpec[] | null = null): OneArm {
   const engine = new Engine({
     ifaces: [{ name: 'eth0', mac: parseMac(MAC.lb)!, mtu: 1500, ip: ip(IP.lb) }],
@@ -49,9 +49,9 @@ export function oneArm(opts: Partial<EngineOptions> = {}, svc: Partial<ServiceSp
     { dst: ip('10.0.0.0'), prefixLen: 24, iface: 0, gateway: 0 },
     { dst: 0, prefixLen: 0, iface: 0, gateway: ip(IP.router) },
   ]);
-  const rules = new ServiceRegistry(engine, routing);
-  rules.addService(svcSpec(svc));
-  for (const d of dests ?? [destSpec(IP.rs1), destSpec(IP.rs2)]) rules.addDest(svcSpec(svc), d);
+  const registry = new ServiceRegistry(engine, routing);
+  registry.addService(svcSpec(svc));
+  for (const d of dests ?? [destSpec(IP.rs1), destSpec(IP.rs2)]) registry.addDest(svcSpec(svc), d);
   const known: Record<string, string> = { [IP.rs1]: MAC.rs1, [IP.rs2]: MAC.rs2, [IP.router]: MAC.router };
   for (let n = 0; n < engine.neigh.size; n++) {
     const a = engine.neigh.ip[n]!;
@@ -59,5 +59,5 @@ export function oneArm(opts: Partial<EngineOptions> = {}, svc: Partial<ServiceSp
     const mac = known[name];
     if (mac) engine.neigh.set(n, parseMac(mac)!, 0);
   }
-  return { engine, rules };
+  return { engine, registry };
 }

@@ -89,7 +89,7 @@ function mac(text: string): Uint8Array {
 
 export interface FixtureEngine {
   engine: Engine;
-  rules: ServiceRegistry;
+  registry: ServiceRegistry;
   ifaceIndex(name: string): number;
   ifaceName(index: number): string;
 }
@@ -107,22 +107,22 @@ export function buildFixtureEngine(setup: FixtureSetup, maxConns = 1024): Fixtur
     const [dst, len] = r.dst.split('/');
     return { dst: addr(dst!), prefixLen: Number(len), iface: ifaceIndex(r.iface), gateway: r.gateway ? addr(r.gateway) : 0 };
   }));
-  const rules = new ServiceRegistry(engine, routing);
+  const registry = new ServiceRegistry(engine, routing);
   if (setup.fnat) engine.fnat.configure(setup.fnat.addrs.map(addr), setup.fnat.portMin, setup.fnat.portMax);
   for (const s of setup.services) {
     const key = { proto: s.proto === 'UDP' ? IPPROTO_UDP : IPPROTO_TCP, addr: addr(s.addr), port: s.port };
-    rules.addService({ ...key, scheduler: s.scheduler, persistent: 0, netmask: -1, ops: false, schedFlags: 0 });
+    registry.addService({ ...key, scheduler: s.scheduler, persistent: 0, netmask: -1, ops: false, schedFlags: 0 });
     for (const d of s.dests) {
-      rules.addDest(key, { addr: addr(d.addr), port: d.port, weight: d.weight ?? 1, fwd: fwdFromName(d.fwd), uThreshold: 0, lThreshold: 0 });
+      registry.addDest(key, { addr: addr(d.addr), port: d.port, weight: d.weight ?? 1, fwd: fwdFromName(d.fwd), uThreshold: 0, lThreshold: 0 });
     }
   }
-  rules.refreshVips();
+  registry.refreshVips();
   const known = new Map(Object.entries(setup.neighbours).map(([ip, m]) => [addr(ip), mac(m)]));
   for (let n = 0; n < engine.neigh.size; n++) {
     const m = known.get(engine.neigh.ip[n]! | 0);
     if (m) engine.neigh.set(n, m, 0);
   }
-  return { engine, rules, ifaceIndex, ifaceName: (i) => names[i]! };
+  return { engine, registry, ifaceIndex, ifaceName: (i) => names[i]! };
 }
 
 /** Feed one frame (a copy: the engine rewrites in place) and read the verdict. */

@@ -125,20 +125,20 @@ function mutate(rand: Rand, d: Uint8Array): Uint8Array {
 }
 
 function backup() {
-  const { engine, rules } = oneArm({ maxConns: CAPACITY });
+  const { engine, registry } = oneArm({ maxConns: CAPACITY });
   const DR = svcSpec({ port: 443, persistent: 300 });
   const UDP = svcSpec({ proto: PROTO_UDP, port: 53 });
-  rules.addService(DR);
-  rules.addDest(DR, destSpec(IP.rs1, { port: 443, fwd: FWD_DR }));
-  rules.addService(UDP);
-  rules.addDest(UDP, destSpec(IP.rs1, { port: 53 }));
-  return { engine, rules };
+  registry.addService(DR);
+  registry.addDest(DR, destSpec(IP.rs1, { port: 443, fwd: FWD_DR }));
+  registry.addService(UDP);
+  registry.addDest(UDP, destSpec(IP.rs1, { port: 53 }));
+  return { engine, registry };
 }
 
 t.test(`fuzz: ${DATAGRAMS} forged, mutated and random sync datagrams into a backup`, async (t) => {
   const started = performance.now();
   const rand = prng(SEED);
-  const { engine, rules } = backup();
+  const { engine, registry } = backup();
   let rs2In = true;
   let now = 1_000_000;
   const failures: string[] = [];
@@ -163,8 +163,8 @@ t.test(`fuzz: ${DATAGRAMS} forged, mutated and random sync datagrams into a back
     engine.tick(now);
     if (rand() < 1 / 400) {
       // The backup's own configuration changes under the synced connections.
-      if (rs2In) rules.delDest(svcSpec(), ip(IP.rs2), 80);
-      else rules.addDest(svcSpec(), destSpec(IP.rs2));
+      if (rs2In) registry.delDest(svcSpec(), ip(IP.rs2), 80);
+      else registry.addDest(svcSpec(), destSpec(IP.rs2));
       rs2In = !rs2In;
     }
     const r = rand();
