@@ -6,37 +6,13 @@
  */
 import t from 'tap';
 import { SVC_F_ONEPACKET, SVC_F_PERSISTENT, SVC_F_SCHED1, SVC_F_SCHED2 } from '../../src/sched/types.js';
-import {
-  DEFAULT_CONN_TABLE_SIZE, DEFAULT_TIMEOUTS, ZERO_RATES, ZERO_STATS,
-  type DestSnapshot, type ServiceSnapshot, type Snapshot,
-} from '../../src/control/snapshot-types.js';
+import { DEFAULT_TIMEOUTS, type ServiceSnapshot } from '../../src/control/snapshot-types.js';
 import { listAllText, listFormat, listServiceText, saveText } from '../../src/control/ipvsadm/format.js';
 import { connectionsText, renderReadOnly, timeoutText } from '../../src/control/ipvsadm/format-other.js';
 import { parseServices } from '../../src/control/ipvsadm/services-file.js';
 import { parseIpvsadmArgs } from '../../src/control/ipvsadm/args.js';
+import { cprintf, dest, service, snap } from '../helpers/ipvsadm-model.js';
 
-/** C printf for %[-][width](s|d|u|llu) and %%. */
-function cprintf(fmt: string, ...args: (string | number)[]): string {
-  let k = 0;
-  return fmt.replace(/%(-?)(\d*)(?:ll)?([sdu%])/g, (_m, minus: string, width: string, conv: string) => {
-    if (conv === '%') return '%';
-    const s = String(args[k++]);
-    const w = width === '' ? 0 : Number(width);
-    return minus === '-' ? s.padEnd(w) : s.padStart(w);
-  });
-}
-
-const dest = (addr: string, port: number, extra: Partial<DestSnapshot> = {}): DestSnapshot => ({
-  addr, port, fwd: 'Masq', weight: 1, uThreshold: 0, lThreshold: 0, activeConns: 0, inactConns: 0, persistConns: 0,
-  stats: ZERO_STATS, rates: ZERO_RATES, ...extra,
-});
-const service = (addr: string, port: number, extra: Partial<ServiceSnapshot> = {}): ServiceSnapshot => ({
-  proto: 'TCP', addr, port, fwmark: 0, scheduler: 'wlc', flags: 0, timeout: 0, netmask: 0xffffffff, pe: '',
-  dests: [], stats: ZERO_STATS, rates: ZERO_RATES, ...extra,
-});
-const snap = (services: ServiceSnapshot[], extra: Partial<Snapshot> = {}): Snapshot => ({
-  services, conns: [], timeouts: DEFAULT_TIMEOUTS, connTableSize: DEFAULT_CONN_TABLE_SIZE, daemons: [], ...extra,
-});
 
 // docs/ipvs-behaviour.md §5.4: kernel list order is [.86, .185] (the last added first).
 const st = (conns: number, inpkts: number, outpkts: number, inbytes: number, outbytes: number) => ({ conns, inpkts, outpkts, inbytes, outbytes });

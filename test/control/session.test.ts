@@ -17,17 +17,8 @@ import { V_EMIT } from '../../src/dataplane/verdict.js';
 import { ControlSession } from '../../src/control/session.js';
 import { RateEstimator } from '../../src/control/estimator.js';
 import { IP, MAC, ip } from '../helpers/lab-engine.js';
+import { cprintf } from '../helpers/ipvsadm-model.js';
 
-/** C printf for %[-][width](s|d|u|llu); enough for ipvsadm's formats. */
-function cprintf(fmt: string, ...args: (string | number)[]): string {
-  let k = 0;
-  return fmt.replace(/%(-?)(\d*)(?:ll)?([sdu%])/g, (_m, minus: string, width: string, conv: string) => {
-    if (conv === '%') return '%';
-    const s = String(args[k++]);
-    const w = width === '' ? 0 : Number(width);
-    return minus === '-' ? s.padEnd(w) : s.padStart(w);
-  });
-}
 
 /** print_largenum for values below 10^8: "%9llu". */
 const largenum = (n: number) => cprintf('%9llu', n);

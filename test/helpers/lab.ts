@@ -46,6 +46,17 @@ export function labReady(t: LabGate, what = 'lab tests'): boolean {
   return true;
 }
 
+/** `lb --socket SOCKET ARGS...` (ipvsadm, sysctl, reload) against a running balancer; its output and status. */
+export function lbCli(socket: string, args: string[]): Promise<{ stdout: string; stderr: string; status: number }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [LB, '--socket', socket, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => resolve({ stdout, stderr, status: code ?? -1 }));
+  });
+}
+
 export class Lab {
   readonly state: LabState;
   readonly prefix: string;

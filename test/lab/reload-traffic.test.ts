@@ -6,25 +6,16 @@
  * download to it finishes, and after the re-add both servers answer again.
  */
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Lab, labReady, REPO } from '../helpers/lab.js';
+import { Lab, labReady, lbCli, REPO } from '../helpers/lab.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FIXTURE = path.join(REPO, 'fixtures/keepalived/lab/onearm-reload.conf');
 const RS1_BLOCK = /^ {4}real_server 10\.0\.0\.185 80 \{\n[\s\S]*?^ {4}\}\n/m;
 
-function lbCli(socket: string, args: string[]): Promise<{ stdout: string; stderr: string; status: number }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [path.join(REPO, 'dist/lb.js'), '--socket', socket, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => resolve({ stdout, stderr, status: code ?? -1 }));
-  });
-}
 
 if (labReady(t)) {
   t.setTimeout(240_000);

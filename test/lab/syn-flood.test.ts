@@ -16,24 +16,15 @@
  * Each run prints the flood's pps, the table's peak fill and the drops by reason.
  */
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Lab, labReady, REPO } from '../helpers/lab.js';
+import { Lab, labReady, lbCli } from '../helpers/lab.js';
 import { dropsByReason, parseMetrics, parseWrk, synFlood, synFloodConfig, trafgenAvailable, type WrkResult } from '../helpers/syn-flood.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function lbCli(socket: string, args: string[]): Promise<{ stdout: string; stderr: string; status: number }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [path.join(REPO, 'dist/lb.js'), '--socket', socket, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => resolve({ stdout, stderr, status: code ?? -1 }));
-  });
-}
 const DOWNLOAD = 50 * 1024 * 1024;
 const FLOOD_S = 12;
 const FLOOD_MAX = 4_000_000;
