@@ -29,7 +29,12 @@ export function haLabReady(t: LabGate): boolean {
 export interface LbProcess {
   proc: ChildProcess;
   log: string;
+  /** VRRP transitions as the balancer logged them, stamped (performance.now()) when the line arrived. */
+  transitions: { to: string; at: number }[];
 }
+
+/** The runner's log line for a transition: `vrrp: VI_1 (vrid 51, priority 100): BACKUP -> MASTER`. */
+const TRANSITION_LINE = /^vrrp: \S+ \(vrid \d+, priority \d+\): [A-Z]+ -> ([A-Z]+)$/gm;
 
 export class HaLab {
   readonly state: Record<string, string>;
@@ -84,9 +89,18 @@ export class HaLab {
   async startLb(dir: Director, priority: number, sync: boolean): Promise<LbProcess> {
     const conf = this.writeConfig(dir, priority, sync);
     const p = spawn('ip', ['netns', 'exec', this.ns(dir), process.execPath, LB, '--config', conf, '--iface', 'eth0', '--socket', this.socket(dir), '--metrics', String(METRICS_PORT)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const lb: LbProcess = { proc: p, log: '' };
+    const lb: LbProcess = { proc: p, log: '', transitions: [] };
     this.lbs.set(dir, lb);
-    p.stdout!.on('data', (d: Buffer) => (lb.log += d.toString()));
+    let partial = '';
+    p.stdout!.on('data', (d: Buffer) => {
+      const at = performance.now();
+      const text = d.toString();
+      lb.log += text;
+      // Only whole lines: a chunk may end in the middle of one.
+      const lines = (partial + text).split('\n');
+      partial = lines.pop()!;
+      for (const m of lines.join('\n').matchAll(TRANSITION_LINE)) lb.transitions.push({ to: m[1]!, at });
+    });
     p.stderr!.on('data', (d: Buffer) => (lb.log += d.toString()));
     const deadline = Date.now() + 15_000;
     while (!lb.log.includes('running;')) {
@@ -137,12 +151,23 @@ export class HaLab {
     }
   }
 
-  /** Poll (every 50 ms) until the director reports `state`; returns the ms waited, or -1. */
+  /**
+   * Wait until the director's balancer logs a transition to `state` (or is in it already); returns
+   * the ms from this call to the moment the log line arrived, or -1 on timeout. Reading the
+   * balancer's own log instead of polling its metrics keeps the measurement free of the
+   * `ip netns exec curl` round trips, which take hundreds of ms on a loaded 2-core box.
+   */
   async waitState(dir: Director, state: string, timeoutMs: number): Promise<number> {
     const t0 = performance.now();
+    const lb = this.lbs.get(dir);
+    if (!lb) return -1;
+    const seen = lb.transitions.length;
+    if (lb.transitions[seen - 1]?.to === state) return 0;
     while (performance.now() - t0 < timeoutMs) {
-      if ((await this.vrrpState(dir)) === state) return performance.now() - t0;
-      await sleep(50);
+      const hit = lb.transitions.slice(seen).find((x) => x.to === state);
+      if (hit) return Math.max(0, hit.at - t0);
+      if (lb.proc.exitCode !== null || lb.proc.signalCode !== null) return -1;
+      await sleep(10);
     }
     return -1;
   }

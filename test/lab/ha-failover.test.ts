@@ -13,8 +13,8 @@ import path from 'node:path';
 import { HaLab, haLabReady, sleep, type Director } from '../ha/ha-lab.js';
 
 const mdi = (prio: number): number => 3000 + ((256 - prio) / 256) * 1000;
-/** Process scheduling and the 50 ms polling on a 2-core box shared with other tests. */
-const SLACK_MS = 600;
+/** Process scheduling on a 2-core box shared with another test file (tap --jobs=2); the takeover time is read from the balancer's own log line. */
+const SLACK_MS = 1000;
 
 if (haLabReady(t)) {
   t.setTimeout(300_000);
