@@ -7,10 +7,12 @@
  * - reverse index: (proto, daddr, dport, laddr, lport) for return traffic from a real
  *   server (ip_vs_conn_out_get). laddr:lport is the client for NAT and the director's
  *   local address for full-NAT.
- * Linear probing with backward-shift deletion: no tombstones, lookups stay short.
+ * Linear probing with backward-shift deletion (probe-index.ts): no tombstones, lookups stay short.
+ * IPv6 connections live in ConnTable6 (conn-table6.ts), so this IPv4 path keeps one int32 per address.
  * Addresses are int32, the data plane's side of the sign rule in src/lvs/addr.ts; callers pass `addr | 0`.
  */
 import { hashTuple } from './hash.js';
+import { indexSizeFor, probeLink, probeUnlink } from './probe-index.js';
 import { TimerWheel } from './timer-wheel.js';
 
 /** Connection flags (subset of IP_VS_CONN_F_*, renumbered). */
@@ -22,12 +24,6 @@ export const CF_IN_REVERSE = 0x08;
 export const CF_SYNCED = 0x10;
 
 export const NONE = -1;
-
-function pow2AtLeast(n: number): number {
-  let p = 16;
-  while (p < n) p *= 2;
-  return p;
-}
 
 export class ConnTable {
   readonly capacity: number;
@@ -94,7 +90,7 @@ export class ConnTable {
     this.live = new Uint8Array(capacity);
     this.fwdHash = new Int32Array(capacity);
     this.revHash = new Int32Array(capacity);
-    const size = pow2AtLeast(capacity * 2);
+    const size = indexSizeFor(capacity);
     this.mask = size - 1;
     this.fwdIdx = new Int32Array(size);
     this.revIdx = new Int32Array(size);
@@ -195,32 +191,10 @@ export class ConnTable {
   }
 
   private link(idx: Int32Array, h: number, e: number): void {
-    let i = h & this.mask;
-    while (idx[i] !== 0) i = (i + 1) & this.mask;
-    idx[i] = e + 1;
+    probeLink(idx, this.mask, h, e);
   }
 
-  /** Backward-shift deletion for linear probing (Knuth 6.4, algorithm R). */
   private unlink(idx: Int32Array, hashes: Int32Array, h: number, e: number): void {
-    const mask = this.mask;
-    let i = h & mask;
-    while (idx[i] !== e + 1) {
-      if (idx[i] === 0) return;
-      i = (i + 1) & mask;
-    }
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const x = idx[j]!;
-      if (x === 0) break;
-      const k = hashes[x - 1]! & mask;
-      // Move x into the hole at i unless its home slot k lies cyclically in (i, j].
-      const stays = i <= j ? i < k && k <= j : i < k || k <= j;
-      if (!stays) {
-        idx[i] = x;
-        i = j;
-      }
-    }
-    idx[i] = 0;
+    probeUnlink(idx, hashes, this.mask, h, e);
   }
 }
