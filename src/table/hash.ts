@@ -1,12 +1,17 @@
-/** 32-bit hash of a connection key (a murmur3-style finaliser over the mixed fields). */
-export function hashTuple(seed: number, proto: number, a1: number, p1: number, a2: number, p2: number): number {
-  let h = seed ^ Math.imul(a1, 0x9e3779b1) ^ Math.imul(a2 ^ ((p1 << 16) | p2), 0x85ebca77) ^ proto;
+/** The finaliser both key hashes end with: every input bit reaches the low bits the index uses. */
+function finalMix(h: number): number {
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);
   h ^= h >>> 12;
   h = Math.imul(h, 0x297a2d39);
   h ^= h >>> 15;
   return h | 0;
+}
+
+/** 32-bit hash of a connection key (a murmur3-style finaliser over the mixed fields). */
+export function hashTuple(seed: number, proto: number, a1: number, p1: number, a2: number, p2: number): number {
+  const h = seed ^ Math.imul(a1, 0x9e3779b1) ^ Math.imul(a2 ^ ((p1 << 16) | p2), 0x85ebca77) ^ proto;
+  return finalMix(h);
 }
 
 /**
@@ -27,10 +32,5 @@ export function hashTuple6(
   h = Math.imul(h ^ a2[j + 1]!, 0x85ebca77);
   h = Math.imul(h ^ a2[j + 2]!, 0xc2b2ae3d);
   h = Math.imul(h ^ a2[j + 3]!, 0x27d4eb2f);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  h ^= h >>> 12;
-  h = Math.imul(h, 0x297a2d39);
-  h ^= h >>> 15;
-  return h | 0;
+  return finalMix(h);
 }
