@@ -28,6 +28,9 @@ import { ServiceTable } from './service-table.js';
 import { Hooks, Settings } from './settings.js';
 import { DROP, type Verdict } from './verdict.js';
 import { VipTable } from './vip-table.js';
+import { Vip6Table } from './vip6-table.js';
+import { writeAddr6 } from '../packet/addr6.js';
+import * as nd from '../packet/nd.js';
 import { Xmit } from './xmit.js';
 
 export type { SyncedConn } from './conn-sync.js';
@@ -49,6 +52,8 @@ export class Engine {
   readonly neigh = new NeighTable();
   /** VIPs, where we answer ARP for them, and whether they are active (VRRP). */
   readonly vips = new VipTable();
+  /** IPv6 VIPs, where we answer Neighbour Solicitations for them, and whether they are active. */
+  readonly vips6 = new Vip6Table();
   /** Services and real servers; edited by the control plane (control/service-registry.ts). */
   readonly registry = new ServiceTable();
   readonly services: readonly VirtualService[] = this.registry.live;
@@ -138,8 +143,8 @@ export class Engine {
     return this.hop.takeQueued();
   }
 
-  /** Build an ARP request for neighbour slot n (start-up and refresh; control plane). */
-  arpRequestFor(n: number): { frame: Uint8Array; iface: number } {
+  /** Build an ARP request (IPv6: a Neighbour Solicitation) for neighbour slot n (start-up and refresh; control plane). */
+  arpRequestFor(n: number): { frame: Uint8Array; iface: number } | null {
     return this.hop.arpRequestFor(n);
   }
 
@@ -147,6 +152,17 @@ export class Engine {
   gratuitousArp(vip: number, ifi: number): Uint8Array {
     const s = this.frame.scratch;
     return s.slice(0, frames.gratuitousArp(s, this.ifaces[ifi]!.mac, vip));
+  }
+
+  /**
+   * The unsolicited Neighbour Advertisement for an IPv6 VIP (four words) on an interface:
+   * the IPv6 counterpart of gratuitous ARP (start-up, VRRP takeover; RFC 9568 6.4.2).
+   */
+  unsolicitedNa(vip: Int32Array, ifi: number): Uint8Array {
+    const s = this.frame.scratch;
+    const v = new Uint8Array(16);
+    writeAddr6(v, 0, vip, 0);
+    return s.slice(0, nd.writeUnsolicitedAdvert(s, this.ifaces[ifi]!.mac, v, 0));
   }
 
   /** addr may be given unsigned (control plane) or int32 (packets). */

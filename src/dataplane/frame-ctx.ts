@@ -13,6 +13,8 @@ export interface EngineIface {
   mtu: number;
   /** The interface's own IPv4 address (sender of our ARP requests), 0 if none. */
   ip: number;
+  /** Its IPv6 link-local address (16 bytes; the source of our Neighbour Solicitations), if any. */
+  ll6?: Uint8Array;
 }
 
 export class FrameCtx {

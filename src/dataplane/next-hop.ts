@@ -9,6 +9,8 @@ import type { FrameCtx } from './frame-ctx.js';
 import type { NeighTable } from './neigh.js';
 import { NeighQueue, OFFLOAD_SEGMENT } from './neigh-queue.js';
 import * as frames from './frames.js';
+import * as nd from '../packet/nd.js';
+import { writeAddr6 } from '../packet/addr6.js';
 
 /** A frame waits this long for its next hop (3 ARP probes 1 s apart, as mcast_solicit = 3). */
 export const NEIGH_QUEUE_TIMEOUT_MS = 3_000;
@@ -18,6 +20,8 @@ export class NextHop {
   readonly neigh: NeighTable;
   readonly pending = new NeighQueue();
   private lastTaken = -1;
+  /** The IPv6 target of an NS, as bytes. */
+  private readonly target6 = new Uint8Array(16);
 
   constructor(f: FrameCtx, neigh: NeighTable) {
     this.f = f;
@@ -37,7 +41,7 @@ export class NextHop {
     f.counters.drops[DROP.neigh_unresolved]!++;
     f.verdict.reason = DROP.neigh_unresolved;
     if (n < 0 || f.now - this.neigh.lastRequest[n]! < 1000) return V_DROP;
-    return this.request(n);
+    return this.request(n, V_DROP);
   }
 
   /**
@@ -49,16 +53,33 @@ export class NextHop {
     if (n < 0 || !this.pending.enqueue(n, b, len, b === f.scratch ? -1 : f.rxOffload, out, f.now)) return this.resolve(n);
     f.counters.neighQueued++;
     if (f.now - this.neigh.lastRequest[n]! < 1000) return V_CONSUMED;
-    return this.request(n);
+    return this.request(n, V_CONSUMED);
   }
 
-  /** The ARP request for neighbour n as the verdict. */
-  private request(n: number): number {
+  /** The ARP request (or IPv6 Neighbour Solicitation) for neighbour n as the verdict. */
+  private request(n: number, unasked: number): number {
     const f = this.f;
     this.neigh.lastRequest[n] = f.now;
     const ifi = this.neigh.iface[n]!;
+    const len = this.writeRequest(n, ifi);
+    // No way to ask (an interface without a link-local address): the frame waits or is dropped as it would be.
+    if (len < 0) return unasked;
+    return f.emit(f.scratch, len, ifi);
+  }
+
+  /**
+   * Write the request resolving neighbour n into the scratch buffer: ARP for IPv4, for IPv6
+   * a multicast NS from the interface's link-local address (RFC 4861 7.2.2). -1 when the
+   * interface has no link-local address to ask from.
+   */
+  private writeRequest(n: number, ifi: number): number {
+    const f = this.f;
     const iface = f.ifaces[ifi]!;
-    return f.emit(f.scratch, frames.arpRequest(f.scratch, iface.mac, iface.ip, this.neigh.ip[n]!), ifi);
+    if (this.neigh.v6[n] === 0) return frames.arpRequest(f.scratch, iface.mac, iface.ip, this.neigh.ip[n]!);
+    const ll = iface.ll6;
+    if (ll === undefined) return -1;
+    writeAddr6(this.target6, 0, this.neigh.ip6, n);
+    return nd.writeSolicit(f.scratch, iface.mac, ll, 0, this.target6, 0);
   }
 
   /**
@@ -96,12 +117,12 @@ export class NextHop {
     if (this.pending.used > 0) this.f.counters.drops[DROP.neigh_timeout]! += this.pending.expire(now, NEIGH_QUEUE_TIMEOUT_MS);
   }
 
-  /** Build an ARP request for neighbour slot n (start-up and refresh; control plane). */
-  arpRequestFor(n: number): { frame: Uint8Array; iface: number } {
+  /** Build the ARP request or NS for neighbour slot n (start-up and refresh; control plane); null if it cannot be asked. */
+  arpRequestFor(n: number): { frame: Uint8Array; iface: number } | null {
     const f = this.f;
     const ifi = this.neigh.iface[n]!;
-    const iface = f.ifaces[ifi]!;
-    const len = frames.arpRequest(f.scratch, iface.mac, iface.ip, this.neigh.ip[n]!);
+    const len = this.writeRequest(n, ifi);
+    if (len < 0) return null;
     this.neigh.lastRequest[n] = f.now;
     return { frame: f.scratch.slice(0, len), iface: ifi };
   }

@@ -143,9 +143,9 @@ export class Runtime {
     for (let i = 0; i < n.size; i++) {
       const stale = n.valid[i] && now - n.learntAt[i]! > 60_000;
       if ((n.valid[i] && !stale) || now - n.lastRequest[i]! < 1000) continue;
-      const { frame, iface } = this.engine.arpRequestFor(i);
+      const req = this.engine.arpRequestFor(i);
       n.lastRequest[i] = now;
-      this.ports[iface]!.send(frame, frame.length);
+      if (req !== null) this.ports[req.iface]!.send(req.frame, req.frame.length);
     }
   }
 

@@ -4,7 +4,7 @@
  * deletion so there are no tombstones and lookups stay short under churn.
  */
 
-/** The index size for a table of n entries: a power of two, at least 16, load <= 1/2 at 2n. */
+/** The index size for a table of n entries: a power of two of at least 2n slots (and 16), so the index is at most half full. */
 export function indexSizeFor(n: number): number {
   let p = 16;
   while (p < n * 2) p *= 2;
