@@ -8,17 +8,21 @@
  *             partial checksums itself (pcap backend) and cannot forward super-frames
  *   bit 1     CSUM_PARTIAL: the TCP/UDP checksum field holds only the folded pseudo-header sum
  *             (CHECKSUM_PARTIAL); the kernel completes it when the frame goes out
- *   bits 2-3  GSO type: 0 none, 1 TCPv4, 2 UDP (UDP_L4 segmentation)
- *   bit 4     GSO with ECN (TCP CWR handling when the kernel segments)
+ *   bits 2-4  GSO type: 0 none, 1 TCPv4, 2 UDP (UDP_L4 segmentation), 3 TCPv6,
+ *             7 a type we do not forward (UFO, anything newer); SKB_GSO_* of the skb
+ *   bit 5     GSO with ECN (TCP CWR handling when the kernel segments)
  *   bits 8-   gso_size: payload bytes per segment (0 = not a super-frame)
  */
 export const OFL_KNOWN = 1;
 export const OFL_CSUM_PARTIAL = 2;
 export const OFL_GSO_SHIFT = 2;
-export const OFL_GSO_MASK = 3 << OFL_GSO_SHIFT;
+/** The whole 3-bit type field; also the value of a type we do not forward. */
+export const OFL_GSO_MASK = 7 << OFL_GSO_SHIFT;
 export const OFL_GSO_TCPV4 = 1 << OFL_GSO_SHIFT;
 export const OFL_GSO_UDP_L4 = 2 << OFL_GSO_SHIFT;
-export const OFL_GSO_ECN = 16;
+export const OFL_GSO_TCPV6 = 3 << OFL_GSO_SHIFT;
+export const OFL_GSO_UNKNOWN = OFL_GSO_MASK;
+export const OFL_GSO_ECN = 32;
 export const OFL_SIZE_SHIFT = 8;
 
 /** Segment payload size of a super-frame, 0 for an ordinary frame. */
