@@ -15,8 +15,7 @@
 import type { PacketPort } from '../port.js';
 import { libc, mapAnonymous, type Libc } from './libc.js';
 import * as L from './layout.js';
-import { writeVnet } from './vnet.js';
-import { OFL_CSUM_PARTIAL } from '../../packet/offload.js';
+import { vnetFor } from './vnet.js';
 import { RingError, RxRing, setInt, sysError, type FrameHandler } from './rx-ring.js';
 
 export { RingError } from './rx-ring.js';
@@ -239,18 +238,6 @@ export class RingPort implements PacketPort {
 function putAddr(u32: Uint32Array, idx: number, addr: number): void {
   u32[idx] = addr % 0x100000000;
   u32[idx + 1] = Math.floor(addr / 0x100000000);
-}
-
-function vnetFor(b: Uint8Array, o: number, f: number, len: number, offload: number): void {
-  if (offload < 0 || !(offload & OFL_CSUM_PARTIAL) || len < 34) {
-    b.fill(0, o, o + L.VNET_HDR_LEN);
-    return;
-  }
-  const l3 = 14;
-  const l4 = l3 + ((b[f + l3]! & 0x0f) << 2);
-  const isUdp = b[f + l3 + 9] === 17;
-  const l4h = isUdp ? 8 : (b[f + l4 + 12]! >>> 4) << 2;
-  writeVnet(b, o, offload, l4, isUdp, l4h);
 }
 
 function macText(m: Uint8Array): string {
