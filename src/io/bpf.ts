@@ -23,8 +23,21 @@ export interface FilterInput {
   hostAddrs: number[];
   /** Worker k of n: only this share of the flows (see shardClauses). */
   shard?: Shard | null;
-  /** false: leave ARP out (a fanout group's workers take ARP through a socket of their own). */
+  /** false: leave ARP and Neighbour Discovery out (a fanout group's workers take them through a socket of their own). */
   arp?: boolean;
+  /** IPv6 VIPs that are not addresses of this host (text): every frame to them is ours. */
+  vips6?: string[];
+  /** IPv6 VIPs that are this host's own: only their services' frames and ICMPv6 errors to them. */
+  localVips6?: LocalVip6[];
+  /** IPv6 NAT and full-NAT servers whose replies come back through us. */
+  natServers6?: { proto: 'tcp' | 'udp'; addr: string; port: number }[];
+  /** This host's own IPv6 addresses (link-local included): its own traffic with the servers is not ours. */
+  hostAddrs6?: string[];
+}
+
+export interface LocalVip6 {
+  addr: string;
+  services: { proto: 'tcp' | 'udp'; port: number }[];
 }
 
 export interface LocalVip {
@@ -34,6 +47,19 @@ export interface LocalVip {
 
 /** ICMP errors (destination unreachable, time exceeded, parameter problem), as ip_vs_in_icmp takes them. */
 const ICMP_ERRORS = '(icmp[0] = 3 or icmp[0] = 11 or icmp[0] = 12)';
+
+/**
+ * ICMPv6 errors (RFC 4443: destination unreachable, packet too big, time exceeded, parameter
+ * problem), the type read behind a 40-byte header as libpcap's `icmp6` assumes.
+ */
+const ICMP6_ERRORS = '(ip6[40] > 0 and ip6[40] < 5)';
+
+/**
+ * Neighbour Solicitation (135) and Advertisement (136), RFC 4861 4.3-4.4: the engine answers
+ * NS for its non-local VIPs and learns next hops from NA and from NS source options
+ * (the IPv6 counterpart of capturing every ARP frame).
+ */
+export const ND_FRAMES = '(icmp6 and (ip6[40] = 135 or ip6[40] = 136))';
 
 export interface Shard {
   k: number;
@@ -84,5 +110,34 @@ export function buildFilter(f: FilterInput): string {
     for (const a of new Set(f.natServers.map((s) => s.addr))) parts.push(`(icmp and src host ${formatIPv4(a)}${notMineOnly})`);
   }
   for (const a of f.localAddrs) parts.push(`(dst host ${formatIPv4(a)}${rep})`);
+  // IPv6 is not sharded: with workers, worker 0 takes all of it (as fanout-bpf.ts sends every
+  // non-IPv4 frame to worker 0), the others none.
+  if (!sh || f.shard!.k === 0) parts.push(...ipv6Clauses(f));
   return `not ether src ${formatMac(f.mac)} and (${parts.join(' or ')})`;
+}
+
+/** The IPv6 counterparts of the IPv4 clauses above, unsharded. */
+function ipv6Clauses(f: FilterInput): string[] {
+  const vips = f.vips6 ?? [];
+  const locals = f.localVips6 ?? [];
+  const servers = f.natServers6 ?? [];
+  const parts: string[] = [];
+  if (f.arp !== false && (vips.length > 0 || locals.length > 0 || servers.length > 0)) parts.push(ND_FRAMES);
+  for (const v of vips) parts.push(`(ip6 dst host ${v})`);
+  for (const lv of locals) {
+    if (lv.services.length === 0) continue;
+    const ports = lv.services.map((s) => `(${s.proto} dst port ${s.port})`).join(' or ');
+    parts.push(`(ip6 dst host ${lv.addr} and (${ports}))`);
+    parts.push(`(icmp6 and ip6 dst host ${lv.addr} and ${ICMP6_ERRORS})`);
+  }
+  const notMine = (f.hostAddrs6 ?? []).map((a) => ` and not ip6 dst host ${a}`).join('');
+  const seen = new Set<string>();
+  for (const s of servers) {
+    const k = `${s.proto} ${s.addr} ${s.port}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    parts.push(`(ip6 src host ${s.addr} and ${s.proto} src port ${s.port}${notMine})`);
+  }
+  for (const a of new Set(servers.map((s) => s.addr))) parts.push(`(icmp6 and ip6 src host ${a}${notMine})`);
+  return parts;
 }
