@@ -4,6 +4,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { parseIPv4, parseMac } from '../packet/addr.js';
+import { canonicalIPv6, ipv6Bytes, isLinkLocal6, isMulticast6 } from '../packet/addr6.js';
 
 export interface IfaceInfo {
   name: string;
@@ -13,6 +14,8 @@ export interface IfaceInfo {
   ip: number;
   prefixLen: number;
   up: boolean;
+  /** First usable link-local IPv6 address (scope link; 16 bytes), the source of our NS; absent if none. */
+  ll6?: Uint8Array;
 }
 
 export interface KernelRoute {
@@ -22,26 +25,49 @@ export interface KernelRoute {
   gateway: number;
 }
 
+export interface KernelRoute6 {
+  /** Canonical text (packet/addr6.ts formatIPv6), '::' for the default route. */
+  dst: string;
+  prefixLen: number;
+  dev: string;
+  gateway: string | null;
+}
+
 function ipJson(args: string[]): unknown[] {
   const out = execFileSync('ip', ['-j', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return out.trim() === '' ? [] : (JSON.parse(out) as unknown[]);
 }
 
-interface IpAddrJson {
+export interface IpAddrJson {
   ifname: string;
   address?: string;
   mtu: number;
   operstate?: string;
   flags?: string[];
-  addr_info?: { family: string; local: string; prefixlen: number }[];
+  addr_info?: IpAddrInfoJson[];
+}
+
+/** One entry of addr_info as `ip -j addr` prints it (iproute2 ipaddress.c print_addrinfo). */
+export interface IpAddrInfoJson {
+  family: string;
+  local: string;
+  prefixlen: number;
+  scope?: string;
+  tentative?: boolean;
+  dadfailed?: boolean;
 }
 
 export function readInterfaces(): IfaceInfo[] {
-  return (ipJson(['addr', 'show']) as IpAddrJson[])
+  return interfacesOf(ipJson(['addr', 'show']) as IpAddrJson[]);
+}
+
+/** The interfaces in `ip -j addr show` output (pure: tested with iproute2-shaped JSON). */
+export function interfacesOf(links: IpAddrJson[]): IfaceInfo[] {
+  return links
     .filter((l) => l.ifname !== 'lo' && l.address)
     .map((l) => {
       const v4 = (l.addr_info ?? []).find((a) => a.family === 'inet');
-      return {
+      const info: IfaceInfo = {
         name: l.ifname,
         mac: parseMac(l.address!) ?? new Uint8Array(6),
         mtu: l.mtu,
@@ -49,7 +75,23 @@ export function readInterfaces(): IfaceInfo[] {
         prefixLen: v4 ? v4.prefixlen : 0,
         up: (l.flags ?? []).includes('UP'),
       };
+      const ll6 = linkLocalOf(l.addr_info ?? []);
+      if (ll6) info.ll6 = ll6;
+      return info;
     });
+}
+
+/**
+ * The first link-local address that may be a source (RFC 4862 5.4: not while tentative, never
+ * after DAD failed), as ipv6_get_lladdr picks the one for NS (IFA_F_TENTATIVE excluded).
+ */
+function linkLocalOf(addrs: IpAddrInfoJson[]): Uint8Array | null {
+  for (const a of addrs) {
+    if (a.family !== 'inet6' || a.scope !== 'link' || a.tentative || a.dadfailed) continue;
+    const b = ipv6Bytes(a.local);
+    if (b && isLinkLocal6(b, 0)) return b;
+  }
+  return null;
 }
 
 /**
@@ -87,10 +129,40 @@ function hostAddressesOf(links: IpAddrJson[]): { addr: number; dev: string }[] {
   return out;
 }
 
-interface IpRouteJson {
+/** Every IPv6 address of this host (lo and link-local included), canonical text. */
+export function readHostAddresses6(): string[] {
+  return hostAddresses6Of(ipJson(['-6', 'addr', 'show']) as IpAddrJson[]);
+}
+
+/** readHostAddresses6 without blocking the event loop; errors give null. */
+export function readHostAddresses6Async(done: (a: string[] | null) => void): void {
+  execFile('ip', ['-j', '-6', 'addr', 'show'], { encoding: 'utf8' }, (err, out) => {
+    if (err) return done(null);
+    try {
+      done(hostAddresses6Of(out.trim() === '' ? [] : (JSON.parse(out) as IpAddrJson[])));
+    } catch {
+      done(null);
+    }
+  });
+}
+
+export function hostAddresses6Of(links: IpAddrJson[]): string[] {
+  const out: string[] = [];
+  for (const l of links) {
+    for (const a of l.addr_info ?? []) {
+      const c = a.family === 'inet6' ? canonicalIPv6(a.local) : null;
+      if (c !== null && !out.includes(c)) out.push(c);
+    }
+  }
+  return out;
+}
+
+export interface IpRouteJson {
   dst: string;
   dev: string;
   gateway?: string;
+  type?: string;
+  nexthops?: { gateway?: string; dev?: string }[];
 }
 
 export function readRoutes(): KernelRoute[] {
@@ -105,6 +177,37 @@ export function readRoutes(): KernelRoute[] {
       prefixLen = p === undefined ? 32 : Number(p);
     }
     routes.push({ dst, prefixLen, dev: r.dev, gateway: r.gateway ? parseIPv4(r.gateway) ?? 0 : 0 });
+  }
+  return routes;
+}
+
+export function readRoutes6(): KernelRoute6[] {
+  return routes6Of(ipJson(['-6', 'route', 'show', 'table', 'main']) as IpRouteJson[]);
+}
+
+/**
+ * Unicast routes of `ip -j -6 route show` (pure). iproute2 prints `type` only when it is not
+ * unicast (unreachable, prohibit, blackhole, local, anycast, multicast...: none is a next hop),
+ * omits the prefix length of a /128, and gives a multipath route's hops in `nexthops` (the
+ * first is taken). Multicast destinations (ff00::/8) are skipped; fe80::/64 is on-link.
+ */
+export function routes6Of(json: IpRouteJson[]): KernelRoute6[] {
+  const routes: KernelRoute6[] = [];
+  for (const r of json) {
+    if (r.type !== undefined && r.type !== 'unicast') continue;
+    let dst = '::', prefixLen = 0;
+    if (r.dst !== 'default') {
+      const [a, p] = r.dst.split('/');
+      const b = ipv6Bytes(a!);
+      if (b === null || isMulticast6(b, 0)) continue;
+      dst = canonicalIPv6(a!)!;
+      prefixLen = p === undefined ? 128 : Number(p);
+      if (!(prefixLen >= 0 && prefixLen <= 128)) continue;
+    }
+    const hop = r.dev === undefined ? r.nexthops?.[0] : r;
+    if (!hop?.dev) continue;
+    const gateway = hop.gateway ? canonicalIPv6(hop.gateway) : null;
+    routes.push({ dst, prefixLen, dev: hop.dev, gateway });
   }
   return routes;
 }
@@ -124,6 +227,33 @@ export function readNeighbours(): { ip: number; dev: string; mac: Uint8Array }[]
   const out: { ip: number; dev: string; mac: Uint8Array }[] = [];
   for (const n of ipJson(['-4', 'neigh', 'show']) as { dst: string; dev: string; lladdr?: string }[]) {
     const ip = parseIPv4(n.dst);
+    const mac = n.lladdr ? parseMac(n.lladdr) : null;
+    if (ip !== null && mac) out.push({ ip, dev: n.dev, mac });
+  }
+  return out;
+}
+
+/** NUD states whose lladdr can be used (include/uapi/linux/neighbour.h NUD_VALID minus NOARP/PROBE). */
+const USABLE_NUD = new Set(['REACHABLE', 'STALE', 'PERMANENT', 'DELAY']);
+
+/** Known IPv6 neighbours with a link-layer address, to prime the engine's table. */
+export function readNeighbours6(): { ip: string; dev: string; mac: Uint8Array }[] {
+  return neighbours6Of(ipJson(['-6', 'neigh', 'show']) as IpNeighJson[]);
+}
+
+export interface IpNeighJson {
+  dst: string;
+  dev: string;
+  lladdr?: string;
+  state?: string[];
+}
+
+/** The usable entries of `ip -j -6 neigh show` (pure); ip is canonical text. */
+export function neighbours6Of(json: IpNeighJson[]): { ip: string; dev: string; mac: Uint8Array }[] {
+  const out: { ip: string; dev: string; mac: Uint8Array }[] = [];
+  for (const n of json) {
+    if (!(n.state ?? []).some((s) => USABLE_NUD.has(s))) continue;
+    const ip = canonicalIPv6(n.dst);
     const mac = n.lladdr ? parseMac(n.lladdr) : null;
     if (ip !== null && mac) out.push({ ip, dev: n.dev, mac });
   }
