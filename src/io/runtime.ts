@@ -10,6 +10,8 @@ import { Engine } from '../dataplane/engine.js';
 import { V_EMIT, type Verdict } from '../dataplane/verdict.js';
 import { FWD_FNAT, repliesBypass } from '../lvs/fwd.js';
 import { IPPROTO_UDP } from '../lvs/proto.js';
+import { AF_INET, AF_INET6 } from '../lvs/af.js';
+import { formatIPv6, formatIPv6Bytes } from '../packet/addr6.js';
 import type { PacketPort } from './port.js';
 import { buildFilter, type FilterInput, type Shard } from './bpf.js';
 import type { GuardRules } from './host-guard.js';
@@ -36,6 +38,13 @@ export interface RuntimeHooks {
   hostAddresses?: (() => Set<number>) | null;
   /** The same, read without blocking (the periodic check); null when unreadable this time. */
   hostAddressesAsync?: ((done: (s: Set<number> | null) => void) => void) | null;
+  /**
+   * This host's IPv6 addresses (text as formatIPv6 writes it; io/sysinfo.ts readHostAddresses6),
+   * read with the IPv4 ones: an IPv6 VIP among them is local (dataplane/vip6-table.ts), and
+   * the host's own IPv6 traffic with the servers is left out of the capture.
+   */
+  hostAddresses6?: (() => Set<string>) | null;
+  hostAddresses6Async?: ((done: (s: Set<string> | null) => void) => void) | null;
   /** The engine's clock in ms (default performance.now); a pcap replay gives the records' times. */
   clock?: () => number;
 }
@@ -61,8 +70,16 @@ export class Runtime {
     this.clock = hooks.clock ?? (() => performance.now());
   }
 
-  /** Read the host's addresses again; when a VIP became local or stopped being so, refilter. */
+  /** The host's IPv6 addresses as last read (hostAddresses6). */
+  private host6: ReadonlySet<string> = new Set();
+
+  /** Read the host's addresses again; true when a VIP (either family) became local or stopped being so. */
   refreshLocal(): boolean {
+    const v4 = this.refreshLocal4();
+    return this.refreshLocal6() || v4;
+  }
+
+  private refreshLocal4(): boolean {
     const read = this.hooks.hostAddresses;
     if (!read) return false;
     let set: Set<number>;
@@ -74,17 +91,44 @@ export class Runtime {
     return this.engine.vips.setLocal(set);
   }
 
+  private refreshLocal6(): boolean {
+    const read = this.hooks.hostAddresses6;
+    if (!read) return false;
+    try {
+      return this.setLocal6(read());
+    } catch {
+      return false;
+    }
+  }
+
+  /** True when a VIP's locality or the host's address list changed (both shape the filters). */
+  private setLocal6(set: Set<string>): boolean {
+    const same = set.size === this.host6.size && [...set].every((a) => this.host6.has(a));
+    this.host6 = set;
+    return this.engine.vips6.setLocal(set) || !same;
+  }
+
   private refreshing = false;
+  private refreshing6 = false;
 
   /** refreshLocal without blocking the packet path: `ip` runs in the background. */
   private refreshLocalLater(): void {
     const read = this.hooks.hostAddressesAsync;
-    if (!read || this.refreshing) return;
-    this.refreshing = true;
-    read((set) => {
-      this.refreshing = false;
-      if (set !== null && this.timer !== null && this.engine.vips.setLocal(set)) this.rulesChanged();
-    });
+    if (read && !this.refreshing) {
+      this.refreshing = true;
+      read((set) => {
+        this.refreshing = false;
+        if (set !== null && this.timer !== null && this.engine.vips.setLocal(set)) this.rulesChanged();
+      });
+    }
+    const read6 = this.hooks.hostAddresses6Async;
+    if (read6 && !this.refreshing6) {
+      this.refreshing6 = true;
+      read6((set) => {
+        this.refreshing6 = false;
+        if (set !== null && this.timer !== null && this.setLocal6(set)) this.rulesChanged();
+      });
+    }
   }
 
   /** Only the packet path: every port's frames through the engine, no timers or announcements (pcap replay). */
@@ -149,12 +193,24 @@ export class Runtime {
     }
   }
 
-  /** Gratuitous ARP for every active VIP on the interfaces that answer for it, `times` times 1 s apart. */
+  /**
+   * Gratuitous ARP for every active VIP on the interfaces that answer for it, and an
+   * unsolicited NA (RFC 4861 7.2.6) for every active IPv6 VIP on the interfaces that answer NS
+   * for it; `times` times 1 s apart. A local VIP is announced by the kernel that owns it.
+   */
   announceVips(times: number): void {
     const send = () => {
       for (const svcVip of this.vipInterfaces()) {
         const f = this.engine.gratuitousArp(svcVip.vip, svcVip.iface);
         this.ports[svcVip.iface]!.send(f, f.length);
+      }
+      for (const v of this.engine.vips6.list()) {
+        if (!v.active || v.local) continue;
+        for (let i = 0; i < this.ports.length; i++) {
+          if (!(v.ndMask & (1 << i))) continue;
+          const f = this.engine.unsolicitedNa(v.words, i);
+          this.ports[i]!.send(f, f.length);
+        }
       }
     };
     send();
@@ -176,6 +232,7 @@ export class Runtime {
   }
 
   private announced = new Set<number>();
+  private announced6 = new Set<string>();
 
   /** Services or servers changed: new capture filters and host-guard rules, new neighbours. */
   rulesChanged(): void {
@@ -183,17 +240,24 @@ export class Runtime {
     if (this.timer) {
       // New VIPs are announced as at start; next hops of new servers are resolved now.
       const fresh = this.engine.vipList().filter((v) => !this.announced.has(v.addr));
-      if (fresh.length) this.announceVips(1);
+      const fresh6 = this.engine.vips6.list().filter((v) => !this.announced6.has(v.text));
+      if (fresh.length || fresh6.length) this.announceVips(1);
       this.resolveNeighbours();
     }
     for (const v of this.engine.vipList()) this.announced.add(v.addr);
+    for (const v of this.engine.vips6.list()) this.announced6.add(v.text);
     const input = this.filterInput();
     const fanout = this.hooks.fanout === true && this.hooks.shard != null;
+    // Fanout workers take ND through their ARP ring, like ARP, when any IPv6 service exists.
+    const nd = (input.vips6?.length ?? 0) + (input.localVips6?.length ?? 0) + (input.natServers6?.length ?? 0) > 0;
     this.ports.forEach((p, i) => {
       const f = fanout ? buildFilter({ ...input, mac: p.mac, shard: null, arp: false }) : buildFilter({ ...input, mac: p.mac, shard: this.hooks.shard ?? null });
       if (this.lastFilter[i] !== f) {
         p.setFilter(f);
-        if (fanout) (p as RingPort).setFanoutProgram(fanoutProgram(this.hooks.shard!, [...input.vips, ...(input.localVips ?? []).map((v) => v.addr)]));
+        if (fanout) {
+          (p as RingPort).setFanoutProgram(fanoutProgram(this.hooks.shard!, [...input.vips, ...(input.localVips ?? []).map((v) => v.addr)]));
+          (p as RingPort).setNeighbourFilter(nd);
+        }
         this.lastFilter[i] = f;
       }
     });
@@ -204,26 +268,55 @@ export class Runtime {
       natServers: input.natServers,
       localAddrs: input.localAddrs,
       hostAddrs: input.hostAddrs,
+      vips6: input.vips6 ?? [],
+      localServices6: (input.localVips6 ?? []).flatMap((lv) => lv.services.map((s) => ({ ...s, addr: lv.addr }))),
+      natServers6: input.natServers6 ?? [],
+      hostAddrs6: input.hostAddrs6 ?? [],
     });
   }
 
   filterInput(): Omit<FilterInput, 'mac'> {
+    // IPv4 from the AF_INET services only: an IPv6 service's addr is a hash fold, not an address.
+    const services = this.engine.services.filter((s) => s.af === AF_INET);
     const local = new Set(this.engine.vipList().filter((v) => v.local).map((v) => v.addr >>> 0));
-    const vips = [...new Set(this.engine.services.map((s) => s.addr >>> 0))].filter((a) => !local.has(a));
+    const vips = [...new Set(services.map((s) => s.addr >>> 0))].filter((a) => !local.has(a));
     const localVips: NonNullable<FilterInput['localVips']> = [...local].map((addr) => ({
       addr,
-      services: this.engine.services.filter((s) => s.addr >>> 0 === addr).map((s) => ({ proto: s.proto === IPPROTO_UDP ? 'udp' as const : 'tcp' as const, port: s.port })),
+      services: services.filter((s) => s.addr >>> 0 === addr).map((s) => ({ proto: protoName(s.proto), port: s.port })),
     }));
     const natServers: FilterInput['natServers'] = [];
-    for (const s of this.engine.services) {
+    for (const s of services) {
       for (const d of s.dests) {
-        if (repliesBypass(d.fwd)) continue;
-        natServers.push({ proto: s.proto === IPPROTO_UDP ? 'udp' : 'tcp', addr: d.addr, port: d.port || s.port });
+        if (repliesBypass(d.fwd) || d.af !== AF_INET) continue;
+        natServers.push({ proto: protoName(s.proto), addr: d.addr, port: d.port || s.port });
       }
     }
-    const localAddrs = this.engine.services.some((s) => s.dests.some((d) => d.fwd === FWD_FNAT)) ? [...this.engine.fnat.addrs] : [];
+    const localAddrs = services.some((s) => s.dests.some((d) => d.fwd === FWD_FNAT)) ? [...this.engine.fnat.addrs] : [];
     const hostAddrs = this.engine.ifaces.map((i) => i.ip >>> 0).filter((a) => a !== 0);
-    return { vips, localVips, natServers, localAddrs, hostAddrs };
+    return { vips, localVips, natServers, localAddrs, hostAddrs, ...this.filterInput6() };
+  }
+
+  /** The IPv6 half of filterInput: the same split, with text addresses. */
+  private filterInput6(): Pick<FilterInput, 'vips6' | 'localVips6' | 'natServers6' | 'hostAddrs6'> {
+    const services = this.engine.services.filter((s) => s.af === AF_INET6);
+    const local = new Set(this.engine.vips6.list().filter((v) => v.local).map((v) => v.text));
+    const text = new Map(services.map((s) => [s, formatIPv6(s.addr6, 0)]));
+    const vips6 = [...new Set(text.values())].filter((a) => !local.has(a));
+    const localVips6: NonNullable<FilterInput['localVips6']> = [...local].map((addr) => ({
+      addr,
+      services: services.filter((s) => text.get(s) === addr).map((s) => ({ proto: protoName(s.proto), port: s.port })),
+    }));
+    const natServers6: NonNullable<FilterInput['natServers6']> = [];
+    for (const s of services) {
+      for (const d of s.dests) {
+        if (repliesBypass(d.fwd) || d.af !== AF_INET6) continue;
+        natServers6.push({ proto: protoName(s.proto), addr: formatIPv6(d.addr6, 0), port: d.port || s.port });
+      }
+    }
+    const hostAddrs6 = new Set<string>();
+    for (const i of this.engine.ifaces) if (i.ll6) hostAddrs6.add(formatIPv6Bytes(i.ll6, 0));
+    for (const a of this.host6) hostAddrs6.add(a);
+    return { vips6, localVips6, natServers6, hostAddrs6: [...hostAddrs6] };
   }
 
   private superFrameHinted = false;
@@ -248,4 +341,8 @@ export class Runtime {
     this.timer = this.garpTimer = null;
     for (const p of this.ports) p.close();
   }
+}
+
+function protoName(proto: number): 'tcp' | 'udp' {
+  return proto === IPPROTO_UDP ? 'udp' : 'tcp';
 }

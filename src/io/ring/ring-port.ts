@@ -10,12 +10,14 @@
  *
  * With --workers on this backend the ports of all workers join one PACKET_FANOUT group whose
  * program (fanout-bpf.ts) splits the flows; ARP then comes through a small ring of its own
- * outside the group, since every worker needs the replies to learn its next hops.
+ * outside the group, since every worker needs the replies to learn its next hops (and
+ * Neighbour Discovery too once IPv6 services exist: setNeighbourFilter).
  */
 import type { PacketPort } from '../port.js';
 import { libc, mapAnonymous, type Libc } from './libc.js';
 import * as L from './layout.js';
 import { vnetFor } from './vnet.js';
+import { ND_FRAMES } from '../bpf.js';
 import { RingError, RxRing, setInt, sysError, type FrameHandler } from './rx-ring.js';
 
 export { RingError } from './rx-ring.js';
@@ -72,7 +74,7 @@ export class RingPort implements PacketPort {
     try {
       if (fanout) {
         this.rx.joinFanout(fanout.group, fanout.program);
-        this.arpRx = new RxRing(c, name, this.ifindex, `arp and not ether src ${macText(mac)}`, ARP_RING_FRAMES);
+        this.arpRx = new RxRing(c, name, this.ifindex, neighbourFilter(mac, false), ARP_RING_FRAMES);
       }
       // TX: its own socket (a socket with a ring does not send plain sendmmsg batches),
       // protocol 0 so it receives nothing; the kernel takes the EtherType from each frame.
@@ -218,6 +220,15 @@ export class RingPort implements PacketPort {
     if (!this.closed) this.rx.attach(filter);
   }
 
+  /** Fanout mode: the ARP ring also takes NS/NA (nd) or not; a no-op without fanout. */
+  setNeighbourFilter(nd: boolean): void {
+    if (this.closed || this.arpRx === null || this.nd === nd) return;
+    this.arpRx.attach(neighbourFilter(this.mac, nd));
+    this.nd = nd;
+  }
+
+  private nd = false;
+
   setFanoutProgram(program: Buffer): void {
     if (!this.closed) this.rx.setFanoutProgram(program);
   }
@@ -238,6 +249,11 @@ export class RingPort implements PacketPort {
 function putAddr(u32: Uint32Array, idx: number, addr: number): void {
   u32[idx] = addr % 0x100000000;
   u32[idx + 1] = Math.floor(addr / 0x100000000);
+}
+
+/** The ARP ring's filter: ARP, with nd also NS/NA (io/bpf.ts ND_FRAMES), never our own frames. */
+export function neighbourFilter(mac: Uint8Array, nd: boolean): string {
+  return `${nd ? `(arp or ${ND_FRAMES})` : 'arp'} and not ether src ${macText(mac)}`;
 }
 
 function macText(m: Uint8Array): string {
