@@ -1,7 +1,6 @@
 /**
- * Where IPv6 stops today (issue 16): addresses of either family parse, are checked and
- * list (ipvsadm syntax and listings, keepalived.conf servers and group ranges), but the
- * forwarding engine takes IPv4 services and servers only. Every refusal at the point
- * where a configuration would reach the engine says so with this text.
+ * How far IPv6 goes (issue 16, docs/ipv6.md): IPv6 services and real servers are balanced
+ * by NAT and direct routing; full-NAT with IPv6 local addresses, tunnelling (ip6ip6, and
+ * servers of the other family) are not built yet. Every refusal says so with this text.
  */
-export const IPV6_SUPPORTED_SO_FAR = 'IPv6 virtual and real servers are parsed and checked, but only IPv4 ones are loaded into the balancer';
+export const IPV6_SUPPORTED_SO_FAR = 'IPv6 services are forwarded by NAT (-m) and direct routing (-g); full-NAT and tunnelling are not built for IPv6 yet';

@@ -11,7 +11,12 @@ import { addDest as listAdd, checkDestSettings, editDest as listEdit, findDest, 
 import * as E from './ipvsadm/strerror.js';
 import { S_ESTABLISHED, S_FIN_WAIT, S_UDP } from '../table/tcp-state.js';
 import { formatIPv4 } from '../packet/addr.js';
-import { FWD_TUNNEL, RealServer, Stats, VirtualService, repliesBypass } from '../dataplane/model.js';
+import { formatIPv6, prefixToMask6 } from '../packet/addr6.js';
+import { AF_INET6 } from '../lvs/af.js';
+import { fwdName } from '../lvs/fwd.js';
+import { IPV6_SUPPORTED_SO_FAR } from './ipv6-status.js';
+import { FWD_DR, FWD_MASQ, FWD_TUNNEL, RealServer, Stats, VirtualService, repliesBypass } from '../dataplane/model.js';
+import { sameDestAddr } from '../dataplane/service-table.js';
 import type { Engine } from '../dataplane/engine.js';
 import type { RoutingTable } from '../dataplane/routing.js';
 
@@ -20,14 +25,18 @@ export class RegistryError extends Error {}
 
 export interface ServiceKey {
   proto: number;
+  /** The IPv4 address; ignored for an IPv6 service (addr6 given). */
   addr: number;
   port: number;
+  /** An IPv6 service's address, four words (packet/addr6.ts). */
+  addr6?: Int32Array;
 }
 
 export interface ServiceSpec extends ServiceKey {
   scheduler: string;
   /** Persistence timeout in seconds, 0 = not persistent. */
   persistent: number;
+  /** IPv4: the mask as a number; IPv6: the prefix length (ipvsadm -M 64, default 128). */
   netmask: number;
   ops: boolean;
   /** Scheduler flags (sh-fallback, sh-port, ...). */
@@ -39,6 +48,8 @@ export interface ServiceSpec extends ServiceKey {
 export interface DestSpec {
   addr: number;
   port: number;
+  /** An IPv6 server's address, four words; its service must be IPv6 too. */
+  addr6?: Int32Array;
   weight: number;
   fwd: number;
   uThreshold: number;
@@ -59,6 +70,9 @@ export class ServiceRegistry {
   }
 
   findService(k: ServiceKey): VirtualService | null {
+    // A VirtualService may be passed as its own key: an IPv4 one has an empty addr6.
+    const a6 = addr6Of(k);
+    if (a6 !== null) return this.engine.registry.find6(k.proto, a6, 0, k.port);
     return this.engine.findService(k.proto, k.addr, k.port);
   }
 
@@ -73,7 +87,7 @@ export class ServiceRegistry {
     if (spec.port === 0 && spec.persistent === 0) throw new RegistryError(E.ZERO_PORT_NON_PERSISTENT);
     const sched = createScheduler<RealServer>(spec.scheduler);
     if (!sched) throw new RegistryError(E.SCHED_NOT_FOUND);
-    const svc = new VirtualService(spec.proto, spec.addr, spec.port, sched);
+    const svc = new VirtualService(spec.proto, spec.addr, spec.port, sched, addr6Of(spec));
     this.applyServiceSpec(svc, spec);
     this.engine.registry.add(svc);
     sched.init(svc);
@@ -102,6 +116,7 @@ export class ServiceRegistry {
     svc.flags = flags;
     svc.timeoutS = spec.persistent;
     svc.netmask = spec.netmask | 0;
+    if (svc.af === AF_INET6) svc.mask6 = prefixToMask6(spec.netmask);
     if (spec.sloppyTcp !== undefined) svc.sloppyTcp = spec.sloppyTcp;
   }
 
@@ -120,13 +135,15 @@ export class ServiceRegistry {
   addDest(k: ServiceKey, spec: DestSpec): RealServer {
     const svc = this.mustFind(k, E.SERVICE_NOT_DEFINED);
     const port = repliesBypass(spec.fwd) ? svc.port : spec.port; // ipvsadm forces the port for -g and -i
-    if (findDest(svc, spec.addr | 0, port)) throw new RegistryError(E.DEST_EXISTS);
+    const addr6 = addr6Of(spec);
+    this.checkFamily(svc, spec);
+    if (lookupDest(svc, spec.addr, addr6, port)) throw new RegistryError(E.DEST_EXISTS);
     this.checkSettings(spec);
     if (spec.fwd === FWD_TUNNEL) this.tunnelSource(spec.addr);
     // ip_vs_trash_get_dest: a deleted dest still referenced by connections comes back as it was.
-    let d = this.engine.registry.findDeleted(spec.addr, port, svc);
+    let d = this.engine.registry.findDeleted(spec.addr, port, svc, addr6);
     if (d === null) {
-      d = new RealServer(spec.addr, port, spec.weight, spec.fwd);
+      d = new RealServer(spec.addr, port, spec.weight, spec.fwd, addr6);
       this.engine.registry.addDest(d);
     } else if (d.svcId !== svc.id) {
       // __ip_vs_update_dest: a dest joining another service object (here: the same key,
@@ -144,17 +161,18 @@ export class ServiceRegistry {
   editDest(k: ServiceKey, spec: DestSpec): void {
     const svc = this.mustFind(k, E.SERVICE_NOT_DEFINED);
     const port = repliesBypass(spec.fwd) ? svc.port : spec.port;
-    const d = findDest(svc, spec.addr | 0, port);
+    const d = lookupDest(svc, spec.addr, addr6Of(spec), port);
     if (!d) throw new RegistryError(E.NO_SUCH_DEST);
+    this.checkFamily(svc, spec);
     this.checkSettings(spec);
     if (spec.fwd === FWD_TUNNEL) this.tunnelSource(d.addr);
     d.fwd = spec.fwd;
     listEdit(svc, svc.scheduler, d, spec);
   }
 
-  delDest(k: ServiceKey, addr: number, port: number): void {
+  delDest(k: ServiceKey, addr: number, port: number, addr6: Int32Array | null = null): void {
     const svc = this.mustFind(k, E.SERVICE_NOT_DEFINED);
-    const d = findDest(svc, addr | 0, port) ?? findDest(svc, addr | 0, svc.port);
+    const d = lookupDest(svc, addr, addr6, port) ?? lookupDest(svc, addr, addr6, svc.port);
     if (!d) throw new RegistryError(E.NO_SUCH_DEST);
     this.unlinkDest(svc, d);
   }
@@ -166,6 +184,18 @@ export class ServiceRegistry {
     this.engine.registry.release(d);
   }
 
+  /**
+   * IPVS allows a server of another family than its service only for tunnelling
+   * (ip_vs_add_dest: "Different address family is allowed only for tunneling servers");
+   * IPv6 forwarding is built for NAT and DR so far.
+   */
+  private checkFamily(svc: VirtualService, spec: DestSpec): void {
+    const v6 = addr6Of(spec) !== null;
+    if (v6 !== (svc.af === AF_INET6) || (v6 && spec.fwd !== FWD_MASQ && spec.fwd !== FWD_DR)) {
+      throw new RegistryError(`${E.NOT_SUPPORTED_IPV6} (${fwdName(spec.fwd)} to an IPv${v6 ? 6 : 4} server of an IPv${svc.af === AF_INET6 ? 6 : 4} service: ${IPV6_SUPPORTED_SO_FAR})`);
+    }
+  }
+
   private checkSettings(spec: DestSpec): void {
     const err = checkDestSettings(spec);
     if (err === 'weight-out-of-range') throw new RegistryError(`weight ${spec.weight} out of range 0..65535`);
@@ -174,6 +204,13 @@ export class ServiceRegistry {
 
   /** Interface and next hop that reach the server; the neighbour slot to resolve. */
   private route(d: RealServer): void {
+    if (d.af === AF_INET6) {
+      const hop6 = this.routing.lookup6(d.addr6);
+      if (hop6 === null) throw new RegistryError(`no route to real server ${formatIPv6(d.addr6)} from the engine's interfaces`);
+      d.iface = hop6.iface;
+      d.neigh = this.engine.neigh.ensure6(hop6.nextHop, 0, hop6.iface);
+      return;
+    }
     const hop = this.routing.lookup(d.addr);
     if (hop === null) throw new RegistryError(`no route to real server ${formatIPv4(d.addr)} from the engine's interfaces`);
     d.iface = hop.iface;
@@ -212,17 +249,34 @@ export class ServiceRegistry {
     return { tcp: t[S_ESTABLISHED]! / 1000, tcpfin: t[S_FIN_WAIT]! / 1000, udp: t[S_UDP]! / 1000 };
   }
 
-  /** The VIP list and where to answer ARP for each (on-link interfaces, else all). */
+  /** The VIP lists and where to answer ARP (IPv6: NS) for each (on-link interfaces, else all). */
   refreshVips(): void {
     const all = (1 << this.engine.ifaces.length) - 1;
     const seen = new Map<number, number>();
+    const seen6 = new Map<string, { words: Int32Array; ndMask: number }>();
     for (const s of this.engine.services) {
+      if (s.af === AF_INET6) {
+        const key = formatIPv6(s.addr6);
+        if (!seen6.has(key)) seen6.set(key, { words: s.addr6, ndMask: this.answerArp ? this.routing.onLinkMask6(s.addr6) || all : 0 });
+        continue;
+      }
       if (!seen.has(s.addr)) seen.set(s.addr, this.routing.onLinkMask(s.addr) || all);
     }
     // Full-NAT local addresses are ours too: replies come back to them, we answer ARP.
     for (const a of this.engine.fnat.addrs) if (!seen.has(a)) seen.set(a, this.routing.onLinkMask(a) || all);
-    this.engine.setVips([...seen].map(([addr, arpMask]) => ({ addr, arpMask: this.answerArp ? arpMask : 0 })));
+    this.engine.setVips([...seen].map(([addr, arpMask]) => ({ addr, arpMask: this.answerArp ? arpMask : 0 })), [...seen6.values()]);
   }
+}
+
+/** The IPv6 address of a key or spec, null for IPv4 (a model object passed as a spec has an empty addr6). */
+function addr6Of(x: { addr6?: Int32Array }): Int32Array | null {
+  return x.addr6 !== undefined && x.addr6.length === 4 ? x.addr6 : null;
+}
+
+/** ip_vs_lookup_dest: the service's server with this address (IPv4 addr, or addr6) and port. */
+function lookupDest(svc: VirtualService, addr: number, addr6: Int32Array | null, port: number): RealServer | undefined {
+  if (addr6 === null) return findDest(svc, addr | 0, port);
+  return svc.dests.find((d) => d.port === port && sameDestAddr(d, addr, addr6));
 }
 
 function resetStats(s: Stats): void {

@@ -4,6 +4,7 @@
  * kernel's semantics and ipvsadm's error texts. `-R` reads commands from stdin.
  */
 import { parseIPv4 } from '../packet/addr.js';
+import { parseIPv6 } from '../packet/addr6.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
 import { fwdFromName } from '../lvs/fwd.js';
 import { SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
@@ -13,13 +14,9 @@ import type { Command, DestSpec as CmdDest, ServiceTarget } from './ipvsadm/comm
 import { renderReadOnly, type Output } from './ipvsadm/format-other.js';
 import type { NameEnv } from './ipvsadm/names.js';
 import { planRestore } from './ipvsadm/restore.js';
-import { KERNEL_ERROR_EXIT_STATUS, NOT_SUPPORTED_IPV6 } from './ipvsadm/strerror.js';
+import { KERNEL_ERROR_EXIT_STATUS } from './ipvsadm/strerror.js';
 import type { RateEstimator } from './estimator.js';
 import { engineSnapshot } from './take-snapshot.js';
-import { IPV6_SUPPORTED_SO_FAR } from './ipv6-status.js';
-
-/** libipvs's text for an IPv6 operation the kernel cannot do, and what this balancer can. */
-const IPV6_REFUSED = `${NOT_SUPPORTED_IPV6} (${IPV6_SUPPORTED_SO_FAR})`;
 
 export type SessionEnv = ParseEnv & NameEnv;
 
@@ -103,7 +100,7 @@ export class ControlSession {
       case 'edit-server': r.editDest(serviceKey(cmd.service), destSpec(cmd.dest)); break;
       case 'delete-server': {
         const d = destSpec(cmd.dest);
-        r.delDest(serviceKey(cmd.service), d.addr, d.port);
+        r.delDest(serviceKey(cmd.service), d.addr, d.port, d.addr6 ?? null);
         break;
       }
       case 'set': r.setTimeouts(cmd.timeouts.tcp, cmd.timeouts.tcpfin, cmd.timeouts.udp); break;
@@ -128,19 +125,27 @@ export class ControlSession {
 
 function serviceKey(t: ServiceTarget): ServiceKey {
   if (t.fwmark !== 0) throw new RegistryError('Firewall-mark services (-f) are not supported by this balancer');
-  if (t.af !== 'inet') throw new RegistryError(IPV6_REFUSED);
   if (t.proto !== 'TCP' && t.proto !== 'UDP') throw new RegistryError('Protocol not available');
+  const proto = t.proto === 'TCP' ? PROTO_TCP : PROTO_UDP;
+  if (t.af === 'inet6') {
+    const addr6 = parseIPv6(t.addr);
+    if (addr6 === null) throw new RegistryError(`bad address ${t.addr}`);
+    return { proto, addr: 0, port: t.port, addr6 };
+  }
   const addr = parseIPv4(t.addr);
   if (addr === null) throw new RegistryError(`bad address ${t.addr}`);
-  return { proto: t.proto === 'TCP' ? PROTO_TCP : PROTO_UDP, addr, port: t.port };
+  return { proto, addr, port: t.port };
 }
 
 function destSpec(d: CmdDest): DestSpec {
-  const addr = parseIPv4(d.addr);
-  if (addr === null) throw new RegistryError(IPV6_REFUSED);
+  const addr6 = parseIPv4(d.addr) === null ? parseIPv6(d.addr) : null;
+  const addr = addr6 === null ? parseIPv4(d.addr) : 0;
+  if (addr === null) throw new RegistryError(`bad address ${d.addr}`);
   if (d.fwd === 'Tunnel' && d.tunnel.type !== 'ipip') {
     throw new RegistryError(`Tunnel type ${d.tunnel.type} is not supported: use ipip (the default of -i)`);
   }
   const fwd = fwdFromName(d.fwd);
-  return { addr, port: d.port, weight: d.weight, fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold };
+  const spec: DestSpec = { addr, port: d.port, weight: d.weight, fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold };
+  if (addr6 !== null) spec.addr6 = addr6;
+  return spec;
 }

@@ -5,6 +5,8 @@
 import type { Engine } from '../dataplane/engine.js';
 import type { RealServer, Stats, VirtualService } from '../dataplane/model.js';
 import { formatIPv4 } from '../lvs/addr.js';
+import { AF_INET6 } from '../lvs/af.js';
+import { formatIPv6 } from '../packet/addr6.js';
 import { stateName } from '../lvs/conn-state.js';
 import { fwdName } from '../lvs/fwd.js';
 import { protoName } from '../lvs/proto.js';
@@ -19,7 +21,7 @@ function stats(s: Stats): StatsSnapshot {
 
 function dest(d: RealServer, est: RateEstimator): DestSnapshot {
   return {
-    addr: formatIPv4(d.addr), port: d.port, fwd: fwdName(d.fwd), weight: d.weight,
+    addr: d.af === AF_INET6 ? formatIPv6(d.addr6) : formatIPv4(d.addr), port: d.port, fwd: fwdName(d.fwd), weight: d.weight,
     uThreshold: d.uThreshold, lThreshold: d.lThreshold,
     activeConns: d.activeConns, inactConns: d.inactConns, persistConns: d.persistConns,
     stats: stats(d.stats), rates: est.rates(d.stats),
@@ -28,8 +30,8 @@ function dest(d: RealServer, est: RateEstimator): DestSnapshot {
 
 function service(s: VirtualService, est: RateEstimator): ServiceSnapshot {
   return {
-    proto: protoName(s.proto), addr: formatIPv4(s.addr), port: s.port, fwmark: 0,
-    scheduler: s.scheduler.name, flags: s.flags, timeout: s.timeoutS, netmask: s.netmask >>> 0, pe: '',
+    proto: protoName(s.proto), addr: s.af === AF_INET6 ? formatIPv6(s.addr6) : formatIPv4(s.addr), port: s.port, fwmark: 0,
+    scheduler: s.scheduler.name, flags: s.flags, timeout: s.timeoutS, netmask: s.af === AF_INET6 ? s.netmask : s.netmask >>> 0, pe: '',
     dests: s.dests.map((d) => dest(d, est)), stats: stats(s.stats), rates: est.rates(s.stats),
   };
 }
@@ -48,6 +50,19 @@ export function connections(e: Engine, now: number): ConnSnapshot[] {
       clientAddr: formatIPv4(t.caddr[i]!), clientPort: t.cport[i]!,
       virtualAddr: formatIPv4(t.vaddr[i]!), virtualPort: t.vport[i]!,
       destAddr: formatIPv4(t.daddr[i]!), destPort: t.dport[i]!,
+    });
+  }
+  const t6 = e.table6;
+  for (let i = 0; i < t6.capacity; i++) {
+    if (!t6.live[i]) continue;
+    const template = (t6.flags[i]! & CF_TEMPLATE) !== 0;
+    out.push({
+      proto: protoName(t6.proto[i]!),
+      expires: Math.max(0, Math.floor((t6.timers.expiresAt[i]! - now) / 1000)),
+      state: template ? 'ASSURED' : stateName(t6.state[i]!),
+      clientAddr: formatIPv6(t6.caddr, i), clientPort: t6.cport[i]!,
+      virtualAddr: formatIPv6(t6.vaddr, i), virtualPort: t6.vport[i]!,
+      destAddr: t6.daf[i] === AF_INET6 ? formatIPv6(t6.daddr, i) : formatIPv4(t6.daddr[i * 4 + 3]!), destPort: t6.dport[i]!,
     });
   }
   return out;

@@ -7,9 +7,10 @@
  */
 import * as ipv4 from '../packet/ipv4.js';
 import { ConnTable, CF_INACTIVE, CF_IN_REVERSE, CF_NOOUTPUT, CF_SYNCED, CF_TEMPLATE, NONE } from '../table/conn-table.js';
-import { S_CLOSE, S_FIN_WAIT, S_NONE, S_TIME_WAIT, S_UDP, STATE_ACTIVE, nextSecureTcpState, nextTcpState } from '../table/tcp-state.js';
+import { S_NONE, S_UDP, nextSecureTcpState, nextTcpState } from '../table/tcp-state.js';
 import { DEST_F_AVAILABLE, SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
-import { markAfterBind, markAfterUnbind } from '../sched/thresholds.js';
+import { markAfterBind } from '../sched/thresholds.js';
+import { mayReschedule, moveState, unbindCounts } from './dest-counts.js';
 import { FWD_FNAT, RealServer, VirtualService, repliesBypass } from './model.js';
 import { FnatPool } from './fnat-pool.js';
 import { countConn } from './counters.js';
@@ -58,12 +59,7 @@ export class Conns {
   /** is_new_conn_expected (conn_reuse_mode), and expire_nodest_conn for quiesced servers. */
   mayReschedule(e: number): boolean {
     const t = this.table;
-    const s = this.settings;
-    if (s.expireNodestConn && this.services.dests[t.dest[e]!]!.weight === 0) return true;
-    if (s.connReuseMode === 0) return false;
-    const st = t.state[e]!;
-    if (st === S_TIME_WAIT || st === S_CLOSE) return true;
-    return (s.connReuseMode & 2) !== 0 && st === S_FIN_WAIT && (t.flags[e]! & CF_NOOUTPUT) !== 0;
+    return mayReschedule(this.settings, this.services.dests[t.dest[e]!]!, t.state[e]!, t.flags[e]!);
   }
 
   /**
@@ -166,19 +162,7 @@ export class Conns {
 
   /** Move to state ns, between ActiveConn and InActConn as the state's activity changes. */
   setState(e: number, d: RealServer, ns: number): void {
-    const t = this.table;
-    if (ns === t.state[e]) return;
-    const inactive = (t.flags[e]! & CF_INACTIVE) !== 0;
-    if (!inactive && !STATE_ACTIVE[ns]) {
-      d.activeConns--;
-      d.inactConns++;
-      t.flags[e] = t.flags[e]! | CF_INACTIVE;
-    } else if (inactive && STATE_ACTIVE[ns]) {
-      d.activeConns++;
-      d.inactConns--;
-      t.flags[e] = t.flags[e]! & ~CF_INACTIVE;
-    }
-    t.state[e] = ns;
+    moveState(this.table.state, this.table.flags, e, d, ns);
   }
 
   /**
@@ -221,10 +205,7 @@ export class Conns {
   unbindAndFree(e: number): void {
     const t = this.table;
     const d = this.services.dests[t.dest[e]!]!;
-    if (t.flags[e]! & CF_TEMPLATE) d.persistConns--;
-    else if (t.flags[e]! & CF_INACTIVE) d.inactConns--;
-    else d.activeConns--;
-    if (!(t.flags[e]! & CF_TEMPLATE)) markAfterUnbind(d);
+    unbindCounts(t.flags[e]!, d);
     const ctl = t.control[e]!;
     if (ctl !== NONE) t.nControl[ctl]!--;
     t.remove(e);

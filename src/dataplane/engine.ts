@@ -8,7 +8,7 @@
  */
 import type { Guard } from '../defense/guard.js';
 import { equal6 } from '../packet/bytes.js';
-import { ETHERTYPE_ARP, ETHERTYPE_IPV4, etherType, l3Offset } from '../packet/ethernet.js';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, etherType, l3Offset } from '../packet/ethernet.js';
 import { ConnTable } from '../table/conn-table.js';
 import { arpInput } from './arp.js';
 import { Conns } from './conn.js';
@@ -28,7 +28,13 @@ import { ServiceTable } from './service-table.js';
 import { Hooks, Settings } from './settings.js';
 import { DROP, type Verdict } from './verdict.js';
 import { VipTable } from './vip-table.js';
-import { Vip6Table } from './vip6-table.js';
+import { Vip6Table, type Vip6Entry } from './vip6-table.js';
+import { ConnTable6 } from '../table/conn-table6.js';
+import { Conns6 } from './conn6.js';
+import { Xmit6 } from './xmit6.js';
+import { Pipeline6 } from './ipv6-path.js';
+import { NdInput } from './nd-input.js';
+import { AF_INET6 } from '../lvs/af.js';
 import { writeAddr6 } from '../packet/addr6.js';
 import * as nd from '../packet/nd.js';
 import { Xmit } from './xmit.js';
@@ -39,6 +45,8 @@ export interface EngineOptions {
   ifaces: EngineIface[];
   /** Hard connection table capacity; new connections beyond it are dropped and counted. */
   maxConns?: number;
+  /** IPv6 connection table capacity (default: maxConns). */
+  maxConns6?: number;
   /** 'full' recomputes L4 checksums on every rewrite (senders with partial checksums). */
   checksum?: 'incremental' | 'full';
   tickMs?: number;
@@ -49,6 +57,8 @@ export interface EngineOptions {
 export class Engine {
   readonly ifaces: EngineIface[];
   readonly table: ConnTable;
+  /** IPv6 connections (conn-table6.ts), the same capacity as the IPv4 table. */
+  readonly table6: ConnTable6;
   readonly neigh = new NeighTable();
   /** VIPs, where we answer ARP for them, and whether they are active (VRRP). */
   readonly vips = new VipTable();
@@ -65,6 +75,7 @@ export class Engine {
   readonly verdict: Verdict;
   readonly counters: Counters;
   readonly conns: Conns;
+  readonly conns6: Conns6;
   /** New-connection defences (src/defense/guard.ts), owned by the connection lifecycle. */
   readonly guard: Guard;
   /** Full-NAT local addresses and ports. */
@@ -79,6 +90,7 @@ export class Engine {
   private readonly hop: NextHop;
   private readonly xmit: Xmit;
   private readonly pipeline: Pipeline;
+  private readonly pipeline6: Pipeline6;
 
   constructor(opts: EngineOptions) {
     if (opts.ifaces.length === 0 || opts.ifaces.length > 32) throw new RangeError('the engine needs 1..32 interfaces');
@@ -94,6 +106,10 @@ export class Engine {
     this.xmit = new Xmit(f, this.table, this.hop, icmpErrors);
     const x = { f, vips: this.vips, table: this.table, services: this.registry, hop: this.hop, ipip: this.xmit.ipip };
     this.pipeline = new Pipeline(x, this.conns, this.xmit, icmpErrors, this.settings, this.hooks);
+    this.table6 = new ConnTable6(opts.maxConns6 ?? opts.maxConns ?? 1 << 20, opts.tickMs ?? 100);
+    this.conns6 = new Conns6(f, this.table6, this.registry, this.settings, this.conns.guard);
+    const xmit6 = new Xmit6(f, this.table6, this.hop, icmpErrors);
+    this.pipeline6 = new Pipeline6(f, this.registry, this.vips6, this.conns6, xmit6, new NdInput(f, this.hop, this.vips6), icmpErrors, this.settings);
     this.fnat = this.conns.fnat;
     this.guard = this.conns.guard;
     this.ipip = this.xmit.ipip;
@@ -113,7 +129,11 @@ export class Engine {
     this.counters.rxFrames++;
     f.now = now;
     f.rxOffload = offload;
-    if (now >= this.table.timers.nextTickAt()) this.conns.advance(now);
+    if (now >= this.table.timers.nextTickAt()) {
+      // Both wheels tick together, so the IPv4 one's next tick stands for both.
+      this.conns.advance(now);
+      this.conns6.advance(now);
+    }
     const l3 = l3Offset(b, len);
     if (l3 < 0) return f.drop(DROP.runt_frame);
     const mac = this.ifaces[ifi]!.mac;
@@ -124,6 +144,7 @@ export class Engine {
     const type = etherType(b, l3);
     if (type === ETHERTYPE_IPV4) return this.pipeline.ipv4(b, len, l3, ifi);
     if (type === ETHERTYPE_ARP) return arpInput(f, this.hop, this.vips, b, len, l3, ifi);
+    if (type === ETHERTYPE_IPV6) return this.pipeline6.ipv6(b, len, l3, ifi);
     return f.drop(DROP.unknown_ethertype);
   }
 
@@ -131,6 +152,7 @@ export class Engine {
   tick(now: number): void {
     this.frame.now = now;
     this.conns.advance(now);
+    this.conns6.advance(now);
     this.conns.guard.tick(now); // once a second: defence levels and drop_entry (src/defense)
     this.hop.expire(now);
   }
@@ -170,10 +192,11 @@ export class Engine {
     return this.registry.find(proto, addr, port);
   }
 
-  /** Rebuild the VIP list after a service change (control plane). */
-  setVips(list: readonly { addr: number; arpMask: number }[]): void {
+  /** Rebuild the VIP lists after a service change (control plane); IPv6 entries are four words each. */
+  setVips(list: readonly { addr: number; arpMask: number }[], list6: readonly Vip6Entry[] = []): void {
     this.vips.set(list);
-    for (const s of this.registry.live) s.vipIndex = this.vips.index(s.addr);
+    this.vips6.set(list6);
+    for (const s of this.registry.live) s.vipIndex = s.af === AF_INET6 ? this.vips6.index(s.addr6) : this.vips.index(s.addr);
   }
 
   vipList(): { addr: number; arpMask: number; active: boolean; local: boolean }[] {
@@ -183,6 +206,11 @@ export class Engine {
   /** VRRP: a backup director keeps a VIP passive (no balancing, no ARP answers). */
   setVipActive(addr: number, active: boolean): void {
     this.vips.setActive(addr, active);
+  }
+
+  /** VRRP for an IPv6 VIP (four words): passive means no balancing and no NS answers. */
+  setVipActive6(addr: Int32Array, active: boolean): void {
+    this.vips6.setActive(addr, active);
   }
 
   /** HA takeover: the client-side next hop of a synced entry (conn.ts setClientHop). */

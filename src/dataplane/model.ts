@@ -85,7 +85,7 @@ export class VirtualService implements SchedService<RealServer> {
    */
   timeoutS = 0;
   netmask = -1;
-  mask6 = new Int32Array([-1, -1, -1, -1]);
+  mask6: Int32Array = new Int32Array([-1, -1, -1, -1]);
   /** Index of this service's VIP in the engine's VIP list. */
   vipIndex = -1;
   /** Sloppy TCP for this service (keepalived.conf `sloppy_tcp`), besides the engine-wide setting. */

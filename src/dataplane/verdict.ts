@@ -48,6 +48,11 @@ export const DROP_REASONS = [
   'defense_drop_packet', // drop_packet (ip_vs_todrop): one new connection in drop_rate while the table is short of room
   'svc_conn_rate', // the service's new-connection cap for this second (--svc-conn-rate)
   'client_conn_rate', // the client prefix's new-connection cap for this second (--client-conn-rate)
+  // IPv6 (dataplane/ipv6-path.ts):
+  'ip6_bad_ext_header', // extension headers truncated, too many, or no upper layer (ipv6_find_hdr < 0)
+  'nd_invalid', // a Neighbour Solicitation/Advertisement that fails RFC 4861 7.1 checks
+  'nd_ignored', // valid ND, neither for one of our addresses nor from a next hop we resolve
+  'unsupported_fwd_ipv6', // an IPv6 entry with a method not built for IPv6 yet (full-NAT, tunnel)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

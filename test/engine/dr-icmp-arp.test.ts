@@ -196,7 +196,7 @@ t.test('malformed frames are dropped with a named reason', async (t) => {
   const good = () => tcpFrame({ ...client, sport: 47000, dport: 80, flags: tcp.SYN });
   const cases: [string, Buffer, keyof typeof DROP][] = [];
   cases.push(['runt', Buffer.alloc(10), 'runt_frame']);
-  const ipv6 = good(); ipv6[12] = 0x86; ipv6[13] = 0xdd; cases.push(['ethertype', ipv6, 'unknown_ethertype']);
+  const lldp = good(); lldp[12] = 0x88; lldp[13] = 0xcc; cases.push(['ethertype', lldp, 'unknown_ethertype']);
   cases.push(['truncated IP', good().subarray(0, 30), 'ip_truncated']);
   const v6 = good(); v6[14] = 0x65; cases.push(['version', v6, 'ip_bad_version']);
   const ihl = good(); ihl[14] = 0x44; cases.push(['ihl', ihl, 'ip_bad_ihl']);

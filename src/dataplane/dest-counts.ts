@@ -1,0 +1,43 @@
+/**
+ * The per-server connection counts an entry moves between as its state changes, and the
+ * reuse rule for an old entry, written once for both connection tables (conn.ts for IPv4,
+ * conn6.ts for IPv6). They take the table's typed-array columns, not the table, so each
+ * caller stays monomorphic.
+ */
+import { CF_INACTIVE, CF_NOOUTPUT, CF_TEMPLATE } from '../table/conn-table.js';
+import { S_CLOSE, S_FIN_WAIT, S_TIME_WAIT, STATE_ACTIVE } from '../table/tcp-state.js';
+import { markAfterUnbind } from '../sched/thresholds.js';
+import type { RealServer } from './model.js';
+import type { Settings } from './settings.js';
+
+/** Move entry e to state ns, between ActiveConn and InActConn as the state's activity changes (set_tcp_state). */
+export function moveState(state: Uint8Array, flags: Uint8Array, e: number, d: RealServer, ns: number): void {
+  if (ns === state[e]) return;
+  const inactive = (flags[e]! & CF_INACTIVE) !== 0;
+  if (!inactive && !STATE_ACTIVE[ns]) {
+    d.activeConns--;
+    d.inactConns++;
+    flags[e] = flags[e]! | CF_INACTIVE;
+  } else if (inactive && STATE_ACTIVE[ns]) {
+    d.activeConns++;
+    d.inactConns--;
+    flags[e] = flags[e]! & ~CF_INACTIVE;
+  }
+  state[e] = ns;
+}
+
+/** ip_vs_unbind_dest's counts: entry e (its flags) no longer counts on d. */
+export function unbindCounts(flags: number, d: RealServer): void {
+  if (flags & CF_TEMPLATE) d.persistConns--;
+  else if (flags & CF_INACTIVE) d.inactConns--;
+  else d.activeConns--;
+  if (!(flags & CF_TEMPLATE)) markAfterUnbind(d);
+}
+
+/** is_new_conn_expected (conn_reuse_mode), and expire_nodest_conn for quiesced servers: a SYN may start over. */
+export function mayReschedule(s: Settings, d: RealServer, state: number, flags: number): boolean {
+  if (s.expireNodestConn && d.weight === 0) return true;
+  if (s.connReuseMode === 0) return false;
+  if (state === S_TIME_WAIT || state === S_CLOSE) return true;
+  return (s.connReuseMode & 2) !== 0 && state === S_FIN_WAIT && (flags & CF_NOOUTPUT) !== 0;
+}
