@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import { isAlive } from '../control/server.js';
 import { formatIPv4 } from '../packet/addr.js';
-import { deviceFor, readInterfaces, readNeighbours, readRoutes, sysctl, type IfaceInfo, type KernelRoute } from '../io/sysinfo.js';
+import { deviceFor, readInterfaces, readNeighbours, readNeighbours6, readRoutes, readRoutes6, sysctl, type IfaceInfo, type KernelRoute, type KernelRoute6 } from '../io/sysinfo.js';
 import { checkFiles, errorsOf, formatDiagnostic, type FilesCheck } from './config-check.js';
 import { HaError, haSettings } from '../ha/ha-settings.js';
 import type { LbOptions } from './options.js';
@@ -28,6 +28,9 @@ export interface Probes {
   libpcapError(): string | null;
   readInterfaces(): IfaceInfo[];
   readRoutes(): KernelRoute[];
+  /** IPv6 routes and neighbours; absent in fakes that model an IPv4-only host. */
+  readRoutes6?(): KernelRoute6[];
+  readNeighbours6?(): { ip: string; dev: string; mac: Uint8Array }[];
   deviceFor(addr: string): string | null;
   readNeighbours(): { ip: number; dev: string; mac: Uint8Array }[];
   sysctl(name: string): string | null;
@@ -78,8 +81,10 @@ export const realProbes: Probes = {
   },
   readInterfaces,
   readRoutes,
+  readRoutes6,
   deviceFor,
   readNeighbours,
+  readNeighbours6,
   sysctl,
   socketInUse(path) {
     return existsSync(path) ? isAlive(path) : Promise.resolve(false);
@@ -108,6 +113,7 @@ export interface Checked {
   all: IfaceInfo[];
   ifaces: IfaceInfo[];
   routes: KernelRoute[];
+  routes6: KernelRoute6[];
   files: FilesCheck;
 }
 
@@ -209,5 +215,7 @@ export async function preflight(o: LbOptions, probes: Probes): Promise<Checked> 
     const why = probes.socketPathError(o.socket);
     if (why !== null) throw new PreflightError(`cannot create the control socket ${o.socket} (${why}): give --socket PATH`);
   }
-  return { all, ifaces, routes: readHost('the routes (ip -j route show)', () => probes.readRoutes()), files };
+  const routes = readHost('the routes (ip -j route show)', () => probes.readRoutes());
+  const routes6 = probes.readRoutes6 ? readHost('the IPv6 routes (ip -j -6 route show)', () => probes.readRoutes6!()) : [];
+  return { all, ifaces, routes, routes6, files };
 }

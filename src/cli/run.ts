@@ -6,7 +6,8 @@
 import { Engine } from '../dataplane/engine.js';
 import { applyDefense, describeDefense } from '../defense/options.js';
 import { ServiceRegistry, RegistryError, type ServiceSpec } from '../control/service-registry.js';
-import { RoutingTable, type Route } from '../dataplane/routing.js';
+import { RoutingTable, type Route, type Route6 } from '../dataplane/routing.js';
+import { ipv6Bytes, parseIPv6 } from '../packet/addr6.js';
 import { DROP_REASONS } from '../dataplane/verdict.js';
 import { formatIPv4, formatMac } from '../packet/addr.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
@@ -23,7 +24,7 @@ import type { PacketPort } from '../io/port.js';
 import { Runtime } from '../io/runtime.js';
 import { PcapTap } from '../io/pcap-tap.js';
 import { DoctorRunner } from '../diag/runner.js';
-import { readHostAddresses, readHostAddressesAsync, type IfaceInfo } from '../io/sysinfo.js';
+import { readHostAddresses, readHostAddresses6, readHostAddresses6Async, readHostAddressesAsync, type IfaceInfo } from '../io/sysinfo.js';
 import { preflight, PreflightError, realProbes, type Probes } from './preflight.js';
 import { basename, relative } from 'node:path';
 import type { LbOptions } from './options.js';
@@ -115,7 +116,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
 
   // ---- 2. build, in memory only
   const engine = new Engine({
-    ifaces: ifaces.map((i) => ({ name: i.name, mac: i.mac, mtu: i.mtu, ip: i.ip })),
+    ifaces: ifaces.map((i) => (i.ll6 ? { name: i.name, mac: i.mac, mtu: i.mtu, ip: i.ip, ll6: i.ll6 } : { name: i.name, mac: i.mac, mtu: i.mtu, ip: i.ip })),
     maxConns: o.maxConns,
     checksum: o.checksum,
   });
@@ -130,7 +131,13 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
   const routes: Route[] = checked.routes
     .filter((r) => index.has(r.dev))
     .map((r) => ({ dst: r.dst, prefixLen: r.prefixLen, iface: index.get(r.dev)!, gateway: r.gateway }));
-  const routing = new RoutingTable(routes);
+  const routes6: Route6[] = [];
+  for (const r of checked.routes6) {
+    const dst = parseIPv6(r.dst);
+    const gateway = r.gateway === null ? null : parseIPv6(r.gateway);
+    if (dst !== null && index.has(r.dev)) routes6.push({ dst, prefixLen: r.prefixLen, iface: index.get(r.dev)!, gateway });
+  }
+  const routing = new RoutingTable(routes, routes6);
   const registry = new ServiceRegistry(engine, routing);
   // With --bgp the routers route the VIP to this director's own address: no ARP for it.
   registry.answerArp = (shard === null || shard.k === 0) && o.bgp === null;
@@ -156,7 +163,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
   // --vip: the balancer owns that VIP (answers ARP for it) even while it has no service.
   const ownVip = o.vip !== null && registry.answerArp ? ownedVip(engine, routing, o.vip) : () => undefined;
   ownVip();
-  primeNeighbours(engine, ifaces, deps.probes.readNeighbours());
+  primeNeighbours(engine, ifaces, deps.probes.readNeighbours(), deps.probes.readNeighbours6?.() ?? []);
   if (o.traceSched) {
     engine.hooks.trace = (svc, d, caddr, cport, inputs) =>
       log(`sched ${svc.scheduler.name} ${destName(caddr, cport)} -> ${d ? destName(d.addr, d.port) : 'none'} | ${inputs}`);
@@ -232,6 +239,8 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
     guard: g ? (r) => g.apply(r) : null, tap: pcap ? pcap.tap : null, shard, fanout,
     hostAddresses: () => new Set(readHostAddresses().map((a) => a.addr)),
     hostAddressesAsync: (done) => readHostAddressesAsync((a) => done(a && new Set(a.map((x) => x.addr)))),
+    hostAddresses6: () => new Set(readHostAddresses6()),
+    hostAddresses6Async: (done) => readHostAddresses6Async((a) => done(a && new Set(a))),
   });
   rt.onHint = log;
   runtime = rt;
@@ -274,11 +283,22 @@ function ownedVip(engine: Engine, routing: RoutingTable, vip: number): () => voi
   };
 }
 
-function primeNeighbours(engine: Engine, ifaces: IfaceInfo[], known: { ip: number; dev: string; mac: Uint8Array }[]): void {
+function primeNeighbours(
+  engine: Engine, ifaces: IfaceInfo[], known: { ip: number; dev: string; mac: Uint8Array }[], known6: { ip: string; dev: string; mac: Uint8Array }[],
+): void {
   const n = engine.neigh;
   for (const k of known) {
     const ifi = ifaces.findIndex((i) => i.name === k.dev);
     const slot = ifi >= 0 ? n.find(k.ip, ifi) : -1;
+    if (slot >= 0) n.set(slot, k.mac, 0);
+  }
+  const b = new Uint8Array(16);
+  for (const k of known6) {
+    const ifi = ifaces.findIndex((i) => i.name === k.dev);
+    const a = ipv6Bytes(k.ip);
+    if (ifi < 0 || a === null) continue;
+    b.set(a);
+    const slot = n.find6At(b, 0, ifi);
     if (slot >= 0) n.set(slot, k.mac, 0);
   }
 }

@@ -3,11 +3,12 @@
  * servers (as keepalived's ipvswrapper would add them) and the health-check specs
  * (times converted from seconds to ms). Pure; errors name file, line and keyword.
  */
-import type { KeepalivedConfig, Checker, Forwarding, LvsSyncDaemon, RealServer as KaRealServer, VirtualServer, VrrpInstance } from '../config/keepalived/schema.js';
+import type { KeepalivedConfig, Checker, Forwarding, LvsSyncDaemon, RealServer as KaRealServer, VirtualServer, VirtualServerGroup, VrrpInstance } from '../config/keepalived/schema.js';
 import { ConfigError } from '../config/errors.js';
 import { isSchedulerName } from '../sched/index.js';
 import { SVC_F_ONEPACKET, SVC_F_SCHED_SH_FALLBACK, SVC_F_SCHED_SH_PORT } from '../sched/types.js';
 import { parseIPv4, prefixToMask } from '../packet/addr.js';
+import { parseIPv6 } from '../packet/addr6.js';
 import { PROTO_TCP, PROTO_UDP } from '../packet/ipv4.js';
 import { FWD_DR, FWD_MASQ, FWD_TUNNEL } from '../lvs/fwd.js';
 import { protoName } from '../lvs/proto.js';
@@ -23,6 +24,8 @@ export interface PlannedDest {
 
 export interface PlannedService {
   key: string;
+  /** The health spec whose checkers decide this service's servers: the virtual_server's (a group's services share one). */
+  healthKey: string;
   spec: ServiceSpec;
   dests: PlannedDest[];
 }
@@ -99,14 +102,11 @@ export function planFromKeepalived(cfg: KeepalivedConfig, errors?: ConfigError[]
     if (errors && err instanceof ConfigError) errors.push(err);
     else throw err;
   };
-  // keepalived's IPv6 entries and ranges (ae00::2-9) parse and expand; the engine has no IPv6 path yet.
+  // Every group entry is checked, used or not, so --config-test lists a bad range wherever it is.
   for (const g of cfg.virtualServerGroups) {
     for (const e of g.entries) {
-      if (e.family !== 'inet6') continue;
       try {
-        const n = expandGroupEntry(e).length;
-        const what = `entry ${e.address}${e.addressEnd ? ` to ${e.addressEnd}` : ''} of group ${g.name}${n > 1 ? `, ${n} addresses` : ''}`;
-        fail(e.source, 'virtual_server_group', `IPv6 is not supported yet (${what}): ${IPV6_SUPPORTED_SO_FAR}`);
+        expandGroupEntry(e);
       } catch (err) {
         collect(err);
       }
@@ -114,7 +114,7 @@ export function planFromKeepalived(cfg: KeepalivedConfig, errors?: ConfigError[]
   }
   for (const vs of cfg.virtualServers) {
     try {
-      planService(vs, warnings, services, health);
+      planService(vs, cfg.virtualServerGroups, warnings, services, health);
     } catch (err) {
       collect(err);
     }
@@ -123,43 +123,86 @@ export function planFromKeepalived(cfg: KeepalivedConfig, errors?: ConfigError[]
   return { services, health, warnings, vrrp: cfg.vrrpInstances, ...(sync ? { syncDaemon: sync } : {}) };
 }
 
-function planService(vs: VirtualServer, warnings: string[], services: PlannedService[], health: HealthServiceSpec[]): void {
+/** One virtual address of a virtual_server: its own, or each address a group entry stands for. */
+interface Vip {
+  text: string;
+  port: number;
+  v6: boolean;
+  src: { file: string; line: number };
+}
+
+function vipsOf(vs: VirtualServer, groups: readonly VirtualServerGroup[], warnings: string[]): Vip[] {
   const src = vs.source;
-  if (vs.kind !== 'address' || vs.address === undefined || vs.port === undefined) {
-    warnings.push(`${src.file}:${src.line}: virtual_server ${vs.name}: fwmark and group virtual servers are not supported yet; skipped`);
-    return;
+  if (vs.kind === 'address' && vs.address !== undefined && vs.port !== undefined) {
+    return [{ text: vs.address, port: vs.port, v6: vs.family === 'inet6', src }];
   }
-  const addr = parseIPv4(vs.address);
-  if (addr === null) fail(src, 'virtual_server', `IPv6 is not supported yet (virtual_server ${vs.name}): ${IPV6_SUPPORTED_SO_FAR}`);
+  if (vs.kind === 'group') {
+    const g = groups.find((x) => x.name === vs.group);
+    if (!g) fail(src, 'virtual_server', `group ${vs.group}: no virtual_server_group of that name`);
+    const out: Vip[] = [];
+    for (const e of g.entries) {
+      if (e.kind !== 'address' || e.port === undefined) {
+        warnings.push(`${e.source.file}:${e.source.line}: virtual_server_group ${g.name}: fwmark entries are not supported yet; skipped`);
+        continue;
+      }
+      // keepalived adds one IPVS service per address of the entry (ipvs_group_range_cmd).
+      for (const a of expandGroupEntry(e)) out.push({ text: a, port: e.port, v6: e.family === 'inet6', src: e.source });
+    }
+    return out;
+  }
+  warnings.push(`${src.file}:${src.line}: virtual_server ${vs.name}: fwmark virtual servers are not supported yet; skipped`);
+  return [];
+}
+
+/** An address of the family the service has: IPv4 number or IPv6 words; a ConfigError otherwise. */
+function endpoint(text: string, v6: boolean, src: { file: string; line: number }, keyword: string, what: string): { addr: number; addr6?: Int32Array } {
+  const a4 = parseIPv4(text);
+  if (a4 !== null && !v6) return { addr: a4 };
+  const a6 = a4 === null ? parseIPv6(text) : null;
+  if (a6 !== null && v6) return { addr: 0, addr6: a6 };
+  if (a4 === null && a6 === null) fail(src, keyword, `an address, got '${text}'`);
+  return fail(src, keyword, `${what} is IPv${v6 ? 4 : 6} and its virtual server IPv${v6 ? 6 : 4} (${IPV6_SUPPORTED_SO_FAR})`);
+}
+
+function planService(vs: VirtualServer, groups: readonly VirtualServerGroup[], warnings: string[], services: PlannedService[], health: HealthServiceSpec[]): void {
+  const src = vs.source;
+  const vips = vipsOf(vs, groups, warnings);
+  if (vips.length === 0) return;
   if (vs.protocol === 'SCTP') fail(src, 'protocol', 'TCP or UDP (SCTP is not supported)');
   if (!isSchedulerName(vs.scheduler)) fail(src, 'lvs_sched', `one of rr wrr lc wlc sh sed nq mh (this balancer has no '${vs.scheduler}')`);
   const proto = vs.protocol === 'TCP' ? PROTO_TCP : PROTO_UDP;
-  let netmask = -1;
+  const v6 = vips[0]!.v6;
+  if (vips.some((v) => v.v6 !== v6)) fail(src, 'virtual_server', `group ${vs.group} mixes IPv4 and IPv6 addresses; keepalived's real servers have one family`);
+  // persistence_granularity: an IPv4 netmask (or prefix length), for IPv6 a prefix length (ipvsadm -M).
+  let netmask = v6 ? 128 : -1;
   if (vs.persistenceGranularity !== undefined) {
     const g = vs.persistenceGranularity;
-    const m = /^\d+$/.test(g) ? prefixToMask(Number(g)) : parseIPv4(g);
-    if (m === null) fail(src, 'persistence_granularity', `a netmask, got ${g}`);
-    netmask = m | 0;
+    if (v6) {
+      if (!/^\d+$/.test(g) || Number(g) < 1 || Number(g) > 128) fail(src, 'persistence_granularity', `an IPv6 prefix length 1..128, got ${g}`);
+      netmask = Number(g);
+    } else {
+      const m = /^\d+$/.test(g) ? prefixToMask(Number(g)) : parseIPv4(g);
+      if (m === null) fail(src, 'persistence_granularity', `a netmask, got ${g}`);
+      netmask = m | 0;
+    }
   }
   let schedFlags = 0;
   if (vs.flags.ops) schedFlags |= SVC_F_ONEPACKET;
   if (vs.flags.shFallback || vs.flags.mhFallback || vs.flags.flag1) schedFlags |= SVC_F_SCHED_SH_FALLBACK;
   if (vs.flags.shPort || vs.flags.mhPort || vs.flags.flag2) schedFlags |= SVC_F_SCHED_SH_PORT;
-  const key = serviceKey(proto, vs.address, vs.port);
-  const spec: ServiceSpec = {
-    proto, addr, port: vs.port, scheduler: vs.scheduler, persistent: vs.persistenceTimeout, netmask,
-    ops: vs.flags.ops, schedFlags: schedFlags & ~SVC_F_ONEPACKET, sloppyTcp: vs.flags.sloppyTcp,
-  };
+  const healthKey = vs.kind === 'group' ? `${protoName(proto)} group ${vs.group}` : serviceKey(proto, vips[0]!.text, vips[0]!.port);
+  const base = { proto, scheduler: vs.scheduler, persistent: vs.persistenceTimeout, netmask, ops: vs.flags.ops, schedFlags: schedFlags & ~SVC_F_ONEPACKET, sloppyTcp: vs.flags.sloppyTcp };
   const dests: PlannedDest[] = [];
   const rsSpecs: HealthRealServerSpec[] = [];
   for (const rs of vs.realServers) {
-    const ra = parseIPv4(rs.address);
-    if (ra === null) fail(rs.source, 'real_server', `IPv6 is not supported yet (real_server ${rs.address} of virtual_server ${vs.name}): ${IPV6_SUPPORTED_SO_FAR}`);
+    const ra = endpoint(rs.address, v6, rs.source, 'real_server', `real_server ${rs.address} of virtual_server ${vs.name}`);
     const rkey = `${rs.address}:${rs.port}`;
+    const fwd = method(vs, rs.forwarding, rs.source);
+    if (v6 && fwd === FWD_TUNNEL) fail(rs.source, 'lvs_method', `TUN for the IPv6 real_server ${rs.address} of virtual_server ${vs.name} (${IPV6_SUPPORTED_SO_FAR})`);
     dests.push({
       key: rkey,
       spec: {
-        addr: ra, port: rs.port, weight: rs.weight, fwd: method(vs, rs.forwarding, rs.source),
+        ...ra, port: rs.port, weight: rs.weight, fwd,
         uThreshold: rs.uThreshold ?? 0, lThreshold: rs.lThreshold ?? 0,
       },
     });
@@ -171,14 +214,17 @@ function planService(vs: VirtualServer, warnings: string[], services: PlannedSer
   }
   const sorry = vs.sorryServer;
   if (sorry) {
-    const sa = parseIPv4(sorry.address);
-    if (sa === null) fail(sorry.source, 'sorry_server', `IPv6 is not supported yet (sorry_server ${sorry.address} of virtual_server ${vs.name}): ${IPV6_SUPPORTED_SO_FAR}`);
+    const sa = endpoint(sorry.address, v6, sorry.source, 'sorry_server', `sorry_server ${sorry.address} of virtual_server ${vs.name}`);
     dests.push({
       key: `${sorry.address}:${sorry.port}`,
-      spec: { addr: sa, port: sorry.port, weight: 1, fwd: method(vs, sorry.forwarding, sorry.source), uThreshold: 0, lThreshold: 0 },
+      spec: { ...sa, port: sorry.port, weight: 1, fwd: method(vs, sorry.forwarding, sorry.source), uThreshold: 0, lThreshold: 0 },
     });
   }
-  services.push({ key, spec, dests });
+  for (const vip of vips) {
+    const spec: ServiceSpec = { ...base, ...endpoint(vip.text, v6, vip.src, 'virtual_server', 'the address'), port: vip.port };
+    services.push({ key: serviceKey(proto, vip.text, vip.port), healthKey, spec, dests });
+  }
+  const key = healthKey;
   health.push({
     key, quorum: vs.quorum, hysteresis: vs.hysteresis, realServers: rsSpecs,
     ...(vs.quorumUp ? { quorumUp: vs.quorumUp.command } : {}), ...(vs.quorumDown ? { quorumDown: vs.quorumDown.command } : {}),

@@ -13,7 +13,10 @@ import { formatWarning } from '../config/keepalived/index.js';
 import { HealthRunner } from '../health/runner.js';
 import { execNotify } from '../health/notify.js';
 import type { DestRef, HealthActions } from '../health/types.js';
-import { destName, serviceName } from '../lvs/names.js';
+import { protoName } from '../lvs/proto.js';
+import { addrText, endpointLabel, serviceLabel } from './endpoint-names.js';
+import { sameDestAddr } from '../dataplane/service-table.js';
+import type { RealServer } from '../dataplane/model.js';
 import { planRestore, describeRestoreError } from './ipvsadm/restore.js';
 import type { Command } from './ipvsadm/command.js';
 import { loadServicesSync } from './ipvsadm/services-file.js';
@@ -47,7 +50,7 @@ export class ControlPlane {
   private plan: KeepalivedPlan | null = null;
   private timer: NodeJS.Timeout | null = null;
   /** Servers removed by a reload, kept at weight 0 until their connections are gone. */
-  private readonly draining = new Map<string, { svc: ServiceKey; addr: number; port: number }>();
+  private readonly draining = new Map<string, { svc: ServiceKey; dest: DestKey }>();
 
   constructor(registry: ServiceRegistry, opts: PlaneOptions, changed: () => void, log: (s: string) => void) {
     this.registry = registry;
@@ -166,10 +169,15 @@ export class ControlPlane {
   }
 
   private healthActions(plan: KeepalivedPlan): HealthActions {
-    const find = (ref: DestRef): { svc: ServiceKey; d: PlannedDest } | null => {
-      const s = plan.services.find((x) => x.key === ref.svcKey);
-      const d = s?.dests.find((x) => x.key === ref.rsKey);
-      return s && d ? { svc: s.spec, d } : null;
+    // A checker's verdict applies to the server in every service of its virtual_server (a group's several).
+    const find = (ref: DestRef): { key: string; svc: ServiceKey; d: PlannedDest }[] => {
+      const out: { key: string; svc: ServiceKey; d: PlannedDest }[] = [];
+      for (const s of plan.services) {
+        if (s.healthKey !== ref.svcKey) continue;
+        const d = s.dests.find((x) => x.key === ref.rsKey);
+        if (d) out.push({ key: s.key, svc: s.spec, d });
+      }
+      return out;
     };
     const guard = (what: string, fn: () => void) => {
       try {
@@ -182,22 +190,20 @@ export class ControlPlane {
     };
     return {
       addDest: (ref, weight) => {
-        const f = find(ref);
-        if (!f) return;
-        this.draining.delete(`${ref.svcKey} ${ref.rsKey}`);
-        const spec = { ...f.d.spec, weight };
-        guard(`add ${ref.rsKey}`, () => {
-          if (this.registry.findService(f.svc)?.dests.some((x) => x.addr === (spec.addr | 0) && x.port === spec.port)) this.registry.editDest(f.svc, spec);
-          else this.registry.addDest(f.svc, spec);
-        });
+        for (const f of find(ref)) {
+          this.draining.delete(`${f.key} ${ref.rsKey}`);
+          const spec = { ...f.d.spec, weight };
+          guard(`add ${ref.rsKey}`, () => {
+            if (this.registry.findService(f.svc)?.dests.some((x) => isDest(x, spec))) this.registry.editDest(f.svc, spec);
+            else this.registry.addDest(f.svc, spec);
+          });
+        }
       },
       editDest: (ref, weight) => {
-        const f = find(ref);
-        if (f) guard(`edit ${ref.rsKey}`, () => this.registry.editDest(f.svc, { ...f.d.spec, weight }));
+        for (const f of find(ref)) guard(`edit ${ref.rsKey}`, () => this.registry.editDest(f.svc, { ...f.d.spec, weight }));
       },
       delDest: (ref) => {
-        const f = find(ref);
-        if (f) guard(`delete ${ref.rsKey}`, () => this.registry.delDest(f.svc, f.d.spec.addr, f.d.spec.port));
+        for (const f of find(ref)) guard(`delete ${ref.rsKey}`, () => this.registry.delDest(f.svc, f.d.spec.addr, f.d.spec.port, f.d.spec.addr6 ?? null));
       },
       runNotify: (script, event) => execNotify(script, event),
       log: (msg) => this.log(`health: ${msg}`),
@@ -232,7 +238,7 @@ export class ControlPlane {
       const ns = next.services.find((x) => x.key === s.key);
       for (const d of s.dests) {
         if (ns?.dests.some((x) => x.key === d.key)) continue;
-        this.drain(s.spec, d.spec.addr, d.spec.port, `${s.key} ${d.key}`);
+        this.drain(s.spec, d.spec, `${s.key} ${d.key}`);
       }
     }
   }
@@ -246,11 +252,13 @@ export class ControlPlane {
     if (bad || plan.stop) throw new Error(`${path}: ${bad ? describeRestoreError(bad) : `line ${plan.stop!.lineNumber}`}`);
     const cmds = plan.lines.map((l) => (l.result.ok ? l.result.command : null)).filter((c): c is Command => c !== null);
     const wanted = new Set<string>();
-    for (const c of cmds) if (c.cmd === 'add-server') wanted.add(`${c.service.proto} ${c.service.addr}:${c.service.port} ${c.dest.addr}:${c.dest.port}`);
+    // Keys in one form on both sides: the parser's addresses are inet_ntop text, as addrText's.
+    const keyOf = (proto: string, a: string, p: number, da: string, dp: number) => `${proto} ${a}:${p} ${da}:${dp}`;
+    for (const c of cmds) if (c.cmd === 'add-server') wanted.add(keyOf(c.service.proto, c.service.addr, c.service.port, c.dest.addr, c.dest.port));
     for (const svc of this.registry.engine.services) {
       for (const d of svc.dests) {
-        const key = `${serviceName(svc.proto, svc.addr, svc.port)} ${destName(d.addr, d.port)}`;
-        if (!wanted.has(key)) this.drain({ proto: svc.proto, addr: svc.addr, port: svc.port }, d.addr, d.port, key);
+        if (wanted.has(keyOf(protoName(svc.proto), addrText(svc), svc.port, addrText(d), d.port))) continue;
+        this.drain(svc, d, `${serviceLabel(svc)} ${endpointLabel(d)}`);
       }
     }
     for (const c of cmds) {
@@ -263,12 +271,13 @@ export class ControlPlane {
     this.changed();
   }
 
-  private drain(svc: ServiceKey, addr: number, port: number, key: string): void {
+  private drain(svc: ServiceKey, dest: DestKey, key: string): void {
     const s = this.registry.findService(svc);
-    const d = s?.dests.find((x) => x.addr === (addr | 0) && x.port === port);
+    const d = s?.dests.find((x) => isDest(x, dest));
     if (!s || !d) return;
-    this.registry.editDest(svc, { addr, port, weight: 0, fwd: d.fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold });
-    this.draining.set(key, { svc, addr, port });
+    const k = destKey(d);
+    this.registry.editDest(svc, { ...k, weight: 0, fwd: d.fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold });
+    this.draining.set(key, { svc, dest: k });
     this.log(`draining ${key}: weight 0 until its ${d.activeConns + d.inactConns} connection(s) end`);
   }
 
@@ -279,13 +288,13 @@ export class ControlPlane {
     }
     for (const [key, x] of this.draining) {
       const s = this.registry.findService(x.svc);
-      const d = s?.dests.find((y) => y.addr === (x.addr | 0) && y.port === x.port);
+      const d = s?.dests.find((y) => isDest(y, x.dest));
       if (!d || d.weight !== 0) {
         this.draining.delete(key);
         continue;
       }
       if (d.activeConns + d.inactConns === 0) {
-        this.registry.delDest(x.svc, x.addr, x.port);
+        this.registry.delDest(x.svc, x.dest.addr, x.dest.port, x.dest.addr6 ?? null);
         this.draining.delete(key);
         this.log(`drained and removed ${key}`);
         this.changed();
@@ -307,4 +316,19 @@ export class ControlPlane {
       this.log(`rules saved to ${path}`);
     }
   }
+}
+
+/** A server named by address (IPv4 number, or addr6 words) and port. */
+interface DestKey {
+  addr: number;
+  port: number;
+  addr6?: Int32Array;
+}
+
+function isDest(d: RealServer, k: DestKey): boolean {
+  return d.port === k.port && sameDestAddr(d, k.addr, k.addr6 !== undefined && k.addr6.length === 4 ? k.addr6 : null);
+}
+
+function destKey(d: RealServer): DestKey {
+  return d.addr6.length === 4 ? { addr: 0, port: d.port, addr6: d.addr6 } : { addr: d.addr, port: d.port };
 }

@@ -67,22 +67,34 @@ t.test('the addresses keepalived adds for an entry: only the last group moves', 
   t.throws(() => expandGroupEntry(entryOf('10.0.0.0/23 80')), /steps only the last octet/);
 });
 
-t.test('the plan: IPv6 is not supported yet, with file:line and what is; errors can be collected', async (t) => {
-  const { config } = parseKeepalivedText(conf('ae00::2-9 80'), 'v6.conf');
-  t.throws(() => planFromKeepalived(config), {
-    message: "v6.conf:2: keyword 'virtual_server_group': IPv6 is not supported yet (entry ae00::2 to ae00::9 of group v6, 8 addresses): " +
-      'IPv6 virtual and real servers are parsed and checked, but only IPv4 ones are loaded into the balancer',
-  });
-  const errors: ConfigError[] = [];
-  const plan = planFromKeepalived(config, errors);
-  t.equal(errors.length, 1);
-  t.equal(errors[0]!.line, 2);
-  t.same(plan.services, []);
+t.test('the plan: a group range gives one IPv6 service per address, in keepalived\'s order, sharing the real servers and one health spec', async (t) => {
+  const text = ['virtual_server_group v6 {', '    ae00::2-4 80', '    ae00::1 443', '}', 'virtual_server group v6 {', '    lvs_sched rr', '    lvs_method DR', '    protocol TCP',
+    '    real_server ae00::10 80 {', '        weight 3', '    }', '}', ''].join('\n');
+  const { config } = parseKeepalivedText(text, 'v6.conf');
+  const plan = planFromKeepalived(config);
+  t.same(plan.services.map((s) => s.key), ['TCP ae00::2:80', 'TCP ae00::3:80', 'TCP ae00::4:80', 'TCP ae00::1:443']);
+  t.same(plan.services.map((s) => [...s.spec.addr6!]), [
+    [0xae000000 | 0, 0, 0, 2], [0xae000000 | 0, 0, 0, 3], [0xae000000 | 0, 0, 0, 4], [0xae000000 | 0, 0, 0, 1],
+  ], 'four words, network order');
+  t.same(new Set(plan.services.map((s) => s.healthKey)), new Set(['TCP group v6']));
+  t.same(plan.services[0]!.dests.map((d) => ({ port: d.spec.port, weight: d.spec.weight, fwd: d.spec.fwd, addr6: [...d.spec.addr6!] })), [
+    { port: 80, weight: 3, fwd: 1, addr6: [0xae000000 | 0, 0, 0, 0x10] },
+  ]);
+  t.same(plan.health.map((h) => h.key), ['TCP group v6'], 'the checkers run once for the group, as keepalived\'s');
 });
 
-t.test('IPv6 virtual and real servers parse; the plan refuses them at their lines', async (t) => {
+t.test('the plan: a backwards range is an error at its line; errors are collected', async (t) => {
+  const { config } = parseKeepalivedText(conf('ae00::2 80'), 'v6.conf');
+  const bad = { ...config, virtualServerGroups: [{ ...config.virtualServerGroups[0]!, entries: [{ ...config.virtualServerGroups[0]!.entries[0]!, addressEnd: 'ae00:1::1' }] }] };
+  t.throws(() => planFromKeepalived(bad), /v6\.conf:2: keyword 'virtual_server_group': range ae00::2 to ae00:1::1: keepalived steps only the last group, and 1 is below 2/);
+  const errors: ConfigError[] = [];
+  planFromKeepalived(bad, errors);
+  t.same(errors.map((e) => e.line), [2]);
+});
+
+t.test('IPv6 virtual and real servers load; an IPv6 server under an IPv4 service (tunnel) is refused at its line', async (t) => {
   const text = [
-    'virtual_server 2001:db8::1 80 {', '    lvs_sched rr', '    lvs_method NAT', '    protocol TCP',
+    'virtual_server 2001:db8::1 80 {', '    lvs_sched rr', '    lvs_method NAT', '    protocol TCP', '    persistence_timeout 50', '    persistence_granularity 64',
     '    real_server 2001:db8::10 8080 {', '        weight 2', '        TCP_CHECK {', '            connect_timeout 3', '        }', '    }',
     '}',
     'virtual_server 10.0.0.1 80 {', '    lvs_sched rr', '    lvs_method TUN', '    protocol TCP',
@@ -94,16 +106,19 @@ t.test('IPv6 virtual and real servers parse; the plan refuses them at their line
   t.match(v6, { address: '2001:db8::1', family: 'inet6', port: 80, realServers: [{ address: '2001:db8::10', family: 'inet6', port: 8080, weight: 2 }] });
   t.match(v4!.realServers[0], { address: '2001:db8::20' }, 'written 2001:DB8:0::0020, kept canonical');
   t.match(v6!.realServers[0]!.checkers[0], { type: 'TCP_CHECK', connectIp: '2001:db8::10', connectPort: 8080 });
-  t.match(v4, { family: 'inet', realServers: [{ address: '2001:db8::20', family: 'inet6' }] }, 'an IPv6 tunnel server under an IPv4 service');
   const errors: ConfigError[] = [];
-  planFromKeepalived(config, errors);
+  const plan = planFromKeepalived(config, errors);
   t.same(errors.map((e) => e.message), [
-    "dual.conf:1: keyword 'virtual_server': IPv6 is not supported yet (virtual_server [2001:db8::1]:80/TCP): IPv6 virtual and real servers are parsed and checked, but only IPv4 ones are loaded into the balancer",
-    "dual.conf:16: keyword 'real_server': IPv6 is not supported yet (real_server 2001:db8::20 of virtual_server 10.0.0.1:80/TCP): IPv6 virtual and real servers are parsed and checked, but only IPv4 ones are loaded into the balancer",
+    "dual.conf:18: keyword 'real_server': real_server 2001:db8::20 of virtual_server 10.0.0.1:80/TCP is IPv6 and its virtual server IPv4 " +
+      '(IPv6 services are forwarded by NAT (-m) and direct routing (-g); full-NAT and tunnelling are not built for IPv6 yet)',
   ]);
+  t.equal(plan.services.length, 1);
+  t.match(plan.services[0]!.spec, { proto: 6, port: 80, persistent: 50, netmask: 64, scheduler: 'rr' }, 'persistence_granularity is a prefix length for IPv6 (ipvsadm -M 64)');
+  t.same([...plan.services[0]!.spec.addr6!], [0x20010db8, 0, 0, 1]);
+  t.same([...plan.services[0]!.dests[0]!.spec.addr6!], [0x20010db8, 0, 0, 0x10]);
 });
 
-t.test('fixtures/keepalived/features/ipv6-group-nat.conf (the IPv6 sample\'s shape) loads; the plan refuses each IPv6 part', async (t) => {
+t.test('fixtures/keepalived/features/ipv6-group-nat.conf (the IPv6 sample\'s shape) loads into services', async (t) => {
   const { config, warnings } = loadKeepalivedConfig(join(FEATURES, 'ipv6-group-nat.conf'));
   t.same(warnings.map((w) => w.message), []);
   const [group] = config.virtualServerGroups;
@@ -113,10 +128,11 @@ t.test('fixtures/keepalived/features/ipv6-group-nat.conf (the IPv6 sample\'s sha
   t.match(single!.realServers[0]!.checkers[0], { type: 'TCP_CHECK', connectIp: '2001:db8:ae::10', connectPort: 80, bindTo: '2001:db8:ae::2' });
   t.match(byGroup, { kind: 'group', group: 'V6_GROUP', forwarding: { method: 'DR' } });
   t.match(byGroup!.realServers[0]!.checkers[0], { type: 'HTTP_GET', connectIp: '2001:db8:ae::11', connectPort: 8080 });
-  const errors: ConfigError[] = [];
-  const plan = planFromKeepalived(config, errors);
-  t.same(errors.map((e) => [e.line, e.keyword]), [[9, 'virtual_server_group'], [10, 'virtual_server_group'], [13, 'virtual_server']]);
-  t.match(errors[0]!.message, /\(entry 2001:db8:ae::2 to 2001:db8:ae::9 of group V6_GROUP, 8 addresses\): IPv6 virtual and real servers are parsed/);
-  t.match(errors[1]!.message, /\(entry 2001:db8:ae::1 of group V6_GROUP\): /);
-  t.same(plan.services, []);
+  const plan = planFromKeepalived(config);
+  // The single NAT service, then the group's nine (2-9, then 1) in the order of its entries;
+  // the group's ::1:80 has the single one's key, so the control plane adds that service once.
+  t.same(plan.services.map((s) => s.key), [
+    'TCP 2001:db8:ae::1:80', ...[2, 3, 4, 5, 6, 7, 8, 9].map((n) => `TCP 2001:db8:ae::${n}:80`), 'TCP 2001:db8:ae::1:80',
+  ]);
+  t.same(plan.health.map((h) => h.key), ['TCP 2001:db8:ae::1:80', 'TCP group V6_GROUP']);
 });

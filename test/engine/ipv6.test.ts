@@ -215,7 +215,7 @@ t.test('persistence with -M 64: clients of one /64 stay on one server (ip_vs_sch
 t.test('registry: an IPv6 server needs an IPv6 service, NAT or DR; listings show [addr]:port as ipvsadm does', async (t) => {
   const { engine, registry } = setup();
   t.throws(() => registry.addDest(svc6(), { ...dest6('2001:db8:0:1::5'), fwd: 2 /* tunnel */ }), /not built for IPv6/);
-  t.throws(() => registry.addDest(svc6(), { addr: 0x0a000001, port: 80, weight: 1, fwd: FWD_MASQ, uThreshold: 0, lThreshold: 0 }), /address family/);
+  t.throws(() => registry.addDest(svc6(), { addr: 0x0a000001, port: 80, weight: 1, fwd: FWD_MASQ, uThreshold: 0, lThreshold: 0 }), /Masq to an IPv4 server of an IPv6 service/);
   const s = new ControlSession(registry, new RateEstimator(), {}, () => {}, () => 0);
   t.equal(s.run(['-a', '-t', '[2001:db8:0:1::127]:80', '-r', '[2001:db8:0:1::6]:80', '-m']).status, 0);
   t.equal(s.run(['-d', '-t', '[2001:db8:0:1::127]:80', '-r', '[2001:db8:0:1::185]:8080']).status, 0);
