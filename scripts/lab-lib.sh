@@ -119,13 +119,25 @@ lab_ns_exists() {
 lab_ns_sysctl() { ip netns exec "$1" sysctl -qw "$2" >/dev/null; }
 
 # Create a namespace with loopback up, IPv6 off (no DAD/RS/MLD noise in the
-# LB's captures), rp_filter 0 and forwarding off unless asked.
+# LB's captures) unless the lab is dual-stack (LAB_IPV6=1: IPv6 on, duplicate
+# address detection off so addresses work at once), rp_filter 0 and forwarding
+# off unless asked.
 lab_ns_create() {
   local ns=$1
   ip netns add "$ns"
   ip -n "$ns" link set lo up
-  lab_ns_sysctl "$ns" net.ipv6.conf.all.disable_ipv6=1
-  lab_ns_sysctl "$ns" net.ipv6.conf.default.disable_ipv6=1
+  if [[ ${LAB_IPV6:-0} == 1 ]]; then
+    local s
+    for s in all default; do
+      lab_ns_sysctl "$ns" "net.ipv6.conf.$s.disable_ipv6=0"
+      lab_ns_sysctl "$ns" "net.ipv6.conf.$s.accept_dad=0"
+      lab_ns_sysctl "$ns" "net.ipv6.conf.$s.dad_transmits=0"
+      lab_ns_sysctl "$ns" "net.ipv6.conf.$s.router_solicitations=0"
+    done
+  else
+    lab_ns_sysctl "$ns" net.ipv6.conf.all.disable_ipv6=1
+    lab_ns_sysctl "$ns" net.ipv6.conf.default.disable_ipv6=1
+  fi
   lab_ns_sysctl "$ns" net.ipv4.conf.all.rp_filter=0
   lab_ns_sysctl "$ns" net.ipv4.conf.default.rp_filter=0
   lab_ns_sysctl "$ns" net.ipv4.ip_forward=0
@@ -220,7 +232,8 @@ lab_start_server() {
   local log="$logdir/$key.server.log" ready="$logdir/$key.ready" pid i
   rm -f "$ready"
   setsid ip netns exec "$ns" node "$LAB_SCRIPTS_DIR/lab-server.mjs" --name "$name" \
-    --http "$(tr ' ' , <<<"${LAB_RS_HTTP_PORTS:-80 8000}")" --udp "9000" --ready-file "$ready" </dev/null >"$log" 2>&1 &
+    --http "$(tr ' ' , <<<"${LAB_RS_HTTP_PORTS:-80 8000}")" --udp "9000" --ready-file "$ready" \
+    --bind "$([[ ${LAB_IPV6:-0} == 1 ]] && echo :: || echo 0.0.0.0)" </dev/null >"$log" 2>&1 &
   pid=$!
   for ((i = 0; i < 100; i++)); do
     [[ -s $ready ]] && break
@@ -253,7 +266,7 @@ lab_teardown_prefix() {
 # exists, so a half-built run can always be torn down from its state file.
 
 topo_plan() {
-  local prefix=$1 topo=$2 rs_gw=$3 names=$4 dr_rs=${5:-} dns=${6:-0} addrs=${7:-} role
+  local prefix=$1 topo=$2 rs_gw=$3 names=$4 dr_rs=${5:-} dns=${6:-0} addrs=${7:-} ipv6=${8:-0} role
   lab_set LAB_VERSION 1
   lab_set LAB_PREFIX "$prefix"
   lab_set LAB_TOPO "$topo"
@@ -302,6 +315,11 @@ topo_plan() {
     flat) topo_plan_flat "$addrs" ;;
   esac
   lab_set LAB_RS_ADDRS "$LAB_RS1_IP $LAB_RS2_IP"
+  lab_set LAB_IPV6 "$ipv6"
+  if [[ $ipv6 == 1 ]]; then
+    [[ $topo == onearm && $addrs == lab ]] || lab_die "--ipv6: the onearm topology with the lab's addresses"
+    topo_plan_onearm6
+  fi
   lab_plan_dr "$dr_rs"
   lab_set LAB_DNS "$dns"
   local ifaces='' i
@@ -354,6 +372,31 @@ topo_plan_onearm() {
   lab_set LAB_RS1_GW "$LAB_RS_GW"
   lab_set LAB_RS2_GW "$(onearm_gw "$m2")"
   lab_set LAB_RS2_GW_MODE "$m2"
+}
+
+# The IPv6 half of a dual-stack onearm lab (documentation prefix 2001:db8::/32):
+# the servers' segment 2001:db8:10::/64 (router ::1, director ::2, VIP ::127 assigned
+# nowhere, servers ::185 and ::86), the clients' 2001:db8:51::/64 behind the router. Each
+# server's IPv6 gateway follows its IPv4 one (vip, router or director).
+topo_plan_onearm6() {
+  lab_set LAB_VIP6 2001:db8:10::127
+  lab_set LAB_PUB_NET6 2001:db8:10::/64
+  lab_set LAB_CLIENT_NET6 2001:db8:51::/64
+  lab_set LAB_CLIENT_IP6 2001:db8:51::10; lab_set LAB_CLIENT_GW6 2001:db8:51::1
+  lab_set LAB_ROUTER_IP6 2001:db8:10::1; lab_set LAB_ROUTER_PUB_IP6 2001:db8:51::1
+  lab_set LAB_DIR_PUB_IP6 2001:db8:10::2
+  lab_set LAB_RS1_IP6 2001:db8:10::185
+  lab_set LAB_RS2_IP6 2001:db8:10::86
+  local key mode
+  for key in RS1 RS2; do
+    mode=LAB_${key}_GW_MODE
+    [[ $key == RS1 ]] && mode=LAB_RS_GW_MODE
+    case ${!mode} in
+      vip) lab_set "LAB_${key}_GW6" "$LAB_VIP6" ;;
+      router) lab_set "LAB_${key}_GW6" "$LAB_ROUTER_IP6" ;;
+      director) lab_set "LAB_${key}_GW6" "$LAB_DIR_PUB_IP6" ;;
+    esac
+  done
 }
 
 # Seeds 001 and 004: everything on one segment, the client included; no router.
@@ -476,6 +519,11 @@ lab_rs_dr() {
   case $mode in
     ok | arp) ip -n "$ns" addr add "$LAB_VIP/32" dev lo ;;
   esac
+  # IPv6 needs no arp_ignore: Linux answers a Neighbour Solicitation only for addresses
+  # of the interface it arrives on (ndisc_recv_ns), so the VIP on lo stays quiet.
+  case $mode/${LAB_IPV6:-0} in
+    ok/1 | arp/1) ip -n "$ns" -6 addr add "$LAB_VIP6/128" dev lo nodad ;;
+  esac
 }
 
 # dnsmasq on 53 (UDP and TCP) in a real server: example.lab A = the server's own
@@ -526,6 +574,23 @@ topo_build_onearm() {
   lab_host_if RS2 "$LAB_NS_RS2" eth0 "$LAB_RS2_IP" 24
   ip -n "$LAB_NS_RS1" route add default via "$LAB_RS1_GW"
   ip -n "$LAB_NS_RS2" route add default via "$LAB_RS2_GW"
+  [[ ${LAB_IPV6:-0} == 1 ]] && topo_build_onearm6
+  return 0
+}
+
+topo_build_onearm6() {
+  local a6='-6 addr add'
+  ip -n "$LAB_NS_ROUTER" $a6 "$LAB_ROUTER_IP6/64" dev eth0 nodad
+  ip -n "$LAB_NS_ROUTER" $a6 "$LAB_ROUTER_PUB_IP6/64" dev eth1 nodad
+  lab_ns_sysctl "$LAB_NS_ROUTER" net.ipv6.conf.all.forwarding=1
+  ip -n "$LAB_NS_CLIENT" $a6 "$LAB_CLIENT_IP6/64" dev eth0 nodad
+  ip -n "$LAB_NS_CLIENT" -6 route add default via "$LAB_CLIENT_GW6"
+  ip -n "$LAB_NS_DIRECTOR" $a6 "$LAB_DIR_PUB_IP6/64" dev eth0 nodad
+  ip -n "$LAB_NS_DIRECTOR" -6 route add default via "$LAB_ROUTER_IP6"
+  ip -n "$LAB_NS_RS1" $a6 "$LAB_RS1_IP6/64" dev eth0 nodad
+  ip -n "$LAB_NS_RS2" $a6 "$LAB_RS2_IP6/64" dev eth0 nodad
+  ip -n "$LAB_NS_RS1" -6 route add default via "$LAB_RS1_GW6"
+  ip -n "$LAB_NS_RS2" -6 route add default via "$LAB_RS2_GW6"
 }
 
 topo_build_flat() {

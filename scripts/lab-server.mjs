@@ -4,7 +4,8 @@
 // real-server network namespace.
 //
 //   node scripts/lab-server.mjs --name rs1 [--http 80,8000] [--udp 9000]
-//        [--bind 0.0.0.0] [--ready-file PATH]
+//        [--bind 0.0.0.0 | ::] [--ready-file PATH]
+// (--bind :: listens on both families, for dual-stack labs: IPv4 peers then show as ::ffff:a.b.c.d)
 //
 // HTTP (keep-alive on, every port answers the same way):
 //   GET /            200, body exactly "<name>\n"
@@ -124,7 +125,7 @@ function listen(server, port, host) {
 }
 
 function startUdpEcho(opts, port) {
-  const socket = dgram.createSocket('udp4');
+  const socket = dgram.createSocket(opts.bind.includes(':') ? 'udp6' : 'udp4');
   socket.on('message', (msg, rinfo) => {
     log(`udp ${port} ${rinfo.address}:${rinfo.port} ${msg.length}B`);
     socket.send(Buffer.concat([Buffer.from(`${opts.name}:`), msg]), rinfo.port, rinfo.address);

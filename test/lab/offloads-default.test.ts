@@ -7,11 +7,12 @@
  * checksum cases pass too (partial checksums detected and completed).
  */
 import t from 'tap';
-import { createCipheriv, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Lab, labReady } from '../helpers/lab.js';
+import { aesStream, labBytes } from '../helpers/lab-bytes.js';
 
 const MB50 = 50 * 1024 * 1024;
 
@@ -101,15 +102,4 @@ if (labReady(t)) {
       }
     });
   }
-}
-
-/** AES-128-CTR keystream (zero IV): the upload body, and the lab server's /bytes with its key. */
-function aesStream(n: number, key: Buffer): Buffer {
-  const c = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
-  return Buffer.concat([c.update(Buffer.alloc(n)), c.final()]);
-}
-
-/** scripts/lab-server.mjs labBytes: key = first 16 bytes of sha256("tslb-lab-bytes:" + seed). */
-function labBytes(n: number, seed: string): Buffer {
-  return aesStream(n, createHash('sha256').update(`tslb-lab-bytes:${seed}`).digest().subarray(0, 16));
 }
