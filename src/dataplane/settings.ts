@@ -1,6 +1,6 @@
 /**
  * The data plane's tunables: per-state timeouts and the IPVS sysctls it honours, and the
- * two hooks the control plane may set. Written by the control plane, read per packet.
+ * hooks the control plane may set. Written by the control plane, read per packet.
  */
 import { DEFAULT_TIMEOUTS_S } from '../table/tcp-state.js';
 import type { RealServer, VirtualService } from './model.js';
@@ -36,4 +36,9 @@ export class Hooks {
   trace: SchedTrace | null = null;
   /** Connection sync (master): called with the entry after each client packet (ip_vs_sync_conn). */
   sync: ((e: number) => void) | null = null;
+  /**
+   * Connection sync (master) for IPv6: called with the engine.table6 entry after each client
+   * packet, where the IPv4 path calls `sync` (after the timer is armed).
+   */
+  sync6: ((e: number) => void) | null = null;
 }

@@ -3,8 +3,9 @@
  * socket: IPVS sync message v1 (src/sync/message.ts), by default multicast to 224.0.0.81:8848
  * with TTL 1 out of the VRRP interface, or unicast to a peer (clouds without multicast).
  *
- * Role follows VRRP as keepalived's lvs_sync_daemon does: master -> engine.hooks.sync feeds the
- * batcher and datagrams go out; backup -> received datagrams are applied with Engine.syncConn.
+ * Role follows VRRP as keepalived's lvs_sync_daemon does: master -> engine.hooks.sync (and
+ * hooks.sync6 for the IPv6 table) feed the batcher and datagrams go out; backup -> received
+ * datagrams are applied with Engine.syncConn (IPv6 entries with installSynced6).
  * With N active directors (--bgp, docs/scale-out.md) there is no VRRP to follow: role 'active'
  * does both at once, as the kernel runs a master and a backup sync thread side by side
  * (ipvsadm --start-daemon master and backup with the same syncid): each director sends the
@@ -67,6 +68,8 @@ export interface SyncStats {
   datagramsApplied: number;
   /** Synced client next hops set on takeover. */
   clientsPrimed: number;
+  /** IPv6 entries due for sync that the wire cannot carry (full-NAT, IPv4 tunnel server): not sent. */
+  notSent6: number;
 }
 
 const TICK_MS = 100;
@@ -74,7 +77,7 @@ const TICK_MS = 100;
 export class SyncRunner {
   readonly stats: SyncStats = {
     role: 'none', datagramsSent: 0, sendErrors: 0, datagramsDropped: 0, datagramsReceived: 0, connsApplied: 0, connsSkipped: 0,
-    malformed: 0, ignored: 0, notBackup: 0, foreign: 0, rateLimited: 0, datagramsApplied: 0, clientsPrimed: 0,
+    malformed: 0, ignored: 0, notBackup: 0, foreign: 0, rateLimited: 0, datagramsApplied: 0, clientsPrimed: 0, notSent6: 0,
   };
   private readonly engine: Engine;
   private readonly routing: RoutingTable;
@@ -140,6 +143,7 @@ export class SyncRunner {
       this.source = new SyncSource(this.engine, { syncid: this.opts.syncid, maxlen: this.opts.maxlen });
       const src = this.source;
       this.engine.hooks.sync = (e) => src.onEntry(e, this.clock.now());
+      this.engine.hooks.sync6 = (e) => src.onEntry6(e, this.clock.now());
     }
     if (takeover) {
       // Takeover: synced NAT connections get their client next hop now, and for 10 s as ARP resolves.
@@ -165,6 +169,8 @@ export class SyncRunner {
 
   private stopMaster(): void {
     this.engine.hooks.sync = null;
+    this.engine.hooks.sync6 = null;
+    if (this.source) this.takeNotSent6(this.source);
     if (this.source) for (const dg of this.source.flushAll()) this.send(dg);
     this.source = null;
   }
@@ -179,8 +185,15 @@ export class SyncRunner {
       for (const dg of this.source.take(now)) this.send(dg);
       this.stats.datagramsDropped = this.stats.datagramsDropped + this.source.batcher.droppedBuffers;
       this.source.batcher.droppedBuffers = 0;
+      this.takeNotSent6(this.source);
     }
     if (this.stats.role === 'master' && now < this.primeUntil) this.prime();
+  }
+
+  private takeNotSent6(src: SyncSource): void {
+    const n = src.notSent6;
+    this.stats.notSent6 += n.fullnat + n.otherFamilyServer;
+    n.fullnat = n.otherFamilyServer = 0;
   }
 
   private prime(): void {

@@ -11,7 +11,7 @@
 import { CONN_F_BACKUP_MASK, CONN_F_BACKUP_UPD_MASK, CONN_F_FULLNAT, CONN_F_FWD_MASK, CONN_F_SYNC, CONN_F_TEMPLATE } from './constants.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../lvs/proto.js';
 import { TCP_S_LAST, UDP_S_LAST } from '../lvs/conn-state.js';
-import { decode, type SyncConnEntry } from './message.js';
+import { decode, type Sync6ConnEntry, type SyncConnEntry } from './message.js';
 
 /**
  * What the connection table must offer. Expected semantics, from ip_vs_proc_conn:
@@ -31,6 +31,11 @@ export interface SyncTarget {
    * (ip_vs_proc_sync_conn); timeout 0 = the protocol's timeout for the state (180 s for a template).
    */
   upsert(entry: SyncConnEntry): void;
+  /**
+   * The same for an IPv6 entry (struct ip_vs_sync_v6, checked by validateSyncEntry6). A target
+   * without it does not take IPv6: such entries are skipped with a reason.
+   */
+  upsert6?(entry: Sync6ConnEntry): void;
 }
 
 export interface ApplyOptions {
@@ -45,7 +50,8 @@ export interface ApplyReport {
   status: 'ok' | 'ignored' | 'malformed';
   error?: string;
   applied: number;
-  skipped: { index: number; reason: string }[];
+  /** index: the entry's position among the message's IPv4 entries, or among its IPv6 ones when `ipv6`. */
+  skipped: { index: number; reason: string; ipv6?: true }[];
 }
 
 /** Number of states per protocol (pp->num_states). */
@@ -76,6 +82,20 @@ export function validateSyncEntry(e: SyncConnEntry, protocols: readonly number[]
   return { ...e, flags };
 }
 
+/** The IPv4 entry checks for an IPv6 entry; a full-NAT one cannot be placed (no IPv6 local address on the wire). */
+export function validateSyncEntry6(e: Sync6ConnEntry, protocols: readonly number[] = [IPPROTO_TCP, IPPROTO_UDP]): Sync6ConnEntry | string {
+  if (e.unsupported) return e.unsupported;
+  const flags = ((e.flags & CONN_F_BACKUP_MASK) | CONN_F_SYNC) >>> 0;
+  if (!(flags & CONN_F_TEMPLATE)) {
+    const n = numStates(e.protocol);
+    if (n === undefined || !protocols.includes(e.protocol)) return `unsupported protocol ${e.protocol}`;
+    if (e.state >= n) return `invalid state ${e.state} for protocol ${e.protocol}`;
+  }
+  if (e.vaddr === '::' || e.daddr === '::') return 'zero virtual or real-server address';
+  if ((flags & CONN_F_FWD_MASK) === CONN_F_FULLNAT) return 'full-NAT IPv6 entry: the sync format carries no IPv6 local address';
+  return { ...e, flags };
+}
+
 /** Validate a received datagram and apply its entries to `target`. Never throws on bad input. */
 export function applySyncDatagram(datagram: Uint8Array, target: SyncTarget, opts: ApplyOptions): ApplyReport {
   const report: ApplyReport = { status: 'ok', applied: 0, skipped: [] };
@@ -93,8 +113,18 @@ export function applySyncDatagram(datagram: Uint8Array, target: SyncTarget, opts
     if (typeof r === 'string') report.skipped.push({ index, reason: r });
     else updates.push(r);
   });
+  const updates6: Sync6ConnEntry[] = [];
+  msg.conns6.forEach((e, index) => {
+    const r = target.upsert6 ? validateSyncEntry6(e, opts.protocols) : 'IPv6 entry: this receiver takes IPv4 only';
+    if (typeof r === 'string') report.skipped.push({ index, reason: r, ipv6: true });
+    else updates6.push(r);
+  });
   for (const u of updates) {
     target.upsert(u);
+    report.applied++;
+  }
+  for (const u of updates6) {
+    target.upsert6!(u);
     report.applied++;
   }
   return report;

@@ -22,7 +22,7 @@
 import { CONN_F_ONE_PACKET, CONN_F_TEMPLATE, DEFAULT_SYNC_MAXLEN, DEFAULT_SYNC_PERIOD, DEFAULT_SYNC_THRESHOLD, IPVS_SYNC_FLUSH_TIME_MS, IPVS_SYNC_QLEN_MAX } from './constants.js';
 import { IPPROTO_TCP } from '../lvs/proto.js';
 import { S_CLOSE, S_CLOSE_WAIT, S_ESTABLISHED, S_FIN_WAIT, S_TIME_WAIT } from '../lvs/conn-state.js';
-import { SYNC_HEADER_LEN, encodeEntry, entryLength, writeHeader, type SyncConnEntry } from './message.js';
+import { SYNC_HEADER_LEN, SYNC_V6_ENTRY_LEN, encodeEntry, encodeEntry6Words, entryLength, writeHeader, type SyncConnEntry, type Sync6WordsEntry } from './message.js';
 
 /**
  * The master's connection as the sync sender sees it (struct ip_vs_conn's sync bookkeeping):
@@ -37,6 +37,21 @@ export interface SyncSourceConn extends SyncConnEntry {
   inPkts: number;
   /** cp->control: the persistence template (or other controller) of this connection. */
   control?: SyncSourceConn;
+}
+
+/** The IPv6 counterpart of SyncSourceConn: the wire entry with word addresses (struct ip_vs_sync_v6). */
+export interface Sync6SourceConn extends Sync6WordsEntry {
+  oldState: number;
+  inPkts: number;
+  control?: Sync6SourceConn;
+}
+
+/** What the sync decision reads (and old_state, which it writes), the same for both families. */
+export interface SyncDecisionConn {
+  protocol: number;
+  flags: number;
+  state: number;
+  oldState: number;
 }
 
 export interface SyncBatcherConfig {
@@ -60,7 +75,7 @@ export const TCP_SYNCED_STATES = (1 << S_ESTABLISHED) | (1 << S_FIN_WAIT) | (1 <
  * ip_vs_sync_conn_needed with sync_refresh_period = 0. Updates conn.oldState when the kernel
  * would (only when it decides to sync).
  */
-export function syncNeeded(conn: SyncSourceConn, pkts: number, threshold = DEFAULT_SYNC_THRESHOLD, period = DEFAULT_SYNC_PERIOD): boolean {
+export function syncNeeded(conn: SyncDecisionConn, pkts: number, threshold = DEFAULT_SYNC_THRESHOLD, period = DEFAULT_SYNC_PERIOD): boolean {
   let force = false;
   if (!(conn.flags & CONN_F_TEMPLATE) && conn.protocol === IPPROTO_TCP) {
     if (conn.state >= 31 || !((1 << conn.state) & TCP_SYNCED_STATES)) return false;
@@ -124,6 +139,25 @@ export class SyncBatcher {
     }
   }
 
+  /**
+   * onPacket for an IPv6 connection (ip_vs_sync_conn with cp->af == AF_INET6): the same rule,
+   * 72-byte ip_vs_sync_v6 entries in the same datagrams as the IPv4 ones (the kernel mixes them).
+   */
+  onPacket6(conn: Sync6SourceConn, pkts: number, now: number): void {
+    let cp: Sync6SourceConn | undefined = conn;
+    let n = pkts;
+    for (let depth = 0; cp && depth < 8; depth++) {
+      if (!(cp.flags & CONN_F_ONE_PACKET) && syncNeeded(cp, n, this.threshold, this.period)) {
+        const off = this.reserve(SYNC_V6_ENTRY_LEN, now);
+        this.commit(off + encodeEntry6Words(cp, this.open!.bytes, off));
+      }
+      const ctl: Sync6SourceConn | undefined = cp.control;
+      if (!ctl) break;
+      n = ctl.flags & CONN_F_TEMPLATE ? ++ctl.inPkts : this.threshold;
+      cp = ctl;
+    }
+  }
+
   /** When the open buffer must be sent at the latest (undefined when empty). */
   nextFlushAt(): number | undefined {
     return this.open ? this.open.firstUse + this.flushMs : undefined;
@@ -148,6 +182,16 @@ export class SyncBatcher {
 
   private add(conn: SyncSourceConn, now: number): void {
     const len = entryLength(conn);
+    const off = this.reserve(len, now);
+    this.commit(off + encodeEntry(conn, this.open!.bytes, off));
+  }
+
+  /**
+   * Room for one entry of `len` bytes in the open buffer (finishing a full one first): the
+   * aligned offset to write it at. commit() counts it once written (an encoder that throws
+   * leaves the buffer as it was).
+   */
+  private reserve(len: number, now: number): number {
     if (this.open) {
       const pad = (4 - this.open.used) & 3;
       if (this.open.used + pad + len > this.open.bytes.length || this.open.nrConns === 255) this.finish();
@@ -158,8 +202,12 @@ export class SyncBatcher {
       this.open = { bytes: new Uint8Array(cap), used: SYNC_HEADER_LEN, nrConns: 0, firstUse: now };
     }
     const b = this.open;
-    b.used += (4 - b.used) & 3; // zero padding: the buffer is freshly zeroed
-    b.used += encodeEntry(conn, b.bytes, b.used);
+    return b.used + ((4 - b.used) & 3); // zero padding: the buffer is freshly zeroed
+  }
+
+  private commit(end: number): void {
+    const b = this.open!;
+    b.used = end;
     b.nrConns++;
     this.entriesQueued++;
   }

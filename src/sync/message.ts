@@ -2,7 +2,9 @@
  * IPVS connection sync message, version 1 (ip_vs_sync.c: struct ip_vs_sync_mesg, ip_vs_sync_v4,
  * ip_vs_sync_v6, ip_vs_sync_conn; receive side ip_vs_process_message / ip_vs_proc_sync_conn).
  * IPv6 entries (72 bytes: the same fields, addresses of 16 bytes at 24, 40, 56) are decoded
- * into `conns6` with text addresses; the engine does not apply them yet (docs/ipv6.md).
+ * into `conns6` with text addresses (ha/sync-codec.ts applies them to the IPv6 table); the
+ * master writes them from its table's words with encodeEntry6Words. They carry no options
+ * here: the full-NAT option below holds an IPv4 local address only.
  *
  *   header (8):  reserved=0 | syncid | size (be16, whole message) | nr_conns | version=1 | spare (2) = 0
  *   entry (36):  type (bit0 = IPv6) | protocol | ver_size (be16: version<<12 | entry size incl. options)
@@ -24,7 +26,7 @@
  */
 import { readU16, readU32, writeU16, writeU32 } from '../packet/bytes.js';
 import { CONN_F_HASHED, SYNC_PROTO_VER } from './constants.js';
-import { formatIPv6Bytes, ipv6Bytes } from '../packet/addr6.js';
+import { formatIPv6Bytes, ipv6Bytes, writeAddr6 } from '../packet/addr6.js';
 
 export const SYNC_HEADER_LEN = 8;
 export const SYNC_V4_ENTRY_LEN = 36;
@@ -92,7 +94,7 @@ export interface DecodedSyncMessage {
   syncid: number;
   /** IPv4 entries, in message order. */
   conns: SyncConnEntry[];
-  /** IPv6 entries, in message order (not applied by the engine yet). */
+  /** IPv6 entries, in message order. */
   conns6: Sync6ConnEntry[];
   /** How many IPv6 entries there were (= conns6.length): what a receiver without IPv6 skipped. */
   skippedIpv6: number;
@@ -209,6 +211,34 @@ export function encodeEntry6(e: Sync6ConnEntry, buf: Uint8Array, off: number): n
   if (off + SYNC_V6_ENTRY_LEN > buf.length) throw new RangeError(`sync entry needs ${SYNC_V6_ENTRY_LEN} bytes at ${off}`);
   writeEntryHead(buf, off, STYPE_F_INET6, SYNC_V6_ENTRY_LEN, e);
   addrs.forEach((a, i) => buf.set(a, off + 24 + 16 * i));
+  return SYNC_V6_ENTRY_LEN;
+}
+
+/**
+ * An IPv6 entry as the master's table holds it: the 24-byte head's fields and the three
+ * addresses as words (packet/addr6.ts), caddr at slot 0, vaddr at slot 1, daddr at slot 2
+ * of `addrs` (12 words), so the sender writes it without text or allocation.
+ */
+export interface Sync6WordsEntry extends Omit<SyncConnEntry, 'caddr' | 'vaddr' | 'daddr' | 'fullnat' | 'seq' | 'peData' | 'peName' | 'unsupported'> {
+  addrs: Int32Array;
+}
+
+/** encodeEntry6 for an entry whose addresses are words; the same 72 bytes. */
+export function encodeEntry6Words(e: Sync6WordsEntry, buf: Uint8Array, off: number): number {
+  checkU('protocol', e.protocol, 0xff);
+  checkU('flags', e.flags, 0xffffffff);
+  checkU('state', e.state, 0xffff);
+  checkU('cport', e.cport, 0xffff);
+  checkU('vport', e.vport, 0xffff);
+  checkU('dport', e.dport, 0xffff);
+  checkU('fwmark', e.fwmark, 0xffffffff);
+  checkU('timeout', e.timeout, 0xffffffff);
+  if (e.addrs.length < 12) throw new Error('sync entry addresses need 12 words');
+  if (off + SYNC_V6_ENTRY_LEN > buf.length) throw new RangeError(`sync entry needs ${SYNC_V6_ENTRY_LEN} bytes at ${off}`);
+  writeEntryHead(buf, off, STYPE_F_INET6, SYNC_V6_ENTRY_LEN, e);
+  writeAddr6(buf, off + 24, e.addrs, 0);
+  writeAddr6(buf, off + 40, e.addrs, 1);
+  writeAddr6(buf, off + 56, e.addrs, 2);
   return SYNC_V6_ENTRY_LEN;
 }
 
