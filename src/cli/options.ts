@@ -2,6 +2,7 @@
  * Command-line options of `lb` (the balancer itself). Pure: argv in, options or a
  * UsageError out; the caller prints the message and exits 2.
  */
+import { parseIPv6 } from '../packet/addr6.js';
 import { parseIPv4 } from '../packet/addr.js';
 import { SCHEDULER_NAMES, DEFAULT_SCHEDULER } from '../sched/index.js';
 import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL } from '../lvs/fwd.js';
@@ -42,6 +43,8 @@ export interface LbOptions {
   /** Path diagnostics (src/diag): NAT return path, DR real servers, loop guard. */
   doctor: boolean;
   fnatAddrs: number[];
+  /** IPv6 full-NAT local addresses (four words each), for IPv6 services. */
+  fnatAddrs6: Int32Array[];
   fnatPorts: [number, number];
   rulesFile: string | null;
   saveOnExit: string | null;
@@ -123,7 +126,7 @@ Packet path:
   --checksum incremental|full   L4 checksum update on rewrite (default incremental, RFC 1624)
   --io ring|pcap          packet I/O: AF_PACKET rings with offload state and batched sends
                           (default; falls back to pcap if it cannot open) or libpcap
-  --fnat-addr ADDR        full-NAT local address (repeatable)
+  --fnat-addr ADDR        full-NAT local address, IPv4 or IPv6 (repeatable; IPv6 ones serve IPv6 services)
   --fnat-ports LO-HI      full-NAT local port range (default 1024-65535)
   --no-host-guard         do not install the nftables netdev drop rules
   --pcap-dir DIR          write what the engine received and sent, per interface, as pcap
@@ -178,7 +181,7 @@ export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbO
   const o: LbOptions = {
     vip: null, ports: [], proto: 'tcp', udpPorts: [], rs: [], sched: DEFAULT_SCHEDULER, mode: FWD_MASQ,
     persist: 0, persistMask: 0xffffffff, ops: false, ifaces: [], maxConns: 1 << 20, checksum: 'incremental', io: 'auto',
-    traceSched: false, hostGuard: true, pcapDir: null, doctor: true, fnatAddrs: [], fnatPorts: [1024, 65535],
+    traceSched: false, hostGuard: true, pcapDir: null, doctor: true, fnatAddrs: [], fnatAddrs6: [], fnatPorts: [1024, 65535],
     rulesFile: null, saveOnExit: null, config: null, socket: defaults.socket ?? '/run/tslb.sock', worker: null, workers: 1, shardBy: null, fanoutGroup: null,
     help: false, metrics: null, sync: 'auto', syncPeer: null, syncPort: null, syncId: null, vrrpAddresses: true, configTest: false, version: false,
     sloppyTcp: 'auto', bgp: null, defense: { ...DEFENSE_DEFAULTS },
@@ -237,7 +240,14 @@ export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbO
       case '--no-host-guard': o.hostGuard = false; break;
       case '--pcap-dir': o.pcapDir = value(); break;
       case '--no-doctor': o.doctor = false; break;
-      case '--fnat-addr': o.fnatAddrs.push(addr(name, value())); break;
+      case '--fnat-addr': {
+        const v = value();
+        const a6 = v.includes(':') ? parseIPv6(v) : null;
+        if (a6 !== null) o.fnatAddrs6.push(a6);
+        else if (v.includes(':')) throw new UsageError(`invalid value for ${name}: '${v}' (expected an IPv4 or IPv6 address)`);
+        else o.fnatAddrs.push(addr(name, v));
+        break;
+      }
       case '--fnat-ports': {
         const v = value();
         const m = /^(\d+)-(\d+)$/.exec(v);
@@ -303,6 +313,7 @@ export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbO
   if (o.bgp !== null && o.bgp.peers.length === 0) throw new UsageError('--bgp needs at least one --bgp-peer ADDR (the router to announce the VIPs to)');
   if (o.bgp !== null && (o.workers > 1 || o.worker !== null)) throw new UsageError('--bgp with --workers: not supported (one BGP speaker per director)');
   const usesFnat = o.mode === FWD_FNAT || o.rs.some((r) => r.fwd === FWD_FNAT);
+  // The IPv4 services of --vip need an IPv4 local address; IPv6 ones added by ipvsadm an IPv6 one (checked when added).
   if (usesFnat && o.fnatAddrs.length === 0) throw new UsageError('full-NAT needs at least one --fnat-addr (a local address the real servers route back to)');
   return o;
 }

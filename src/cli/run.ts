@@ -127,6 +127,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
     ? { k: o.worker.k, n: o.worker.n, by: o.shardBy ?? (o.persist > 0 || o.sched === 'sh' ? 'addr' as const : 'port' as const) }
     : null;
   if (o.fnatAddrs.length) engine.fnat.configure(o.fnatAddrs, o.fnatPorts[0], o.fnatPorts[1], shard?.k ?? 0, shard?.n ?? 1);
+  if (o.fnatAddrs6.length) engine.conns6.fnat.configure(o.fnatAddrs6, o.fnatPorts[0], o.fnatPorts[1]);
   const index = new Map(ifaces.map((i, n) => [i.name, n]));
   const routes: Route[] = checked.routes
     .filter((r) => index.has(r.dev))

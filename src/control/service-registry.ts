@@ -15,7 +15,7 @@ import { formatIPv6, prefixToMask6 } from '../packet/addr6.js';
 import { AF_INET6 } from '../lvs/af.js';
 import { fwdName } from '../lvs/fwd.js';
 import { IPV6_SUPPORTED_SO_FAR } from './ipv6-status.js';
-import { FWD_DR, FWD_MASQ, FWD_TUNNEL, RealServer, Stats, VirtualService, repliesBypass } from '../dataplane/model.js';
+import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL, RealServer, Stats, VirtualService, repliesBypass } from '../dataplane/model.js';
 import { sameDestAddr } from '../dataplane/service-table.js';
 import type { Engine } from '../dataplane/engine.js';
 import type { RoutingTable } from '../dataplane/routing.js';
@@ -191,7 +191,10 @@ export class ServiceRegistry {
    */
   private checkFamily(svc: VirtualService, spec: DestSpec): void {
     const v6 = addr6Of(spec) !== null;
-    if (v6 !== (svc.af === AF_INET6) || (v6 && spec.fwd !== FWD_MASQ && spec.fwd !== FWD_DR)) {
+    if (v6 && spec.fwd === FWD_FNAT && this.engine.conns6.fnat.size === 0) {
+      throw new RegistryError('full-NAT to an IPv6 server needs an IPv6 local address: give --fnat-addr with an IPv6 address the real servers route back to');
+    }
+    if (v6 !== (svc.af === AF_INET6) || (v6 && spec.fwd !== FWD_MASQ && spec.fwd !== FWD_DR && spec.fwd !== FWD_FNAT)) {
       throw new RegistryError(`${E.NOT_SUPPORTED_IPV6} (${fwdName(spec.fwd)} to an IPv${v6 ? 6 : 4} server of an IPv${svc.af === AF_INET6 ? 6 : 4} service: ${IPV6_SUPPORTED_SO_FAR})`);
     }
   }
@@ -262,8 +265,14 @@ export class ServiceRegistry {
       }
       if (!seen.has(s.addr)) seen.set(s.addr, this.routing.onLinkMask(s.addr) || all);
     }
-    // Full-NAT local addresses are ours too: replies come back to them, we answer ARP.
+    // Full-NAT local addresses are ours too: replies come back to them, we answer ARP (NS).
     for (const a of this.engine.fnat.addrs) if (!seen.has(a)) seen.set(a, this.routing.onLinkMask(a) || all);
+    const pool6 = this.engine.conns6.fnat;
+    for (let i = 0; i < pool6.size; i++) {
+      const words = pool6.addrs.slice(i * 4, i * 4 + 4);
+      const key = formatIPv6(words);
+      if (!seen6.has(key)) seen6.set(key, { words, ndMask: this.answerArp ? this.routing.onLinkMask6(words) || all : 0 });
+    }
     this.engine.setVips([...seen].map(([addr, arpMask]) => ({ addr, arpMask: this.answerArp ? arpMask : 0 })), [...seen6.values()]);
   }
 }

@@ -15,10 +15,11 @@ import { S_NONE, S_UDP, nextSecureTcpState, nextTcpState } from '../table/tcp-st
 import { DEST_F_AVAILABLE, SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
 import { markAfterBind } from '../sched/thresholds.js';
 import type { Guard } from '../defense/guard.js';
-import { RealServer, VirtualService, repliesBypass } from './model.js';
+import { FWD_FNAT, RealServer, VirtualService, repliesBypass } from './model.js';
 import { countConn } from './counters.js';
 import { mayReschedule, moveState, unbindCounts } from './dest-counts.js';
-import { SCHED_NO_DEST, SCHED_TABLE_FULL } from './conn.js';
+import { SCHED_FNAT_EXHAUSTED, SCHED_NO_DEST, SCHED_TABLE_FULL } from './conn.js';
+import { Fnat6Pool } from './fnat-pool6.js';
 import type { FrameCtx } from './frame-ctx.js';
 import type { ServiceTable } from './service-table.js';
 import type { Settings } from './settings.js';
@@ -35,6 +36,8 @@ const NEW_CONN_TIMEOUT_MS = 3_000;
 export class Conns6 {
   private readonly f: FrameCtx;
   readonly table: ConnTable6;
+  /** Full-NAT IPv6 local addresses and ports. */
+  readonly fnat = new Fnat6Pool();
   private readonly services: ServiceTable;
   private readonly settings: Settings;
   private readonly guard: Guard;
@@ -113,8 +116,19 @@ export class Conns6 {
     const w = this.w;
     const dport = d.port !== 0 ? d.port : vport;
     const flags = CF_INACTIVE | (repliesBypass(d.fwd) ? CF_NOOUTPUT : CF_IN_REVERSE);
-    // NAT: replies come from the server to the client, so the reverse key's local end is the client.
-    const e = t.insert(proto, w, W_CLIENT, cport, w, W_VIP, vport, AF_INET6, d.addr6, 0, dport, w, W_CLIENT, cport, flags);
+    // NAT: replies come from the server to the client, so the reverse key's local end is the
+    // client; full-NAT: to a local address and port of ours.
+    let l = w;
+    let ls = W_CLIENT;
+    let lport = cport;
+    if (d.fwd === FWD_FNAT) {
+      const pool = this.fnat;
+      if (!pool.allocate(t, proto, d.addr6, 0, dport)) return SCHED_FNAT_EXHAUSTED;
+      l = pool.addrs;
+      ls = pool.slot;
+      lport = pool.port;
+    }
+    const e = t.insert(proto, w, W_CLIENT, cport, w, W_VIP, vport, AF_INET6, d.addr6, 0, dport, l, ls, lport, flags);
     if (e === NONE) return SCHED_TABLE_FULL;
     this.bind(e, svc, d);
     t.state[e] = proto === ipv4.PROTO_TCP ? S_NONE : S_UDP;

@@ -34,6 +34,7 @@ import { Conns6 } from './conn6.js';
 import { Xmit6 } from './xmit6.js';
 import { Pipeline6 } from './ipv6-path.js';
 import { NdInput } from './nd-input.js';
+import { Icmp6 } from './icmp6.js';
 import { AF_INET6 } from '../lvs/af.js';
 import { writeAddr6 } from '../packet/addr6.js';
 import * as nd from '../packet/nd.js';
@@ -109,7 +110,8 @@ export class Engine {
     this.table6 = new ConnTable6(opts.maxConns6 ?? opts.maxConns ?? 1 << 20, opts.tickMs ?? 100);
     this.conns6 = new Conns6(f, this.table6, this.registry, this.settings, this.conns.guard);
     const xmit6 = new Xmit6(f, this.table6, this.hop, icmpErrors);
-    this.pipeline6 = new Pipeline6(f, this.registry, this.vips6, this.conns6, xmit6, new NdInput(f, this.hop, this.vips6), icmpErrors, this.settings);
+    this.pipeline6 = new Pipeline6(f, this.registry, this.vips6, this.conns6, xmit6, new NdInput(f, this.hop, this.vips6),
+      new Icmp6(f, this.table6, this.registry, this.vips6, this.hop), icmpErrors, this.settings);
     this.fnat = this.conns.fnat;
     this.guard = this.conns.guard;
     this.ipip = this.xmit.ipip;

@@ -28,6 +28,7 @@ import { DROP } from './verdict.js';
 import type { FrameCtx } from './frame-ctx.js';
 import type { IcmpErrors } from './icmp-error.js';
 import type { NdInput } from './nd-input.js';
+import type { Icmp6 } from './icmp6.js';
 import type { ServiceTable } from './service-table.js';
 import type { Settings } from './settings.js';
 import type { Vip6Table } from './vip6-table.js';
@@ -43,18 +44,22 @@ export class Pipeline6 {
   private readonly conns: Conns6;
   private readonly xmit: Xmit6;
   private readonly nd: NdInput;
+  private readonly icmp6: Icmp6;
   private readonly icmp: IcmpErrors;
   private readonly settings: Settings;
   private readonly timeoutsMs: Float64Array;
   private readonly ul = new Int32Array(UL_SLOTS);
 
-  constructor(f: FrameCtx, services: ServiceTable, vips: Vip6Table, conns: Conns6, xmit: Xmit6, ndInput: NdInput, icmpErrors: IcmpErrors, settings: Settings) {
+  constructor(
+    f: FrameCtx, services: ServiceTable, vips: Vip6Table, conns: Conns6, xmit: Xmit6, ndInput: NdInput, icmp6: Icmp6, icmpErrors: IcmpErrors, settings: Settings,
+  ) {
     this.f = f;
     this.services = services;
     this.vips = vips;
     this.conns = conns;
     this.xmit = xmit;
     this.nd = ndInput;
+    this.icmp6 = icmp6;
     this.icmp = icmpErrors;
     this.settings = settings;
     this.timeoutsMs = settings.timeoutsMs;
@@ -110,6 +115,7 @@ export class Pipeline6 {
     if (type === icmpv6.NEIGHBOUR_SOLICIT) return this.nd.solicit(b, l3, c, end, ifi);
     if (type === icmpv6.NEIGHBOUR_ADVERT) return this.nd.advert(b, l3, c, end, ifi);
     if (type === icmpv6.ECHO_REQUEST) return this.nd.echo(b, l3, c, end, ifi);
+    if (icmpv6.isRelatedError6(type)) return this.icmp6.error(b, l3, c, end);
     return this.f.drop(DROP.icmp_unrelated);
   }
 

@@ -1,7 +1,7 @@
 /**
  * The transmitters for IPv6 entries (ip_vs_xmit.c's *_v6 functions): ip_vs_nat_xmit_v6
- * (destination to the real server, and the un-NAT of its replies) and ip_vs_dr_xmit_v6
- * (MACs only). As __ip_vs_get_out_rt_v6 and decrement_ttl do for IPv6: a packet larger
+ * (destination to the real server, and the un-NAT of its replies), our full-NAT (the
+ * source too, to an IPv6 local address) and ip_vs_dr_xmit_v6 (MACs only). As __ip_vs_get_out_rt_v6 and decrement_ttl do for IPv6: a packet larger
  * than the egress MTU gets an ICMPv6 Packet Too Big (IPv6 routers never fragment), a hop
  * limit of 1 an ICMPv6 Time Exceeded; the hop limit goes down by one, no header checksum.
  */
@@ -11,7 +11,7 @@ import { OFF_DST, OFF_HOPLIMIT, OFF_SRC, NEXTHDR_TCP } from '../packet/ipv6.js';
 import { OFL_SIZE_SHIFT } from '../packet/offload.js';
 import { CF_SYNCED } from '../table/conn-table.js';
 import type { ConnTable6 } from '../table/conn-table6.js';
-import { FWD_DR, FWD_MASQ, type RealServer } from './model.js';
+import { FWD_DR, FWD_FNAT, FWD_MASQ, type RealServer } from './model.js';
 import { rewriteEnd6 } from './rewrite6.js';
 import { DROP } from './verdict.js';
 import type { FrameCtx } from './frame-ctx.js';
@@ -56,8 +56,12 @@ export class Xmit6 {
       return this.icmp.toSender6(b, l3, end, ifi, icmpv6.PKT_TOOBIG, 0, mtu, DROP.oversize, b, l3 + OFF_DST);
     }
     const fwd = t.fwd[e]!;
-    if (fwd === FWD_MASQ) rewriteEnd6(b, l3, l4, end, proto, OFF_DST, t.daddr, e, 2, t.dport[e]!, f.csumMode);
-    else if (fwd !== FWD_DR) return f.drop(DROP.unsupported_fwd_ipv6);
+    if (fwd === FWD_MASQ || fwd === FWD_FNAT) {
+      rewriteEnd6(b, l3, l4, end, proto, OFF_DST, t.daddr, e, 2, t.dport[e]!, f.csumMode);
+      if (fwd === FWD_FNAT) rewriteEnd6(b, l3, l4, end, proto, OFF_SRC, t.laddr, e, 0, t.lport[e]!, f.csumMode);
+    } else if (fwd !== FWD_DR) {
+      return f.drop(DROP.unsupported_fwd_ipv6);
+    }
     b[l3 + OFF_HOPLIMIT]!--;
     return this.hop.send(d.neigh, b, end, out);
   }
@@ -68,7 +72,8 @@ export class Xmit6 {
     if (b[l3 + OFF_HOPLIMIT]! <= 1) return f.drop(DROP.ttl_exceeded);
     const out = d.iface;
     if (this.wireSize(b, l3, l4, end, proto) > f.ifaces[out]!.mtu) return f.drop(DROP.oversize);
-    if (d.fwd === FWD_MASQ) rewriteEnd6(b, l3, l4, end, proto, OFF_DST, d.addr6, 0, 2, d.port !== 0 ? d.port : dport, f.csumMode);
+    // As xmit.ts onePacket: full-NAT without an entry has no local port, only the destination changes.
+    if (d.fwd === FWD_MASQ || d.fwd === FWD_FNAT) rewriteEnd6(b, l3, l4, end, proto, OFF_DST, d.addr6, 0, 2, d.port !== 0 ? d.port : dport, f.csumMode);
     else if (d.fwd !== FWD_DR) return f.drop(DROP.unsupported_fwd_ipv6);
     b[l3 + OFF_HOPLIMIT]!--;
     return this.hop.send(d.neigh, b, end, out);
@@ -83,6 +88,7 @@ export class Xmit6 {
     const out = t.ciface[e]!;
     if (this.wireSize(b, l3, l4, end, proto) > f.ifaces[out]!.mtu) return f.drop(DROP.oversize);
     rewriteEnd6(b, l3, l4, end, proto, OFF_SRC, t.vaddr, e, 0, t.vport[e]!, f.csumMode);
+    if (t.fwd[e] === FWD_FNAT) rewriteEnd6(b, l3, l4, end, proto, OFF_DST, t.caddr, e, 2, t.cport[e]!, f.csumMode);
     b[l3 + OFF_HOPLIMIT]!--;
     setMacs(b, t.cmac, e * 6, f.ifaces[out]!.mac);
     return f.emit(b, end, out);

@@ -302,6 +302,14 @@ export class Runtime {
     const local = new Set(this.engine.vips6.list().filter((v) => v.local).map((v) => v.text));
     const text = new Map(services.map((s) => [s, formatIPv6(s.addr6, 0)]));
     const vips6 = [...new Set(text.values())].filter((a) => !local.has(a));
+    // Full-NAT IPv6 local addresses: every frame to them is ours, as for a non-local VIP.
+    const pool = this.engine.conns6.fnat;
+    if (services.some((s) => s.dests.some((d) => d.fwd === FWD_FNAT))) {
+      for (let i = 0; i < pool.size; i++) {
+        const a = formatIPv6(pool.addrs, i);
+        if (!vips6.includes(a)) vips6.push(a);
+      }
+    }
     const localVips6: NonNullable<FilterInput['localVips6']> = [...local].map((addr) => ({
       addr,
       services: services.filter((s) => text.get(s) === addr).map((s) => ({ proto: protoName(s.proto), port: s.port })),

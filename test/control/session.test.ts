@@ -330,7 +330,7 @@ t.test('IPv6 services and servers are loaded for NAT and DR; tunnelling across f
   const before = session.run(['-S', '-n']).stdout;
   const refusedTunnel = {
     stdout: '',
-    stderr: 'Operation not supported with IPv6 (Tunnel to an IPv6 server of an IPv4 service: IPv6 services are forwarded by NAT (-m) and direct routing (-g); full-NAT and tunnelling are not built for IPv6 yet)\n',
+    stderr: 'Operation not supported with IPv6 (Tunnel to an IPv6 server of an IPv4 service: IPv6 services are forwarded by NAT (-m), direct routing (-g) and full-NAT (--fnat); tunnelling is not built for IPv6 yet)\n',
     status: 255,
   };
   t.same(session.run(['-A', '-f', '7', '-6', '-s', 'rr']), { stdout: '', stderr: 'Firewall-mark services (-f) are not supported by this balancer\n', status: 255 });

@@ -13,7 +13,7 @@ import { ControlSession } from '../../src/control/session.js';
 import { RateEstimator } from '../../src/control/estimator.js';
 import { RoutingTable } from '../../src/dataplane/routing.js';
 import { DROP, V_CONSUMED, V_DROP, V_EMIT } from '../../src/dataplane/verdict.js';
-import { FWD_DR, FWD_MASQ } from '../../src/lvs/fwd.js';
+import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL } from '../../src/lvs/fwd.js';
 import { parseMac } from '../../src/packet/addr.js';
 import { formatIPv6, parseIPv6 } from '../../src/packet/addr6.js';
 import { OFL_GSO_TCPV6, OFL_KNOWN, OFL_SIZE_SHIFT } from '../../src/packet/offload.js';
@@ -214,7 +214,7 @@ t.test('persistence with -M 64: clients of one /64 stay on one server (ip_vs_sch
 
 t.test('registry: an IPv6 server needs an IPv6 service, NAT or DR; listings show [addr]:port as ipvsadm does', async (t) => {
   const { engine, registry } = setup();
-  t.throws(() => registry.addDest(svc6(), { ...dest6('2001:db8:0:1::5'), fwd: 2 /* tunnel */ }), /not built for IPv6/);
+  t.throws(() => registry.addDest(svc6(), { ...dest6('2001:db8:0:1::5'), fwd: FWD_TUNNEL }), /tunnelling is not built for IPv6/);
   t.throws(() => registry.addDest(svc6(), { addr: 0x0a000001, port: 80, weight: 1, fwd: FWD_MASQ, uThreshold: 0, lThreshold: 0 }), /Masq to an IPv4 server of an IPv6 service/);
   const s = new ControlSession(registry, new RateEstimator(), {}, () => {}, () => 0);
   t.equal(s.run(['-a', '-t', '[2001:db8:0:1::127]:80', '-r', '[2001:db8:0:1::6]:80', '-m']).status, 0);
@@ -235,4 +235,72 @@ t.test('registry: an IPv6 server needs an IPv6 service, NAT or DR; listings show
   const conns = s.run(['-L', '-n', '-c']).stdout.split('\n');
   // SYN_RECV's 60 s from the packet at 1 s, read at 0 s: 61 s left (ip_vs_conn_seq_show's (expires - jiffies) / HZ).
   t.equal(conns[2], 'TCP 01:01  SYN_RECV    [2001:db8:ff::10]:40000 [2001:db8:0:1::127]:80 [2001:db8:0:1::6]:80');
+});
+
+/** Replace the 16 bytes at `at` of a packet (array) with an address, and a port at `portAt`. */
+function patched(pkt: number[], at: number, addr: string, portAt: number, port: number): number[] {
+  const p = [...pkt];
+  p.splice(at, 16, ...ip6Bytes(addr));
+  p[portAt] = port >>> 8;
+  p[portAt + 1] = port & 0xff;
+  return p;
+}
+
+t.test('ICMPv6 error about our reply (a router\'s Packet Too Big to the VIP) goes to the NAT server, translated (ip_vs_nat_icmp_v6)', async (t) => {
+  const { engine } = setup();
+  send(engine, clientSyn()); // client:40000 -> VIP:80 is rs2:8080
+  const data: TcpFields = { sport: 80, dport: 40000, seq: 5001, ack: 1001, flags: TCP_ACK, window: 500, payload: Array.from({ length: 64 }, (_, i) => i) };
+  // The reply as the director sent it: VIP:80 -> client, then quoted by the router.
+  const quoted = ipv6({ src: IP6.vip, dst: IP6.client, next: TCP, hopLimit: 63 }, tcp6(IP6.vip, IP6.client, data));
+  const mtu = [0, 0, 0x05, 0x78]; // 1400
+  const inFrame = icmp6Frame({ dst: MAC.lb, src: MAC.router }, { src: IP6.router, dst: IP6.vip, hopLimit: 64 }, 2, 0, [...mtu, ...quoted]);
+  const out = send(engine, inFrame, 1001);
+  t.equal(out.v, V_EMIT);
+  // Outer destination and the quoted source address and port become the server's; the quoted
+  // TCP checksum is left as it was; the ICMPv6 checksum is computed again.
+  t.equal(out.out, hex(icmp6Frame({ dst: MAC.rs2, src: MAC.lb }, { src: IP6.router, dst: IP6.rs2, hopLimit: 63 }, 2, 0, [...mtu, ...patched(quoted, 8, IP6.rs2, 40, 8080)])));
+  const unknown = icmp6Frame({ dst: MAC.lb, src: MAC.router }, { src: IP6.router, dst: IP6.vip, hopLimit: 64 }, 2, 0,
+    [...mtu, ...ipv6({ src: IP6.vip, dst: IP6.client, next: TCP, hopLimit: 63 }, tcp6(IP6.vip, IP6.client, { ...data, dport: 40999 }))]);
+  t.equal(send(engine, unknown).v, V_DROP);
+  t.equal(engine.verdict.reason, DROP.not_ours, 'about no connection of ours');
+});
+
+t.test('ICMPv6 error from a NAT server about a client packet goes to the client from the VIP', async (t) => {
+  const { engine } = setup(null, { proto: UDP, port: 53 });
+  send(engine, udp6Frame({ dst: MAC.lb, src: MAC.router }, { src: IP6.client, dst: IP6.vip, hopLimit: 60 }, 5353, 53, [1, 2, 3]));
+  // rs2 got client:5353 -> rs2:8080 and has nothing there: port unreachable (type 1 code 4).
+  const quoted = ipv6({ src: IP6.client, dst: IP6.rs2, next: UDP, hopLimit: 59 }, [0x14, 0xe9, 0x1f, 0x90, 0, 11, 0x12, 0x34, 1, 2, 3]);
+  const inFrame = icmp6Frame({ dst: MAC.lb, src: MAC.rs2 }, { src: IP6.rs2, dst: IP6.client, hopLimit: 64 }, 1, 4, [0, 0, 0, 0, ...quoted]);
+  const out = send(engine, inFrame, 1001);
+  t.equal(out.v, V_EMIT);
+  t.equal(out.out, hex(icmp6Frame({ dst: MAC.router, src: MAC.lb }, { src: IP6.vip, dst: IP6.client, hopLimit: 63 }, 1, 4, [0, 0, 0, 0, ...patched(quoted, 24, IP6.vip, 42, 53)])));
+});
+
+t.test('full-NAT over IPv6: the source becomes a local address and port, the reply goes back to the client', async (t) => {
+  const local = '2001:db8:0:1::200';
+  const engine0 = setup([]);
+  engine0.engine.conns6.fnat.configure([w(local)], 20000, 20001);
+  engine0.registry.addDest(svc6(), dest6(IP6.rs1, { fwd: FWD_FNAT }));
+  for (let n = 0; n < engine0.engine.neigh.size; n++) engine0.engine.neigh.set(n, parseMac(MAC.rs1)!, 0);
+  const { engine } = engine0;
+  const out = send(engine, clientSyn());
+  t.equal(out.out, hex(tcp6Frame({ dst: MAC.rs1, src: MAC.lb }, { src: local, dst: IP6.rs1, hopLimit: 62 }, { ...SYN, sport: 20000, dport: 8080 })),
+    'client:40000 -> VIP:80 leaves as local:20000 -> rs1:8080');
+  const synAck: TcpFields = { sport: 8080, dport: 20000, seq: 7000, ack: 1001, flags: TCP_SYN | TCP_ACK, window: 65160 };
+  const back = send(engine, tcp6Frame({ dst: MAC.lb, src: MAC.rs1 }, { src: IP6.rs1, dst: local, hopLimit: 64 }, synAck), 1001);
+  t.equal(back.out, hex(tcp6Frame({ dst: MAC.router, src: MAC.lb }, { src: IP6.vip, dst: IP6.client, hopLimit: 63 }, { ...synAck, sport: 80, dport: 40000 })));
+  // The local address answers Neighbour Solicitations: replies come back to it.
+  const sn = solicitedNode(local);
+  const ns = icmp6Frame({ dst: sn.mac, src: MAC.rs1 }, { src: IP6.rs1, dst: sn.group, hopLimit: 255 }, 135, 0, ndBody(0, local, 1, MAC.rs1));
+  engine0.registry.refreshVips();
+  t.equal(send(engine, ns, 1002).out, hex(icmp6Frame({ dst: MAC.rs1, src: MAC.lb }, { src: local, dst: IP6.rs1, hopLimit: 255 }, 136, 0, ndBody(0xe0, local, 2, MAC.lb))));
+  // Two ports for one server: a third client connection finds no free local port.
+  send(engine, clientSyn({ sport: 40001 }), 1003);
+  t.equal(send(engine, clientSyn({ sport: 40002 }), 1004).v, V_DROP);
+  t.equal(engine.verdict.reason, DROP.fnat_ports_exhausted);
+});
+
+t.test('full-NAT to an IPv6 server without an IPv6 local address is refused, saying what to give', async (t) => {
+  const { registry } = setup([]);
+  t.throws(() => registry.addDest(svc6(), dest6(IP6.rs1, { fwd: FWD_FNAT })), /needs an IPv6 local address: give --fnat-addr/);
 });
