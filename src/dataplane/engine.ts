@@ -111,7 +111,7 @@ export class Engine {
     this.conns6 = new Conns6(f, this.table6, this.registry, this.settings, this.conns.guard);
     const xmit6 = new Xmit6(f, this.table6, this.hop, icmpErrors);
     this.pipeline6 = new Pipeline6(f, this.registry, this.vips6, this.conns6, xmit6, new NdInput(f, this.hop, this.vips6),
-      new Icmp6(f, this.table6, this.registry, this.vips6, this.hop), icmpErrors, this.settings);
+      new Icmp6(f, this.table6, this.registry, this.vips6, this.hop), icmpErrors, this.settings, this.hooks);
     this.fnat = this.conns.fnat;
     this.guard = this.conns.guard;
     this.ipip = this.xmit.ipip;

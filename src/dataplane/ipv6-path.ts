@@ -16,7 +16,7 @@ import { fillChecksum6 } from '../packet/l4v6.js';
 import { looksPartial6 } from '../packet/partial-csum.js';
 import { OFL_CSUM_PARTIAL, OFL_GSO_MASK, OFL_GSO_TCPV6, OFL_GSO_UDP_L4, OFL_KNOWN, OFL_SIZE_SHIFT } from '../packet/offload.js';
 import { AF_INET6 } from '../lvs/af.js';
-import { CF_NOOUTPUT, NONE } from '../table/conn-table.js';
+import { CF_NOOUTPUT, CF_SYNCED, NONE } from '../table/conn-table.js';
 import { DIR_INPUT, DIR_INPUT_ONLY, DIR_OUTPUT, S_UDP } from '../table/tcp-state.js';
 import { DEST_F_AVAILABLE } from '../sched/types.js';
 import type { VirtualService } from './model.js';
@@ -30,7 +30,8 @@ import type { IcmpErrors } from './icmp-error.js';
 import type { NdInput } from './nd-input.js';
 import type { Icmp6 } from './icmp6.js';
 import type { ServiceTable } from './service-table.js';
-import type { Settings } from './settings.js';
+import type { Hooks, Settings } from './settings.js';
+import { setClientHop6 } from './conn-sync6.js';
 import type { Vip6Table } from './vip6-table.js';
 import type { Xmit6 } from './xmit6.js';
 
@@ -47,11 +48,12 @@ export class Pipeline6 {
   private readonly icmp6: Icmp6;
   private readonly icmp: IcmpErrors;
   private readonly settings: Settings;
+  private readonly hooks: Hooks;
   private readonly timeoutsMs: Float64Array;
   private readonly ul = new Int32Array(UL_SLOTS);
 
   constructor(
-    f: FrameCtx, services: ServiceTable, vips: Vip6Table, conns: Conns6, xmit: Xmit6, ndInput: NdInput, icmp6: Icmp6, icmpErrors: IcmpErrors, settings: Settings,
+    f: FrameCtx, services: ServiceTable, vips: Vip6Table, conns: Conns6, xmit: Xmit6, ndInput: NdInput, icmp6: Icmp6, icmpErrors: IcmpErrors, settings: Settings, hooks: Hooks,
   ) {
     this.f = f;
     this.services = services;
@@ -62,6 +64,7 @@ export class Pipeline6 {
     this.icmp6 = icmp6;
     this.icmp = icmpErrors;
     this.settings = settings;
+    this.hooks = hooks;
     this.timeoutsMs = settings.timeoutsMs;
   }
 
@@ -194,6 +197,10 @@ export class Pipeline6 {
     else t.timeoutMs[e] = this.timeoutsMs[S_UDP]!;
     t.inPkts[e]!++;
     t.timers.arm(e, f.now + t.timeoutMs[e]!);
+    // A synced entry learns its client's next hop from the first client frame (as pipeline.ts).
+    if (t.flags[e]! & CF_SYNCED) setClientHop6(t, e, b, 6, ifi);
+    const sync = this.hooks.sync6;
+    if (sync !== null) sync(e);
     return this.xmit.toServer(b, l3, l4, end, e, d, proto, ifi);
   }
 
