@@ -40,10 +40,12 @@ export function haSettings(
   opts: { sync: 'auto' | 'on' | 'off'; nActive?: boolean },
   indexOf: (name: string) => number | undefined,
   primaryIpOf: (ifIndex: number) => number,
+  /** The interface's IPv6 link-local address, the source of an IPv6 instance's adverts (vrrp-config.ts). */
+  linkLocalOf?: (ifIndex: number) => Uint8Array | undefined,
 ): HaSettings {
   const specs = (plan?.vrrp ?? []).map((vi) => {
     try {
-      return vrrpInstanceFromConfig(vi, indexOf, primaryIpOf);
+      return vrrpInstanceFromConfig(vi, indexOf, primaryIpOf, linkLocalOf);
     } catch (err) {
       throw new HaError((err as Error).message, vi.source);
     }

@@ -35,7 +35,8 @@ export interface HaOptions {
 export interface HaParams {
   engine: Engine;
   ports: readonly PacketPort[];
-  ifaces: readonly { name: string; mac: Uint8Array; ip: number }[];
+  /** ll6: the interface's IPv6 link-local address (IfaceInfo.ll6), an IPv6 VRRP instance's advert source. */
+  ifaces: readonly { name: string; mac: Uint8Array; ip: number; ll6?: Uint8Array }[];
   routes: Route[];
   plan: KeepalivedPlan | null;
   opts: HaOptions;
@@ -72,7 +73,7 @@ export async function startHa(p: HaParams): Promise<HaHandle> {
     const i = ifaces.findIndex((x) => x.name === name);
     return i >= 0 ? i : undefined;
   };
-  const settings = haSettings(p.plan, opts, indexOf, (i) => ifaces[i]!.ip);
+  const settings = haSettings(p.plan, opts, indexOf, (i) => ifaces[i]!.ip, (i) => ifaces[i]!.ll6);
   const { specs } = settings;
   let vrrp: VrrpRunner | null = null;
   let sync: SyncRunner | null = null;
@@ -100,7 +101,11 @@ export async function startHa(p: HaParams): Promise<HaHandle> {
   const addrs = opts.vrrpAddresses === false ? null : new VipAddresses(log);
   if (specs.length > 0) {
     const devOf = new Map<number, string>();
-    for (const s of specs) for (const v of s.machine.vips) devOf.set(v >>> 0, ifaces[s.ifIndex]!.name);
+    const devOf6 = new Map<string, { dev: string; text: string }>();
+    for (const s of specs) {
+      if (s.ipv6) for (const v of s.ipv6.vips) devOf6.set(v.words.join(','), { dev: ifaces[s.ifIndex]!.name, text: v.text });
+      else for (const v of s.machine.vips) devOf.set(v >>> 0, ifaces[s.ifIndex]!.name);
+    }
     const runner = new VrrpRunner(specs, {
       ports,
       setVipActive: (a, on) => {
@@ -108,6 +113,12 @@ export async function startHa(p: HaParams): Promise<HaHandle> {
         const dev = devOf.get(a >>> 0);
         if (addrs && dev !== undefined && addrs.set(a, dev, on)) p.addressesChanged?.();
       },
+      setVipActive6: (w, on) => {
+        engine.setVipActive6(w, on);
+        const at = devOf6.get(w.join(','));
+        if (addrs && at !== undefined && addrs.set6(at.text, at.dev, on)) p.addressesChanged?.();
+      },
+      unsolicitedNa: (w, ifi) => engine.unsolicitedNa(w, ifi),
       clock: realClock,
       runNotify: (cmd, args, env) => {
         void runScript(commandLine(cmd, args), { timeoutMs: 0, env: { ...process.env, ...env } }).then((o) => {
@@ -122,7 +133,9 @@ export async function startHa(p: HaParams): Promise<HaHandle> {
     vrrp = runner;
     for (const ifIndex of new Set(specs.map((s) => s.ifIndex))) {
       const ifc = ifaces[ifIndex]!;
-      captures.push(new VrrpCapture(ifc.name, ifc.mac, (frame, len) => runner.receive(ifIndex, frame, len)));
+      const on = specs.filter((s) => s.ifIndex === ifIndex);
+      const families = { ipv4: on.some((s) => !s.ipv6), ipv6: on.some((s) => s.ipv6 !== undefined) };
+      captures.push(new VrrpCapture(ifc.name, ifc.mac, (frame, len) => runner.receive(ifIndex, frame, len), families));
     }
     runner.start();
     stopLinks = watchLinks(ifaces.map((i) => i.name), (i, up) => {
@@ -131,7 +144,8 @@ export async function startHa(p: HaParams): Promise<HaHandle> {
     });
     for (const s of specs) {
       log(`vrrp: instance ${s.name} on ${ifaces[s.ifIndex]!.name}: vrid ${s.machine.vrid}, priority ${s.machine.priority}, advert_int ${(s.machine.advertIntMs ?? 1000) / 1000}s` +
-        `${s.machine.nopreempt ? ', nopreempt' : ''}, VIP ${s.machine.vips.map(formatIPv4).join(' ')}` +
+        `${s.machine.nopreempt ? ', nopreempt' : ''}, VIP ${s.ipv6 ? s.ipv6.vips.map((v) => v.text).join(' ') : s.machine.vips.map(formatIPv4).join(' ')}` +
+        `${s.ipv6 ? `, VRRPv3 over IPv6 from ${s.ipv6.src}` : ''}` +
         `${s.unicastPeers.length ? `, unicast to ${s.unicastPeers.map(formatIPv4).join(' ')}` : ''}`);
     }
   }
@@ -148,7 +162,8 @@ export async function startHa(p: HaParams): Promise<HaHandle> {
     statusText: () => {
       const lines: string[] = [];
       for (const s of vrrp?.status() ?? []) {
-        lines.push(`VRRP ${s.name} vrid ${s.vrid} prio ${s.priority} ${s.state}${s.master !== undefined ? ` (master ${formatIPv4(s.master)})` : ''} ` +
+        const master = s.master6 ?? (s.master !== undefined ? formatIPv4(s.master) : undefined);
+        lines.push(`VRRP ${s.name} vrid ${s.vrid} prio ${s.priority} ${s.state}${master !== undefined ? ` (master ${master})` : ''} ` +
           `adverts out ${s.stats.advertsSent} in ${s.stats.advertsReceived}`);
       }
       if (sync) {

@@ -6,6 +6,13 @@
  * answers ARP for it and balances it; a backup keeps it passive (seed 004's notify scripts did
  * this by hand so the backup would not re-balance the master's packets).
  *
+ * An IPv6 instance (spec.ipv6, VRRPv3 over IPv6, RFC 9568) sends its adverts to ff02::12 from
+ * the interface's link-local address (vrrp/packet6.ts), makes its VIPs active with
+ * setVipActive6, and announces them at takeover with one unsolicited Neighbour Advertisement
+ * per VIP, garp_master_repeat times and again after garp_master_delay, where an IPv4 instance
+ * sends gratuitous ARPs (keepalived's vrrp_send_link_update: ndisc_send_unsolicited_na).
+ * IPv4 and IPv6 instances have separate VRID spaces on an interface (RFC 9568 §7.3).
+ *
  * I/O is injected: frames go out through `ports[ifIndex].send` (the runtime's ports), adverts
  * come in through receive() (fed by a VrrpCapture per interface), time comes from `clock`. Unit
  * tests drive it with MemoryPorts and a fake clock.
@@ -16,6 +23,8 @@ import { VrrpStateMachine, TIMER_SLACK_MS, type VrrpAction, type VrrpEvent, type
 import type { VrrpAdvert } from '../vrrp/packet.js';
 import type { VrrpRunnerInstance } from './vrrp-config.js';
 import { formatIPv4 } from '../packet/addr.js';
+import { formatIPv6Bytes } from '../packet/addr6.js';
+import { buildAdvert6Frame, parseAdvert6Frame, VRRP6_MCAST_GROUP } from '../vrrp/packet6.js';
 
 export interface HaClock {
   now(): number;
@@ -32,6 +41,10 @@ export interface VrrpRunnerDeps {
   /** By engine interface index. */
   ports: readonly HaPort[];
   setVipActive(addr: number, active: boolean): void;
+  /** An IPv6 VIP (four words) active (MASTER) or passive; needed by IPv6 instances. */
+  setVipActive6?: (words: Int32Array, active: boolean) => void;
+  /** The unsolicited NA frame for an IPv6 VIP on an interface (Engine.unsolicitedNa); needed by IPv6 instances. */
+  unsolicitedNa?: (words: Int32Array, ifIndex: number) => Uint8Array;
   clock: HaClock;
   /** Run a notify script (command line, extra arguments). Default: none. */
   runNotify?: (command: string, args: string[], env: Record<string, string>) => void;
@@ -48,6 +61,8 @@ export interface VrrpInstanceStats {
   /** Adverts refused by vrrp_check_packet, by reason. */
   rejected: Partial<Record<CheckCode | 'malformed', number>>;
   garpsSent: number;
+  /** Unsolicited Neighbour Advertisements sent (IPv6 instances; their GARP counterpart). */
+  nasSent: number;
   becameMaster: number;
   becameBackup: number;
   becameFault: number;
@@ -77,15 +92,18 @@ class RunningInstance {
   readonly sm: VrrpStateMachine;
   readonly timers = new Map<VrrpTimer, unknown>();
   readonly stats: VrrpInstanceStats = {
-    advertsSent: 0, advertsReceived: 0, rejected: {}, garpsSent: 0, becameMaster: 0, becameBackup: 0, becameFault: 0, lastTransitionAt: 0,
+    advertsSent: 0, advertsReceived: 0, rejected: {}, garpsSent: 0, nasSent: 0, becameMaster: 0, becameBackup: 0, becameFault: 0, lastTransitionAt: 0,
   };
   vipsOwned = false;
   /** MACs of unicast peers, learnt from their adverts (else the frame goes to broadcast). */
   readonly peerMacs = new Map<number, Uint8Array>();
+  /** IPv6 instance: its VIPs' text, in the order of the adverts' address list. */
+  readonly vipTexts6: string[];
 
   constructor(spec: VrrpRunnerInstance) {
     this.spec = spec;
     this.sm = new VrrpStateMachine(spec.machine);
+    this.vipTexts6 = spec.ipv6 ? spec.ipv6.vips.map((v) => v.text) : [];
   }
 }
 
@@ -101,10 +119,11 @@ export class VrrpRunner {
   constructor(instances: readonly VrrpRunnerInstance[], deps: VrrpRunnerDeps) {
     const ids = new Set<string>();
     for (const s of instances) {
-      const key = `${s.ifIndex}/${s.machine.vrid}`;
-      if (ids.has(key)) throw new Error(`vrrp_instance ${s.name}: another instance already uses virtual_router_id ${s.machine.vrid} on that interface`);
+      const key = `${s.ifIndex}/${s.ipv6 ? 6 : 4}/${s.machine.vrid}`;
+      if (ids.has(key)) throw new Error(`vrrp_instance ${s.name}: another ${s.ipv6 ? 'IPv6' : 'IPv4'} instance already uses virtual_router_id ${s.machine.vrid} on that interface`);
       ids.add(key);
       if (!deps.ports[s.ifIndex]) throw new Error(`vrrp_instance ${s.name}: no port for interface index ${s.ifIndex}`);
+      if (s.ipv6 && (!deps.setVipActive6 || !deps.unsolicitedNa)) throw new Error(`vrrp_instance ${s.name}: IPv6 instance without setVipActive6/unsolicitedNa`);
     }
     this.inst = instances.map((s) => new RunningInstance(s));
     this.deps = deps;
@@ -131,15 +150,19 @@ export class VrrpRunner {
       this.rx.notRunning++;
       return;
     }
+    if (len >= 14 && frame[12] === 0x86 && frame[13] === 0xdd) {
+      this.receive6(ifIndex, frame, len);
+      return;
+    }
     let parsed;
     try {
       parsed = parseAdvertFrame(frame, len);
     } catch {
       this.rx.malformed++;
-      for (const i of this.inst) if (i.spec.ifIndex === ifIndex) bump(i.stats.rejected, 'malformed');
+      for (const i of this.inst) if (i.spec.ifIndex === ifIndex && !i.spec.ipv6) bump(i.stats.rejected, 'malformed');
       return;
     }
-    const i = this.inst.find((x) => x.spec.ifIndex === ifIndex && x.spec.machine.vrid === parsed.advert.vrid);
+    const i = this.inst.find((x) => x.spec.ifIndex === ifIndex && !x.spec.ipv6 && x.spec.machine.vrid === parsed.advert.vrid);
     if (!i) { // another router's VRID: not ours (vrrp_dispatcher_read finds no instance)
       this.rx.otherVrid++;
       return;
@@ -159,6 +182,56 @@ export class VrrpRunner {
     this.dispatch(i, { type: 'advert', advert: parsed.advert, srcIp: parsed.srcIp });
   }
 
+  /**
+   * A VRRPv3 advert over IPv6: parseAdvert6Frame does RFC 9568 §7.1's first checks (next
+   * header 112, hop limit 255, checksum over the pseudo-header; failures count as malformed),
+   * then the length and checkAdvert's (vrrp_check_packet) with the addresses as indices of
+   * ours (an address we do not have gets an index past our list) and the destination's
+   * multicast-ness in the IPv4 terms checkAdvert reads.
+   */
+  private receive6(ifIndex: number, frame: Uint8Array, len: number): void {
+    let parsed;
+    try {
+      parsed = parseAdvert6Frame(frame, len);
+    } catch {
+      this.rx.malformed++;
+      for (const i of this.inst) if (i.spec.ifIndex === ifIndex && i.spec.ipv6) bump(i.stats.rejected, 'malformed');
+      return;
+    }
+    const a6 = parsed.advert;
+    const i = this.inst.find((x) => x.spec.ifIndex === ifIndex && x.spec.ipv6 && x.spec.machine.vrid === a6.vrid);
+    if (!i) {
+      this.rx.otherVrid++;
+      return;
+    }
+    const payloadLen = (frame[18]! << 8) | frame[19]!;
+    if (payloadLen !== 8 + 16 * a6.addresses.length) {
+      this.rx.rejected++;
+      bump(i.stats.rejected, 'length');
+      return;
+    }
+    const ours = i.vipTexts6;
+    const advert: VrrpAdvert = {
+      version: 3, type: a6.type ?? 1, vrid: a6.vrid, priority: a6.priority, adverInt: a6.adverInt,
+      addresses: a6.addresses.map((text, j) => {
+        const k = ours.indexOf(text);
+        return k >= 0 ? k : ours.length + j;
+      }),
+    };
+    const verdict = checkAdvert(
+      { advert, srcIp: 0, dstIp: parsed.dstIp === VRRP6_MCAST_GROUP ? VRRP_MCAST_GROUP : 0, ttl: 255, checksumOk: true },
+      i.spec.checks,
+    );
+    if (verdict.verdict !== 'ok') {
+      this.rx.rejected++;
+      bump(i.stats.rejected, verdict.code ?? 'malformed');
+      return;
+    }
+    this.rx.accepted++;
+    i.stats.advertsReceived++;
+    this.dispatch(i, { type: 'advert', advert, srcIp: 0, srcIp6: frame.slice(22, 38) });
+  }
+
   /** Link state of an interface (keepalived's netlink link watcher): FAULT while down. */
   setLink(ifIndex: number, up: boolean): void {
     if (!this.running) return;
@@ -167,19 +240,30 @@ export class VrrpRunner {
 
   /** Re-assert the VIPs' activity after the engine's VIP list changed (new services start active). */
   reapply(): void {
-    for (const i of this.inst) for (const v of i.spec.machine.vips) this.deps.setVipActive(v, i.vipsOwned);
+    for (const i of this.inst) this.setVips(i, i.vipsOwned);
   }
 
-  /** Every VIP some instance manages (VIPs outside VRRP stay always active). */
+  /** Every IPv4 VIP some instance manages (VIPs outside VRRP stay always active). */
   managedVips(): number[] {
-    return [...new Set(this.inst.flatMap((i) => i.spec.machine.vips))];
+    return [...new Set(this.inst.flatMap((i) => (i.spec.ipv6 ? [] : i.spec.machine.vips)))];
   }
 
-  status(): { name: string; ifIndex: number; vrid: number; priority: number; state: VrrpState; vips: number[]; master?: number; stats: VrrpInstanceStats }[] {
-    return this.inst.map((i) => ({
-      name: i.spec.name, ifIndex: i.spec.ifIndex, vrid: i.spec.machine.vrid, priority: i.spec.machine.priority, state: i.sm.state,
-      vips: [...i.spec.machine.vips], ...(i.sm.currentMaster ? { master: i.sm.currentMaster.ip } : {}), stats: i.stats,
-    }));
+  /** Every IPv6 VIP some instance manages, as inet_ntop text. */
+  managedVips6(): string[] {
+    return [...new Set(this.inst.flatMap((i) => i.vipTexts6))];
+  }
+
+  /** vips: an IPv4 instance's; an IPv6 instance has vips6 (text) and, as BACKUP, master6. */
+  status(): {
+    name: string; ifIndex: number; vrid: number; priority: number; state: VrrpState; vips: number[]; master?: number;
+    vips6?: string[]; master6?: string; stats: VrrpInstanceStats;
+  }[] {
+    return this.inst.map((i) => {
+      const m = i.sm.currentMaster;
+      const base = { name: i.spec.name, ifIndex: i.spec.ifIndex, vrid: i.spec.machine.vrid, priority: i.spec.machine.priority, state: i.sm.state };
+      if (i.spec.ipv6) return { ...base, vips: [], vips6: [...i.vipTexts6], ...(m?.ip6 ? { master6: formatIPv6Bytes(m.ip6, 0) } : {}), stats: i.stats };
+      return { ...base, vips: [...i.spec.machine.vips], ...(m ? { master: m.ip } : {}), stats: i.stats };
+    });
   }
 
   state(name: string): VrrpState | undefined {
@@ -207,11 +291,13 @@ export class VrrpRunner {
       case 'send-advert':
         this.sendAdvert(i, a.advert);
         break;
-      case 'set-vips':
+      case 'set-vips': {
         i.vipsOwned = a.owned;
-        for (const v of i.spec.machine.vips) d.setVipActive(v, a.owned);
-        if (a.owned || i.sm.state !== 'INIT') d.log?.(`vrrp: ${i.spec.name}: VIP ${i.spec.machine.vips.map(formatIPv4).join(', ')} ${a.owned ? 'active here' : 'passive here'}`);
+        this.setVips(i, a.owned);
+        const names = i.spec.ipv6 ? i.vipTexts6 : i.spec.machine.vips.map(formatIPv4);
+        if (a.owned || i.sm.state !== 'INIT') d.log?.(`vrrp: ${i.spec.name}: VIP ${names.join(', ')} ${a.owned ? 'active here' : 'passive here'}`);
         break;
+      }
       case 'send-garps':
         this.sendGarps(i, a.vips, a.repeat);
         break;
@@ -252,9 +338,24 @@ export class VrrpRunner {
     i.timers.set(timer, clock.setTimer(fire, Math.max(0, at - clock.now())));
   }
 
-  /** vrrp_send_adv: to 224.0.0.18, or to each unicast peer in turn. */
+  private setVips(i: RunningInstance, owned: boolean): void {
+    const v6 = i.spec.ipv6;
+    if (v6) for (const v of v6.vips) this.deps.setVipActive6!(v.words, owned);
+    else for (const v of i.spec.machine.vips) this.deps.setVipActive(v, owned);
+  }
+
+  /** vrrp_send_adv: to 224.0.0.18, or to each unicast peer in turn; an IPv6 instance to ff02::12. */
   private sendAdvert(i: RunningInstance, advert: VrrpAdvert): void {
     const port = this.deps.ports[i.spec.ifIndex]!;
+    const v6 = i.spec.ipv6;
+    if (v6) {
+      const frame = buildAdvert6Frame(
+        { vrid: advert.vrid, priority: advert.priority, adverInt: advert.adverInt, addresses: i.vipTexts6 },
+        { srcMac: port.mac, srcIp: v6.src },
+      );
+      if (port.send(frame, frame.length)) i.stats.advertsSent++;
+      return;
+    }
     const srcIp = i.spec.machine.primaryIp;
     const dests = i.spec.unicastPeers.length ? i.spec.unicastPeers : [VRRP_MCAST_GROUP];
     for (const dstIp of dests) {
@@ -264,9 +365,22 @@ export class VrrpRunner {
     }
   }
 
-  /** send_gratuitous_arp_immediate, garp_master_repeat times per VIP. */
+  /**
+   * send_gratuitous_arp_immediate, garp_master_repeat times per VIP; for an IPv6 instance one
+   * unsolicited NA per VIP instead (`vips` are then indices of spec.ipv6.vips).
+   */
   private sendGarps(i: RunningInstance, vips: readonly number[], repeat: number): void {
     const port = this.deps.ports[i.spec.ifIndex]!;
+    const v6 = i.spec.ipv6;
+    if (v6) {
+      for (let r = 0; r < repeat; r++) {
+        for (const k of vips) {
+          const frame = this.deps.unsolicitedNa!(v6.vips[k]!.words, i.spec.ifIndex);
+          if (port.send(frame, frame.length)) i.stats.nasSent++;
+        }
+      }
+      return;
+    }
     for (let r = 0; r < repeat; r++) {
       for (const v of vips) {
         buildGarpFrame(v, port.mac, this.garpBuf);

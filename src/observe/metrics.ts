@@ -94,6 +94,7 @@ export function renderMetrics(src: MetricsSource): string {
     w.metric('tslb_vrrp_transitions_total', 'counter', '', { ...l, to: 'BACKUP' }, i.stats.becameBackup);
     w.metric('tslb_vrrp_transitions_total', 'counter', '', { ...l, to: 'FAULT' }, i.stats.becameFault);
     w.metric('tslb_vrrp_gratuitous_arps_total', 'counter', 'Gratuitous ARPs sent.', l, i.stats.garpsSent);
+    w.metric('tslb_vrrp_unsolicited_nas_total', 'counter', 'Unsolicited Neighbour Advertisements sent (IPv6 instances).', l, i.stats.nasSent);
   }
   const rx = src.vrrp?.rx;
   if (rx) {

@@ -24,6 +24,18 @@ export interface VrrpInstanceConfig {
   preemptDelayMs?: number;
   /** Our source address (primary IP or unicast_src_ip), host-order u32; breaks equal-priority ties. */
   primaryIp: number;
+  /**
+   * An IPv6 instance (VRRPv3 over IPv6, RFC 9568): our advert source, the interface's
+   * link-local address (16 bytes). Equal-priority ties then compare it with the advert's
+   * IPv6 source (the event's srcIp6) as keepalived's vrrp_saddr_cmp does (memcmp order);
+   * primaryIp is unused.
+   */
+  primaryIp6?: Uint8Array;
+  /**
+   * The VIPs, as host-order u32 for IPv4. For an IPv6 instance, the indices 0..n-1 of its
+   * VIP list (ha/vrrp-config.ts vips6): the machine only counts them and hands them back in
+   * 'send-garps', and the driver sends the IPv6 addresses in their place.
+   */
   vips: readonly number[];
   /** garp_master_repeat, default 5. */
   garpMasterRepeat?: number;
@@ -42,7 +54,8 @@ export interface VrrpInstanceConfig {
 
 export type VrrpEvent =
   | { type: 'start' }
-  | { type: 'advert'; advert: VrrpAdvert; srcIp: number }
+  /** srcIp6: the IPv6 source (16 bytes) of an IPv6 instance's advert; srcIp is then 0. */
+  | { type: 'advert'; advert: VrrpAdvert; srcIp: number; srcIp6?: Uint8Array }
   | { type: 'timer'; timer: VrrpTimer }
   | { type: 'interface-down' }
   | { type: 'interface-up' }

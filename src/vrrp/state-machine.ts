@@ -35,7 +35,7 @@ export class VrrpStateMachine {
   private deadline: Partial<Record<VrrpTimer, number>> = {};
   /** When preempt_delay ends (keepalived preempt_time); undefined = not running. */
   private preemptUntil: number | undefined;
-  private master: { ip: number; priority: number } | undefined;
+  private master: { ip: number; priority: number; ip6?: Uint8Array } | undefined;
 
   constructor(cfg: VrrpInstanceConfig) {
     this.version = cfg.version ?? 2;
@@ -55,7 +55,7 @@ export class VrrpStateMachine {
     return this.st;
   }
   /** The router we last accepted as master (BACKUP), if any. */
-  get currentMaster(): { ip: number; priority: number } | undefined {
+  get currentMaster(): { ip: number; priority: number; ip6?: Uint8Array } | undefined {
     return this.master;
   }
   /** Deadline of a timer, or undefined when not armed. */
@@ -97,8 +97,8 @@ export class VrrpStateMachine {
         break;
       case 'advert':
         if (event.advert.vrid !== this.cfg.vrid) break;
-        if (this.st === 'BACKUP') this.backupRx(event.advert, event.srcIp, now, out);
-        else if (this.st === 'MASTER') this.masterRx(event.advert, event.srcIp, now, out);
+        if (this.st === 'BACKUP') this.backupRx(event.advert, event.srcIp, event.srcIp6, now, out);
+        else if (this.st === 'MASTER') this.masterRx(event.advert, event.srcIp, event.srcIp6, now, out);
         break;
       case 'interface-down':
         this.ifUp = false;
@@ -177,7 +177,7 @@ export class VrrpStateMachine {
   }
 
   /** vrrp_state_backup */
-  private backupRx(adv: VrrpAdvert, src: number, now: number, out: VrrpAction[]): void {
+  private backupRx(adv: VrrpAdvert, src: number, src6: Uint8Array | undefined, now: number, out: VrrpAction[]): void {
     const mine = this.cfg.priority;
     const delay = this.cfg.preemptDelayMs ?? 0;
     if (adv.priority === VRRP_PRIO_STOP) {
@@ -188,7 +188,7 @@ export class VrrpStateMachine {
     const preemptDelayRunning = delay > 0 && (this.preemptUntil === undefined || this.preemptUntil > now);
     if (this.cfg.nopreempt || adv.priority >= mine || preemptDelayRunning) {
       if (this.version === 3) this.masterAdverIntMs = adv.adverInt * 10; // RFC 5798: learn Master_Adver_Interval
-      this.master = { ip: src, priority: adv.priority };
+      this.master = masterOf(src, src6, adv.priority);
       if (delay > 0) {
         if (adv.priority >= mine) this.preemptUntil = undefined;
         else if (this.preemptUntil === undefined) this.preemptUntil = now + delay;
@@ -197,13 +197,15 @@ export class VrrpStateMachine {
       return;
     }
     // Lower priority and we may preempt: ignore it, so our down timer runs out.
-    this.master = { ip: src, priority: adv.priority };
+    this.master = masterOf(src, src6, adv.priority);
   }
 
   /** vrrp_state_master_rx (+ the timer reset done by vrrp_dispatcher_read) */
-  private masterRx(adv: VrrpAdvert, src: number, now: number, out: VrrpAction[]): void {
+  private masterRx(adv: VrrpAdvert, src: number, src6: Uint8Array | undefined, now: number, out: VrrpAction[]): void {
     const mine = this.cfg.priority;
-    const cmp = compareAddr(src, this.cfg.primaryIp); // vrrp_saddr_cmp: > 0 when theirs is higher
+    const own6 = this.cfg.primaryIp6;
+    // vrrp_saddr_cmp: > 0 when theirs is higher
+    const cmp = own6 !== undefined && src6 !== undefined ? compareBytes(src6, own6) : compareAddr(src, this.cfg.primaryIp);
     const resetTimer = !this.cfg.lowerPrioNoAdvert;
     const theyWin = adv.priority > mine || (adv.priority === mine && cmp > 0);
     if (adv.priority === VRRP_PRIO_STOP || (this.cfg.higherPrioSendAdvert && theyWin)) {
@@ -219,7 +221,7 @@ export class VrrpStateMachine {
       out.push({ type: 'notify', kind: 'master-rx-lower-pri' });
     } else if (theyWin) {
       if (this.version === 3) this.masterAdverIntMs = adv.adverInt * 10;
-      this.master = { ip: src, priority: adv.priority };
+      this.master = masterOf(src, src6, adv.priority);
       this.leaveMaster(out);
       this.arm('advert', now + this.masterDownIntervalMs, out);
       return;
@@ -315,6 +317,16 @@ export class VrrpStateMachine {
     if (to !== this.st) out.push({ type: 'state', from: this.st, to });
     this.st = to;
   }
+}
+
+function masterOf(ip: number, ip6: Uint8Array | undefined, priority: number): { ip: number; priority: number; ip6?: Uint8Array } {
+  return ip6 === undefined ? { ip, priority } : { ip, priority, ip6 };
+}
+
+/** Comparison of two IPv6 addresses as four host-order words in turn (inet_inaddrcmp for AF_INET6), i.e. byte order. */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
 }
 
 /** Unsigned comparison of two IPv4 addresses (inet_inaddrcmp compares host-order values). */

@@ -30,7 +30,7 @@ t.test('counters match the traffic sent', (t) => {
   }
   const stray = tcpFrame({ srcMac: MAC.router, dstMac: MAC.lb, src: IP.client, dst: IP.vip, sport: 1, dport: 81, flags: tcp.SYN, seq: 1, ttl: 63 });
   engine.process(stray, stray.length, 0, 1);
-  const stats: VrrpInstanceStats = { advertsSent: 12, advertsReceived: 3, rejected: { 'auth-password': 2 }, garpsSent: 5, becameMaster: 1, becameBackup: 1, becameFault: 0, lastTransitionAt: 0 };
+  const stats: VrrpInstanceStats = { advertsSent: 12, advertsReceived: 3, rejected: { 'auth-password': 2 }, garpsSent: 5, nasSent: 0, becameMaster: 1, becameBackup: 1, becameFault: 0, lastTransitionAt: 0 };
   const rx = { frames: 9, notRunning: 0, malformed: 3, otherVrid: 1, rejected: 2, accepted: 3 };
   const text = renderMetrics({ engine, vrrp: { rx, status: () => [{ name: 'VI_1', ifIndex: 0, vrid: 51, priority: 100, state: 'MASTER', vips: [], stats }] } });
   const m = parse(text);
