@@ -205,3 +205,25 @@ t.test('no such IPv6 service or server on the backup: counted unbound, nothing i
   t.equal(backup.table6.count, 0);
   t.end();
 });
+
+t.test('wired: the IPv6 path calls hooks.sync6, and a synced entry learns its client MAC from the first client packet', (t) => {
+  const master = setup();
+  const backup = setup();
+  const src = new SyncSource(master, { syncid: 7 });
+  let now = 1000;
+  master.hooks.sync6 = (e) => src.onEntry6(e, now);
+  const none = new SyncSource(master, { syncid: 7 }); // fed by nobody: flow() calls it by hand
+  flow(master, none, 40000, now);
+  now = 3000;
+  const dgs = src.take(now);
+  t.equal(dgs.length, 1, 'the hook fed the batcher');
+  t.equal(decode(dgs[0]!, 0, dgs[0]!.length).conns6.length, 1);
+  applySyncToEngine(backup, dgs[0]!, 0, now);
+  const e = entryOf(backup, 40000);
+  t.ok(backup.table6.flags[e]! & CF_SYNCED);
+  const b = Buffer.from(tcp6Frame({ dst: MAC.lb, src: MAC.router }, { src: IP6.client, dst: IP6.vip, hopLimit: 63 },
+    { sport: 40000, dport: 80, seq: 1001, ack: 5001, flags: TCP_ACK, window: 64240 }));
+  t.equal(backup.process(b, b.length, 0, now + 1), V_EMIT, 'the backup (now master) forwards the flow');
+  t.notOk(backup.table6.flags[e]! & CF_SYNCED, 'client next hop learnt');
+  t.end();
+});
