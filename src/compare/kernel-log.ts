@@ -3,9 +3,49 @@
  * src/compare/vm-script.ts) into one SideResult per scenario.
  */
 import { parsePcap } from '../io/pcap-file.js';
-import type { ConnRecord, FrameFields, Listing, RewriteSample, SideResult } from './result.js';
+import { formatGroups6 } from '../packet/addr6.js';
+import type { ConnLine, ConnRecord, FrameFields, Listing, RewriteSample, SideResult } from './result.js';
 import { pickFromListing } from './result.js';
 import { frameFields } from './rewrite.js';
+import { endpointText } from './scenario.js';
+
+/**
+ * One address of a /proc/net/ip_vs_conn row in ipvsadm's text: IPv4 as "%08X" of the
+ * host-order address, IPv6 as "%pI6" (eight groups of four lower-case hex digits joined
+ * by colons, nothing compressed, no brackets), which print_conn reads back with
+ * inet_pton and prints with inet_ntop. Null when it is neither.
+ */
+export function procAddr(text: string): string | null {
+  if (/^[0-9A-Fa-f]{8}$/.test(text)) {
+    const n = parseInt(text, 16);
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  }
+  if (/^[0-9a-f]{4}(:[0-9a-f]{4}){7}$/.test(text)) return formatGroups6(text.split(':').map((g) => parseInt(g, 16)));
+  return null;
+}
+
+/**
+ * A row of /proc/net/ip_vs_conn (ip_vs_conn_seq_show, net/netfilter/ipvs/ip_vs_conn.c):
+ *   "%-3s %08X %04X %08X %04X %s %04X %-11s %7u%s\n"   (AF_INET)
+ *   "%-3s %pI6 %04X %pI6 %04X %s %04X %-11s %7u%s\n"   (AF_INET6)
+ * proto, client, client port, virtual, virtual port, destination ("%pI6" when the
+ * destination's family is IPv6, else "%08X"), its port, state, seconds left, then
+ * " PENAME PEDATA" for a persistence engine. Returned as ipvsadm -L -n -c would show it
+ * (addresses as inet_ntop text, "[v6]:port", expiry in seconds); null for the header
+ * line and anything that is not a row.
+ */
+export function parseProcConnLine(line: string): (ConnLine & { pe: string }) | null {
+  const f = line.trim().split(/\s+/);
+  if (f.length < 9 || !/^\d+$/.test(f[8]!)) return null;
+  const [proto, ca, cp, va, vp, da, dp, state, expires] = f as [string, string, string, string, string, string, string, string, string];
+  const c = procAddr(ca), v = procAddr(va), d = procAddr(da);
+  if (c === null || v === null || d === null || ![cp, vp, dp].every((p) => /^[0-9A-F]{4}$/.test(p))) return null;
+  return {
+    proto, expire: expires, state,
+    client: endpointText(c, parseInt(cp, 16)), vip: endpointText(v, parseInt(vp, 16)), dest: endpointText(d, parseInt(dp, 16)),
+    pe: f.slice(9).join(' '),
+  };
+}
 
 export interface KernelRun {
   version: string;
@@ -21,15 +61,22 @@ export function parseKernelLog(text: string): KernelRun {
   const run: KernelRun = { version: '', results: new Map(), stray: [] };
   let cur: SideResult | null = null;
   let listing: { l: Listing; kind: ListingKind } | null = null;
-  let conn: { rec: ConnRecord; lines: string[] } | null = null;
+  let conn: { rec: ConnRecord; lines: string[]; proc: string[] } | null = null;
   let pcap: { label: string; side: string; b64: string[] } | null = null;
   const pcaps = new Map<string, Map<string, Buffer>>();
 
   const flushConn = (): void => {
     if (!conn || !cur) return;
-    const pick = pickFromListing(conn.lines.join('\n'), conn.rec.proto, conn.rec.client, conn.rec.vip);
-    conn.rec.dest = pick.dest;
-    conn.rec.state = pick.state;
+    const { rec } = conn;
+    const pick = pickFromListing(conn.lines.join('\n'), rec.proto, rec.client, rec.vip);
+    // The kernel's own row when the VM sent it (@@P), else what ipvsadm -c printed of it;
+    // the two disagreeing would be an ipvsadm (print_conn) matter, noted with the stray lines.
+    const row = conn.proc.map(parseProcConnLine).find((r) => r !== null && r.proto === rec.proto && r.client === rec.client && r.vip === rec.vip);
+    if (row && (row.dest !== pick.dest || row.state !== pick.state)) {
+      run.stray.push(`${cur.scenario} ${rec.id}: /proc/net/ip_vs_conn has ${row.dest} ${row.state}, ipvsadm -L -n -c ${pick.dest ?? '(none)'} ${pick.state ?? ''}`);
+    }
+    rec.dest = row ? row.dest : pick.dest;
+    rec.state = row ? row.state : pick.state;
     cur.conns.push(conn.rec);
     conn = null;
   };
@@ -59,7 +106,7 @@ export function parseKernelLog(text: string): KernelRun {
       continue;
     }
     const [tag, ...rest] = raw.split(' ');
-    if (tag !== '@@C') flushConn();
+    if (tag !== '@@C' && tag !== '@@P') flushConn();
     if (tag !== '@@LIST') listing = null;
     switch (tag) {
       case '@@VM': {
@@ -88,11 +135,15 @@ export function parseKernelLog(text: string): KernelRun {
         conn = {
           rec: { step: Number(step), id: id!, kind: kind as ConnRecord['kind'], proto: proto as 'TCP' | 'UDP', client: client!, vip: vip!, dest: null, state: null },
           lines: [],
+          proc: [],
         };
         break;
       }
       case '@@C':
         conn?.lines.push(raw.slice(4));
+        break;
+      case '@@P':
+        conn?.proc.push(raw.slice(4));
         break;
       case '@@LIST': {
         const [label, kind] = rest as [string, ListingKind];

@@ -7,10 +7,17 @@
  * default route) and its client side 198.51.100.1/24 (clients, on-link). The VIP sits
  * on the director's loopback and on every real server's loopback (for -g), so one
  * scenario may mix NAT and DR servers.
+ *
+ * A scenario whose VIP is an IPv6 address uses the IPv6 topology instead, in the
+ * documentation prefix (RFC 3849): the LAN 2001:db8:10::/64 (director 2001:db8:10::2,
+ * DR router 2001:db8:10::1) and the client side 2001:db8:51::/48 (director
+ * 2001:db8:51::1, DR router 2001:db8:51::fe). The client side is a /48 so that clients
+ * can sit in different /64s (persistence with -M 64). One family per scenario.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseIPv4 } from '../packet/addr.js';
+import { formatIPv6, parseIPv6, prefixToMask6 } from '../packet/addr6.js';
 
 export const DIRECTOR_LAN = '10.0.0.2';
 export const DIRECTOR_CLIENT_SIDE = '198.51.100.1';
@@ -19,6 +26,13 @@ export const ROUTER_LAN = '10.0.0.1';
 export const ROUTER_CLIENT_SIDE = '198.51.100.254';
 export const LAN_PREFIX = '10.0.0.';
 export const CLIENT_PREFIX = '198.51.100.';
+/** The IPv6 topology (see the header): addresses and on-link prefixes. */
+export const DIRECTOR_LAN6 = '2001:db8:10::2';
+export const DIRECTOR_CLIENT_SIDE6 = '2001:db8:51::1';
+export const ROUTER_LAN6 = '2001:db8:10::1';
+export const ROUTER_CLIENT_SIDE6 = '2001:db8:51::fe';
+export const LAN_NET6 = { prefix: '2001:db8:10::', len: 64 } as const;
+export const CLIENT_NET6 = { prefix: '2001:db8:51::', len: 48 } as const;
 /** Client ports are numbered from here, one per connection, in step order (both sides). */
 export const FIRST_CLIENT_PORT = 20000;
 
@@ -28,6 +42,9 @@ export interface ServerDef {
 }
 
 export interface Topology {
+  /** 4 or 6: the VIP's family, which every address of the scenario shares. */
+  family: 4 | 6;
+  /** IPv6 addresses are kept in their canonical (inet_ntop) text. */
   vip: string;
   servers: ServerDef[];
   clients: string[];
@@ -100,21 +117,51 @@ function ipv4(v: unknown, where: string, prefix?: string): string {
   return s;
 }
 
+/** The first len bits of a and p (IPv6 texts) are equal. */
+export function inPrefix6(a: string, p: string, len: number): boolean {
+  const x = parseIPv6(a), y = parseIPv6(p), m = prefixToMask6(len);
+  if (x === null || y === null) return false;
+  for (let k = 0; k < 4; k++) if ((x[k]! & m[k]!) !== (y[k]! & m[k]!)) return false;
+  return true;
+}
+
+/** An IPv6 address in its canonical text; within net when given. */
+function ipv6(v: unknown, where: string, net?: { prefix: string; len: number }): string {
+  const s = str(v, where);
+  const w = parseIPv6(s);
+  if (w === null) fail(where, `"${s}" is not an IPv6 address`);
+  const c = formatIPv6(w);
+  if (net !== undefined && !inPrefix6(c, net.prefix, net.len)) fail(where, `"${s}" must be in ${net.prefix}/${net.len}`);
+  return c;
+}
+
+/** An address of the scenario's family. */
+function addrOf(v: unknown, where: string, family: 4 | 6): string {
+  return family === 6 ? ipv6(v, where) : ipv4(v, where);
+}
+
+/** "ADDR:PORT" as ipvsadm prints it: IPv6 addresses in brackets. */
+export function endpointText(addr: string, p: number): string {
+  return addr.includes(':') ? `[${addr}]:${p}` : `${addr}:${p}`;
+}
+
 function port(v: unknown, where: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) fail(where, 'expected a port 1..65535');
   return v;
 }
 
-function endpoint(v: unknown, where: string): { addr: string; port: number } {
+/** "A.B.C.D:PORT" or "[IPv6]:PORT" of the scenario's family, in canonical text. */
+function endpoint(v: unknown, where: string, family: 4 | 6 = 4): string {
   const s = str(v, where);
-  const m = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(s);
-  if (!m) fail(where, `"${s}" is not ADDR:PORT`);
-  return { addr: ipv4(m[1], where), port: port(Number(m[2]), where) };
+  const m = family === 6 ? /^\[([^\]]+)\]:(\d+)$/.exec(s) : /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(s);
+  if (!m) fail(where, `"${s}" is not ${family === 6 ? '[ADDR]:PORT (an IPv6 address, as the VIP)' : 'ADDR:PORT'}`);
+  return endpointText(addrOf(m[1], where, family), port(Number(m[2]), where));
 }
 
 function topology(v: unknown): Topology {
   if (!isObject(v)) fail('topology', 'expected an object');
-  const vip = ipv4(v['vip'], 'topology.vip');
+  const family: 4 | 6 = typeof v['vip'] === 'string' && v['vip'].includes(':') ? 6 : 4;
+  const vip = addrOf(v['vip'], 'topology.vip', family);
   if (!Array.isArray(v['servers']) || v['servers'].length === 0) fail('topology.servers', 'expected a non-empty list');
   const servers = v['servers'].map((s, i): ServerDef => {
     if (!isObject(s)) fail(`topology.servers[${i}]`, 'expected {name, addr}');
@@ -122,29 +169,34 @@ function topology(v: unknown): Topology {
     if (!/^[a-z][a-z0-9]{0,7}$/.test(name) || ['cli', 'br0', 'lo', 'rtr'].includes(name)) {
       fail(`topology.servers[${i}].name`, 'use a short lower-case name other than cli, br0, lo, rtr (it names a namespace and an interface)');
     }
-    return { name, addr: ipv4(s['addr'], `topology.servers[${i}].addr`, LAN_PREFIX) };
+    const where = `topology.servers[${i}].addr`;
+    return { name, addr: family === 6 ? ipv6(s['addr'], where, LAN_NET6) : ipv4(s['addr'], where, LAN_PREFIX) };
   });
   if (!Array.isArray(v['clients']) || v['clients'].length === 0) fail('topology.clients', 'expected a non-empty list');
-  const clients = v['clients'].map((c, i) => ipv4(c, `topology.clients[${i}]`, CLIENT_PREFIX));
+  const clients = v['clients'].map((c, i) =>
+    family === 6 ? ipv6(c, `topology.clients[${i}]`, CLIENT_NET6) : ipv4(c, `topology.clients[${i}]`, CLIENT_PREFIX));
   const ports = (key: string, dflt: number[]): number[] => {
     const p = v[key];
     if (p === undefined) return dflt;
     if (!Array.isArray(p)) fail(`topology.${key}`, 'expected a list of ports');
     return p.map((x, i) => port(x, `topology.${key}[${i}]`));
   };
-  const taken = new Set([DIRECTOR_LAN, DIRECTOR_CLIENT_SIDE, ROUTER_LAN, ROUTER_CLIENT_SIDE, vip]);
+  const fixed = family === 6
+    ? [DIRECTOR_LAN6, DIRECTOR_CLIENT_SIDE6, ROUTER_LAN6, ROUTER_CLIENT_SIDE6]
+    : [DIRECTOR_LAN, DIRECTOR_CLIENT_SIDE, ROUTER_LAN, ROUTER_CLIENT_SIDE];
+  const taken = new Set([...fixed, vip]);
   for (const a of [...servers.map((s) => s.addr), ...clients]) {
-    if (taken.has(a)) fail('topology', `address ${a} is used twice (the director has ${DIRECTOR_LAN} and ${DIRECTOR_CLIENT_SIDE}, the DR router ${ROUTER_LAN} and ${ROUTER_CLIENT_SIDE})`);
+    if (taken.has(a)) fail('topology', `address ${a} is used twice (the director has ${fixed[0]} and ${fixed[1]}, the DR router ${fixed[2]} and ${fixed[3]})`);
     taken.add(a);
   }
-  return { vip, servers, clients, tcpPorts: ports('tcpPorts', [80]), udpPorts: ports('udpPorts', []) };
+  return { family, vip, servers, clients, tcpPorts: ports('tcpPorts', [80]), udpPorts: ports('udpPorts', []) };
 }
 
 function fromList(v: unknown, where: string, topo: Topology): string[] {
   const list = Array.isArray(v) ? v : [v];
   if (list.length === 0) fail(where, 'expected at least one client address');
   return list.map((a, i) => {
-    const s = ipv4(a, `${where}[${i}]`);
+    const s = addrOf(a, `${where}[${i}]`, topo.family);
     if (!topo.clients.includes(s)) fail(where, `${s} is not in topology.clients`);
     return s;
   });
@@ -184,8 +236,8 @@ function step(v: unknown, i: number, topo: Topology, held: Set<string>): Step {
     case 'connect':
     case 'udp': {
       if (!isObject(body)) fail(where, 'expected {from, to, count?}');
-      endpoint(body['to'], `${where}.to`);
-      const s = { from: fromList(body['from'], `${where}.from`, topo), to: body['to'] as string, count: count(body['count'], `${where}.count`) };
+      const to = endpoint(body['to'], `${where}.to`, topo.family);
+      const s = { from: fromList(body['from'], `${where}.from`, topo), to, count: count(body['count'], `${where}.count`) };
       return kind === 'connect' ? { connect: s } : { udp: s };
     }
     case 'hold': {
@@ -194,15 +246,15 @@ function step(v: unknown, i: number, topo: Topology, held: Set<string>): Step {
       if (!/^[a-z][a-z0-9]*$/.test(as)) fail(`${where}.as`, 'use lower-case letters and digits, starting with a letter');
       if (held.has(as)) fail(where, `"${as}" is already held`);
       held.add(as);
-      endpoint(body['to'], `${where}.to`);
-      return { hold: { from: fromList(body['from'], `${where}.from`, topo)[0]!, to: body['to'] as string, as } };
+      const to = endpoint(body['to'], `${where}.to`, topo.family);
+      return { hold: { from: fromList(body['from'], `${where}.from`, topo)[0]!, to, as } };
     }
     case 'capture': {
       if (!isObject(body)) fail(where, 'expected {label, from, to}');
-      endpoint(body['to'], `${where}.to`);
+      const to = endpoint(body['to'], `${where}.to`, topo.family);
       const label = str(body['label'], `${where}.label`);
       if (!/^[a-z0-9-]+$/.test(label)) fail(`${where}.label`, 'use lower-case letters, digits and -');
-      return { capture: { label, from: fromList(body['from'], `${where}.from`, topo)[0]!, to: body['to'] as string } };
+      return { capture: { label, from: fromList(body['from'], `${where}.from`, topo)[0]!, to } };
     }
   }
 }
@@ -248,7 +300,7 @@ export function splitArgs(line: string): string[] {
 export function clientActions(s: Step, stepIndex: number, next: number): { actions: ClientAction[]; next: number } {
   const actions: ClientAction[] = [];
   const add = (kind: ClientAction['kind'], from: string, to: string, id?: string, label?: string): void => {
-    const m = /^(.*):(\d+)$/.exec(to)!;
+    const m = /^\[?(.*?)\]?:(\d+)$/.exec(to)!;
     const a: ClientAction = { kind, step: stepIndex, id: id ?? `c${next}`, from, port: next, vip: m[1]!, vport: Number(m[2]) };
     if (label !== undefined) a.label = label;
     actions.push(a);
