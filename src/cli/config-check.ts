@@ -47,7 +47,7 @@ export function errorsOf(c: FilesCheck): Diagnostic[] {
 
 /** Interfaces of the host, when known (start-up); null for --config-test (names not checked). */
 export interface CheckContext {
-  ifaces: readonly { name: string; ip: number }[] | null;
+  ifaces: readonly { name: string; ip: number; ll6?: Uint8Array }[] | null;
 }
 
 /** Check --config and --rules of `o`, as the start would load them. */
@@ -156,7 +156,9 @@ function checkConfig(path: string, o: Pick<LbOptions, 'sync' | 'workers' | 'work
     return i >= 0 ? i : undefined;
   };
   try {
-    haSettings(plan, o, indexOf, (i) => (ctx.ifaces ? ctx.ifaces[i]!.ip : 1));
+    const ifaces = ctx.ifaces;
+    if (ifaces) haSettings(plan, o, indexOf, (i) => ifaces[i]!.ip, (i) => ifaces[i]!.ll6);
+    else haSettings(plan, o, indexOf, () => 1);
   } catch (err) {
     if (!(err instanceof HaError)) throw err;
     const file = err.source && err.source.file !== resolvePath(path) ? err.source.file : path;

@@ -193,7 +193,7 @@ export async function preflight(o: LbOptions, probes: Probes): Promise<Checked> 
   if (files.plan && (o.worker === null || o.worker.k === 0)) {
     const index = new Map(ifaces.map((i, n) => [i.name, n]));
     try {
-      haSettings(files.plan, { ...o, nActive: o.bgp !== null }, (n) => index.get(n), (i) => ifaces[i]!.ip);
+      haSettings(files.plan, { ...o, nActive: o.bgp !== null }, (n) => index.get(n), (i) => ifaces[i]!.ip, (i) => ifaces[i]!.ll6);
     } catch (err) {
       if (err instanceof HaError) throw new PreflightError(err.message);
       throw err;

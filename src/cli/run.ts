@@ -116,7 +116,7 @@ export async function startBalancer(o: LbOptions, log: (s: string) => void, deps
 
   // ---- 2. build, in memory only
   const engine = new Engine({
-    ifaces: ifaces.map((i) => (i.ll6 ? { name: i.name, mac: i.mac, mtu: i.mtu, ip: i.ip, ll6: i.ll6 } : { name: i.name, mac: i.mac, mtu: i.mtu, ip: i.ip })),
+    ifaces: ifaces.map((i) => ({ name: i.name, mac: i.mac, mtu: i.mtu, ip: i.ip, ...(i.ll6 ? { ll6: i.ll6 } : {}), ...(i.ip6 ? { ip6: i.ip6 } : {}) })),
     maxConns: o.maxConns,
     checksum: o.checksum,
   });

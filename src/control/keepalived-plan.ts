@@ -198,7 +198,6 @@ function planService(vs: VirtualServer, groups: readonly VirtualServerGroup[], w
     const ra = endpoint(rs.address, v6, rs.source, 'real_server', `real_server ${rs.address} of virtual_server ${vs.name}`);
     const rkey = `${rs.address}:${rs.port}`;
     const fwd = method(vs, rs.forwarding, rs.source);
-    if (v6 && fwd === FWD_TUNNEL) fail(rs.source, 'lvs_method', `TUN for the IPv6 real_server ${rs.address} of virtual_server ${vs.name} (${IPV6_SUPPORTED_SO_FAR})`);
     dests.push({
       key: rkey,
       spec: {

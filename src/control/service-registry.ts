@@ -139,7 +139,7 @@ export class ServiceRegistry {
     this.checkFamily(svc, spec);
     if (lookupDest(svc, spec.addr, addr6, port)) throw new RegistryError(E.DEST_EXISTS);
     this.checkSettings(spec);
-    if (spec.fwd === FWD_TUNNEL) this.tunnelSource(spec.addr);
+    if (spec.fwd === FWD_TUNNEL) this.tunnelSource(spec.addr, addr6);
     // ip_vs_trash_get_dest: a deleted dest still referenced by connections comes back as it was.
     let d = this.engine.registry.findDeleted(spec.addr, port, svc, addr6);
     if (d === null) {
@@ -165,7 +165,7 @@ export class ServiceRegistry {
     if (!d) throw new RegistryError(E.NO_SUCH_DEST);
     this.checkFamily(svc, spec);
     this.checkSettings(spec);
-    if (spec.fwd === FWD_TUNNEL) this.tunnelSource(d.addr);
+    if (spec.fwd === FWD_TUNNEL) this.tunnelSource(d.addr, d.af === AF_INET6 ? d.addr6 : null);
     d.fwd = spec.fwd;
     listEdit(svc, svc.scheduler, d, spec);
   }
@@ -194,7 +194,7 @@ export class ServiceRegistry {
     if (v6 && spec.fwd === FWD_FNAT && this.engine.conns6.fnat.size === 0) {
       throw new RegistryError('full-NAT to an IPv6 server needs an IPv6 local address: give --fnat-addr with an IPv6 address the real servers route back to');
     }
-    if (v6 !== (svc.af === AF_INET6) || (v6 && spec.fwd !== FWD_MASQ && spec.fwd !== FWD_DR && spec.fwd !== FWD_FNAT)) {
+    if (v6 !== (svc.af === AF_INET6)) {
       throw new RegistryError(`${E.NOT_SUPPORTED_IPV6} (${fwdName(spec.fwd)} to an IPv${v6 ? 6 : 4} server of an IPv${svc.af === AF_INET6 ? 6 : 4} service: ${IPV6_SUPPORTED_SO_FAR})`);
     }
   }
@@ -221,7 +221,15 @@ export class ServiceRegistry {
   }
 
   /** The outer source of a tunnel is the egress interface's address (the route's source). */
-  private tunnelSource(addr: number): void {
+  private tunnelSource(addr: number, addr6: Int32Array | null = null): void {
+    if (addr6 !== null) {
+      const hop6 = this.routing.lookup6(addr6);
+      const iface6 = hop6 === null ? undefined : this.engine.ifaces[hop6.iface];
+      if (iface6 !== undefined && iface6.ip6 === undefined) {
+        throw new RegistryError(`tunnel to ${formatIPv6(addr6)}: interface ${iface6.name} has no global IPv6 address to send the ip6ip6 tunnel from`);
+      }
+      return;
+    }
     const hop = this.routing.lookup(addr);
     const iface = hop === null ? undefined : this.engine.ifaces[hop.iface];
     if (iface !== undefined && iface.ip === 0) {

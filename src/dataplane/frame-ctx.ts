@@ -15,6 +15,8 @@ export interface EngineIface {
   ip: number;
   /** Its IPv6 link-local address (16 bytes; the source of our Neighbour Solicitations), if any. */
   ll6?: Uint8Array;
+  /** Its first global IPv6 address (16 bytes; the outer source of ip6ip6 tunnels), if any. */
+  ip6?: Uint8Array;
 }
 
 export class FrameCtx {

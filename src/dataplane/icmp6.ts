@@ -4,7 +4,7 @@
  *  - in: an error about a reply we sent from VIP:vport to a client (a router's Packet Too
  *    Big, say) goes to the real server, with the outer destination and the quoted source
  *    address and port turned back into the server's (ip_vs_nat_icmp_v6, inout = 0); for DR
- *    it goes to the server as it is, the server owning the VIP;
+ *    it goes to the server as it is, the server owning the VIP, and for a tunnel inside ip6ip6;
  *  - out: a NAT server's error about a packet it got from a client goes to the client from
  *    the VIP, the quoted destination turned back into VIP:vport (inout = 1).
  * Full-NAT entries also swap the local address and port for the client's, both ways.
@@ -20,7 +20,8 @@ import { UL_FRAGOFF, UL_OFFSET, UL_SLOTS, findUpperLayer } from '../packet/ipv6-
 import { AF_INET6 } from '../lvs/af.js';
 import { NONE } from '../table/conn-table.js';
 import type { ConnTable6 } from '../table/conn-table6.js';
-import { FWD_DR, FWD_FNAT, FWD_MASQ } from './model.js';
+import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL } from './model.js';
+import { writeIp6ip6 } from './tunnel6.js';
 import { statsIn, statsOut } from './counters.js';
 import { DROP } from './verdict.js';
 import type { FrameCtx } from './frame-ctx.js';
@@ -86,11 +87,18 @@ export class Icmp6 {
           writeU16(b, il4 + 2, t.lport[e]!);
         }
         icmpv6.fillChecksum(b, l3, c, end - c);
-      } else if (fwd !== FWD_DR) {
+      } else if (fwd !== FWD_DR && fwd !== FWD_TUNNEL) {
         return f.drop(DROP.unsupported_fwd_ipv6);
       }
       if (b[l3 + OFF_HOPLIMIT]! <= 1) return f.drop(DROP.ttl_exceeded);
       b[l3 + OFF_HOPLIMIT]!--;
+      if (fwd === FWD_TUNNEL) {
+        // ip_vs_icmp_xmit_v6 hands a tunnel entry's error to its transmitter: encapsulated as it is.
+        const src = f.ifaces[d.iface]!.ip6;
+        const len = src === undefined ? -1 : writeIp6ip6(f.scratch, b, l3, end, src, d.addr6, 0);
+        if (len < 0) return f.drop(DROP.oversize);
+        return this.hop.send(d.neigh, f.scratch, len, d.iface);
+      }
       return this.hop.send(d.neigh, b, end, d.iface);
     }
     // out: a NAT server about client -> RIP:dport.

@@ -16,6 +16,8 @@ export interface IfaceInfo {
   up: boolean;
   /** First usable link-local IPv6 address (scope link; 16 bytes), the source of our NS; absent if none. */
   ll6?: Uint8Array;
+  /** First global IPv6 address (16 bytes): the outer source of ip6ip6 tunnels. */
+  ip6?: Uint8Array;
 }
 
 export interface KernelRoute {
@@ -77,6 +79,9 @@ export function interfacesOf(links: IpAddrJson[]): IfaceInfo[] {
       };
       const ll6 = linkLocalOf(l.addr_info ?? []);
       if (ll6) info.ll6 = ll6;
+      const g6 = (l.addr_info ?? []).find((a) => a.family === 'inet6' && a.scope === 'global' && !a.tentative && !a.dadfailed);
+      const ip6 = g6 ? ipv6Bytes(g6.local) : null;
+      if (ip6) info.ip6 = ip6;
       return info;
     });
 }

@@ -110,7 +110,7 @@ t.test('IPv6 virtual and real servers load; an IPv6 server under an IPv4 service
   const plan = planFromKeepalived(config, errors);
   t.same(errors.map((e) => e.message), [
     "dual.conf:18: keyword 'real_server': real_server 2001:db8::20 of virtual_server 10.0.0.1:80/TCP is IPv6 and its virtual server IPv4 " +
-      '(IPv6 services are forwarded by NAT (-m), direct routing (-g) and full-NAT (--fnat); tunnelling is not built for IPv6 yet)',
+      '(IPv6 services are forwarded to IPv6 servers by NAT (-m), direct routing (-g), full-NAT (--fnat) and ip6ip6 tunnel (-i); tunnels between address families are not built)',
   ]);
   t.equal(plan.services.length, 1);
   t.match(plan.services[0]!.spec, { proto: 6, port: 80, persistent: 50, netmask: 64, scheduler: 'rr' }, 'persistence_granularity is a prefix length for IPv6 (ipvsadm -M 64)');

@@ -330,7 +330,7 @@ t.test('IPv6 services and servers are loaded for NAT and DR; tunnelling across f
   const before = session.run(['-S', '-n']).stdout;
   const refusedTunnel = {
     stdout: '',
-    stderr: 'Operation not supported with IPv6 (Tunnel to an IPv6 server of an IPv4 service: IPv6 services are forwarded by NAT (-m), direct routing (-g) and full-NAT (--fnat); tunnelling is not built for IPv6 yet)\n',
+    stderr: 'Operation not supported with IPv6 (Tunnel to an IPv6 server of an IPv4 service: IPv6 services are forwarded to IPv6 servers by NAT (-m), direct routing (-g), full-NAT (--fnat) and ip6ip6 tunnel (-i); tunnels between address families are not built)\n',
     status: 255,
   };
   t.same(session.run(['-A', '-f', '7', '-6', '-s', 'rr']), { stdout: '', stderr: 'Firewall-mark services (-f) are not supported by this balancer\n', status: 255 });
@@ -340,6 +340,7 @@ t.test('IPv6 services and servers are loaded for NAT and DR; tunnelling across f
   t.equal(changes.n, 3, 'only the three seed commands changed anything');
   t.equal(session.run(['-A', '-t', '[2001:db8::1]:80', '-s', 'rr']).status, 0);
   t.equal(session.run(['-a', '-t', '[2001:db8::1]:80', '-r', '[2001:db8::10]:8080', '-m']).status, 0, 'an IPv6 NAT server on the on-link 2001:db8::/32');
-  t.equal(session.run(['-a', '-t', '[2001:db8::1]:80', '-r', '[2001:db8::11]:80', '-i']).stderr, refusedTunnel.stderr.replace('IPv4 service', 'IPv6 service'));
+  t.equal(session.run(['-a', '-t', '[2001:db8::1]:80', '-r', '[2001:db8::11]:80', '-i']).stderr,
+    'tunnel to 2001:db8::11: interface eth0 has no global IPv6 address to send the ip6ip6 tunnel from\n', 'an ip6ip6 tunnel needs a source address');
   t.equal(session.run(['-S', '-n']).stdout, `${before}-A -t [2001:db8::1]:80 -s rr\n-a -t [2001:db8::1]:80 -r [2001:db8::10]:8080 -m -w 1\n`, 'saved after the IPv4 rules, in ipvsadm -S form');
 });

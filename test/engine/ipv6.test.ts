@@ -214,7 +214,7 @@ t.test('persistence with -M 64: clients of one /64 stay on one server (ip_vs_sch
 
 t.test('registry: an IPv6 server needs an IPv6 service, NAT or DR; listings show [addr]:port as ipvsadm does', async (t) => {
   const { engine, registry } = setup();
-  t.throws(() => registry.addDest(svc6(), { ...dest6('2001:db8:0:1::5'), fwd: FWD_TUNNEL }), /tunnelling is not built for IPv6/);
+  t.throws(() => registry.addDest(svc6(), { ...dest6('2001:db8:0:1::5'), fwd: FWD_TUNNEL }), /no global IPv6 address to send the ip6ip6 tunnel from/);
   t.throws(() => registry.addDest(svc6(), { addr: 0x0a000001, port: 80, weight: 1, fwd: FWD_MASQ, uThreshold: 0, lThreshold: 0 }), /Masq to an IPv4 server of an IPv6 service/);
   const s = new ControlSession(registry, new RateEstimator(), {}, () => {}, () => 0);
   t.equal(s.run(['-a', '-t', '[2001:db8:0:1::127]:80', '-r', '[2001:db8:0:1::6]:80', '-m']).status, 0);
@@ -303,4 +303,35 @@ t.test('full-NAT over IPv6: the source becomes a local address and port, the rep
 t.test('full-NAT to an IPv6 server without an IPv6 local address is refused, saying what to give', async (t) => {
   const { registry } = setup([]);
   t.throws(() => registry.addDest(svc6(), dest6(IP6.rs1, { fwd: FWD_FNAT })), /needs an IPv6 local address: give --fnat-addr/);
+});
+
+t.test('ip6ip6 tunnel (ip_vs_tunnel_xmit_v6): the packet, hop limit - 1, behind a 40-byte header from the director\'s address; super-frames cut first', async (t) => {
+  const dir6 = '2001:db8:0:1::2';
+  const engine = new Engine({
+    ifaces: [{ name: 'eth0', mac: parseMac(MAC.lb)!, mtu: 1500, ip: 0, ll6: Uint8Array.from(ip6Bytes(IP6.lbLinkLocal)), ip6: Uint8Array.from(ip6Bytes(dir6)) }],
+    maxConns: 64,
+  });
+  const registry = new ServiceRegistry(engine, new RoutingTable([], [{ dst: w(IP6.net), prefixLen: 64, iface: 0, gateway: null }, { dst: w('::'), prefixLen: 0, iface: 0, gateway: w(IP6.router) }]));
+  registry.addService(svc6());
+  registry.addDest(svc6(), dest6(IP6.rs1, { fwd: FWD_TUNNEL, port: 80 }));
+  for (let n = 0; n < engine.neigh.size; n++) engine.neigh.set(n, parseMac(MAC.rs1)!, 0);
+  const outer = (inner: number[]) => [...macBytes(MAC.rs1), ...macBytes(MAC.lb), 0x86, 0xdd, ...ipv6({ src: dir6, dst: IP6.rs1, next: 41, hopLimit: inner[7]! }, inner)];
+  const syn = send(engine, clientSyn());
+  t.equal(syn.out, hex(outer(ipv6({ src: IP6.client, dst: IP6.vip, next: TCP, hopLimit: 62 }, tcp6(IP6.client, IP6.vip, SYN)))),
+    'next header 41, hop limit the inner one, the inner packet unchanged but its hop limit');
+  // A 3000-byte TCPv6 super-frame, 1400 bytes a segment: three packets of at most 1460 (1500 - 40).
+  const payload = Array.from({ length: 3000 }, (_, i) => (i * 7) & 0xff);
+  const data: TcpFields = { ...SYN, flags: TCP_ACK | 0x08, seq: 1001, ack: 1, payload };
+  const r = send(engine, clientSyn(data), 1001, OFL_KNOWN | OFL_GSO_TCPV6 | (1400 << OFL_SIZE_SHIFT));
+  const seg = (k: number) => {
+    const last = k === 2;
+    const piece = payload.slice(k * 1400, k * 1400 + 1400);
+    return hex(outer(ipv6({ src: IP6.client, dst: IP6.vip, next: TCP, hopLimit: 62 }, tcp6(IP6.client, IP6.vip, { ...data, seq: 1001 + k * 1400, flags: last ? TCP_ACK | 0x08 : TCP_ACK, payload: piece }))));
+  };
+  t.equal(r.out, seg(0), 'segment 0: PSH cleared, checksum in full');
+  const rest: string[] = [];
+  while (engine.takeQueued() >= 0) rest.push(hex([...engine.verdict.buf.subarray(0, engine.verdict.len)]));
+  t.same(rest, [seg(1), seg(2)], 'segments 1 and 2 follow; PSH on the last only');
+  const noSrc = setup([]);
+  t.throws(() => noSrc.registry.addDest(svc6(), dest6(IP6.rs1, { fwd: FWD_TUNNEL, port: 80 })), /no global IPv6 address to send the ip6ip6 tunnel from/);
 });
