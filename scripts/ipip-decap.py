@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# A stand-in for tunl0 where the kernel has no ipip module (this project's lab host): run in
+# A stand-in for tunl0 / ip6tnl0 where the kernel has no ipip or ip6_tunnel module (this project's lab host): run in
 # a real server's network namespace, it reads the IPIP packets addressed to this host from
 # the interface IF (AF_PACKET) and writes the packet inside each into a TUN device, so the
 # namespace's own stack receives it as it would from tunl0 (VIP on lo, rp_filter 0 on the
@@ -25,13 +25,19 @@ subprocess.run(['ip', 'link', 'set', tunname, 'up'], check=True)
 for conf in ('all', tunname):
     with open(f'/proc/sys/net/ipv4/conf/{conf}/rp_filter', 'w') as f:
         f.write('0')
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+# ETH_P_ALL: IPIP (IPv4 protocol 4) and ip6ip6 (IPv6 next header 41, RFC 2473) alike.
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
 s.bind((ifname, 0))
 print(f'ipip-decap: {ifname} -> {tunname}', flush=True)
 while True:
     frame, addr = s.recvfrom(65535)
-    # Ethernet + outer IPv4 with protocol 4, not one of our own frames.
-    if addr[2] == PACKET_OUTGOING or len(frame) < 34 or frame[23] != 4:
+    if addr[2] == PACKET_OUTGOING or len(frame) < 34:
         continue
-    ihl = (frame[14] & 0x0F) * 4
-    os.write(tun, frame[14 + ihl:14 + ((frame[16] << 8) | frame[17])])
+    ethertype = (frame[12] << 8) | frame[13]
+    if ethertype == 0x0800 and frame[23] == 4:
+        # Ethernet + outer IPv4 with protocol 4.
+        ihl = (frame[14] & 0x0F) * 4
+        os.write(tun, frame[14 + ihl:14 + ((frame[16] << 8) | frame[17])])
+    elif ethertype == 0x86DD and len(frame) >= 54 and frame[20] == 41:
+        # Ethernet + outer IPv6 (no extension headers) with next header 41: the packet after it.
+        os.write(tun, frame[54:54 + ((frame[18] << 8) | frame[19])])

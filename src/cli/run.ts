@@ -15,6 +15,7 @@ import { sameAddr } from '../lvs/addr.js';
 import { stateName } from '../lvs/conn-state.js';
 import { fwdName } from '../lvs/fwd.js';
 import { destName, serviceName } from '../lvs/names.js';
+import { endpointLabel, serviceLabel } from '../control/endpoint-names.js';
 import { protoName } from '../lvs/proto.js';
 import { openPorts, IoError, type IoKind, type OpenedPorts, type PortSpec } from '../io/open-ports.js';
 import { fanoutProgram } from '../io/ring/fanout-bpf.js';
@@ -329,9 +330,9 @@ function summary(o: LbOptions, rt: Runtime, log: (s: string) => void, guard: Gua
     log(`VIP ${formatIPv4(v.addr)}: not a local address: ARP answered on ${on.join(', ')}, gratuitous ARP sent`);
   }
   for (const s of e.services) {
-    log(`service ${serviceName(s.proto, s.addr, s.port)} ${s.scheduler.name}${s.timeoutS ? ` persistent ${s.timeoutS}` : ''}`);
+    log(`service ${serviceLabel(s)} ${s.scheduler.name}${s.timeoutS ? ` persistent ${s.timeoutS}` : ''}`);
     for (const d of [...s.dests].reverse()) {
-      log(`  -> ${destName(d.addr, d.port)} ${fwdName(d.fwd)} weight ${d.weight} via ${rt.ports[d.iface]!.name}`);
+      log(`  -> ${endpointLabel(d)} ${fwdName(d.fwd)} weight ${d.weight} via ${rt.ports[d.iface]!.name}`);
     }
   }
   if (o.vip !== null) for (const line of emptyVipHint(o, e)) log(line);
@@ -370,14 +371,14 @@ export function emptyVipHint(o: LbOptions, e: Engine, cmd = clientCommand(o)): s
 
 /** Human summary printed at shutdown: what happened to every packet. */
 export function finalReport(e: Engine, ports: readonly PacketPort[] = []): string {
-  const lines = [`frames: ${e.counters.rxFrames} received, ${e.counters.txFrames} sent, ${e.counters.arpReplies} ARP replies, ${e.counters.icmpSent} ICMP errors${e.ipip.packets > 0 ? `, ${e.ipip.packets} IPIP packets to tunnel servers` : ''}`];
+  const lines = [`frames: ${e.counters.rxFrames} received, ${e.counters.txFrames} sent, ${e.counters.arpReplies} ARP replies, ${e.counters.icmpSent} ICMP errors${e.ipip.packets > 0 ? `, ${e.ipip.packets} IPIP packets to tunnel servers` : ''}${e.ip6ip6.packets > 0 ? `, ${e.ip6ip6.packets} ip6ip6 packets to tunnel servers` : ''}`];
   for (const s of e.services) {
-    lines.push(`service ${serviceName(s.proto, s.addr, s.port)}: ${s.stats.conns} conns, ${s.stats.inPkts} in, ${s.stats.outPkts} out`);
+    lines.push(`service ${serviceLabel(s)}: ${s.stats.conns} conns, ${s.stats.inPkts} in, ${s.stats.outPkts} out`);
     for (const d of [...s.dests].sort((a, b) => a.addr - b.addr)) {
-      lines.push(`  -> ${destName(d.addr, d.port)} conns ${d.stats.conns} active ${d.activeConns} inactive ${d.inactConns} in ${d.stats.inPkts} out ${d.stats.outPkts}`);
+      lines.push(`  -> ${endpointLabel(d)} conns ${d.stats.conns} active ${d.activeConns} inactive ${d.inactConns} in ${d.stats.inPkts} out ${d.stats.outPkts}`);
     }
   }
-  lines.push(`offloads: ${e.counters.partialFrames} partial checksums (${e.counters.partialCompleted} completed here), ${e.counters.gsoFrames} GSO frames (${e.counters.superFramesDropped} dropped: pcap cannot send them${e.ipip.segmented > 0 ? `; ${e.ipip.segmented} segmented for tunnel servers` : ''}), ${e.counters.neighQueued} frames waited for ARP (${e.counters.neighFlushed} sent)`);
+  lines.push(`offloads: ${e.counters.partialFrames} partial checksums (${e.counters.partialCompleted} completed here), ${e.counters.gsoFrames} GSO frames (${e.counters.superFramesDropped} dropped: pcap cannot send them${e.ipip.segmented + e.ip6ip6.segmented > 0 ? `; ${e.ipip.segmented + e.ip6ip6.segmented} segmented for tunnel servers` : ''}), ${e.counters.neighQueued} frames waited for ARP (${e.counters.neighFlushed} sent)`);
   for (const p of ports) {
     // Frames that never reached the engine: a full receive ring, a refused transmit.
     const ring = p.readDrops ? `, ${p.readDrops()} dropped by the kernel (ring full)` : '';
@@ -385,7 +386,7 @@ export function finalReport(e: Engine, ports: readonly PacketPort[] = []): strin
   }
   const drops = DROP_REASONS.map((r, i) => [r, e.counters.drops[i]!] as const).filter(([, n]) => n > 0);
   lines.push(`drops: ${drops.length ? drops.map(([r, n]) => `${r}=${n}`).join(' ') : 'none'}`);
-  lines.push(`connections in table: ${e.table.count} (${countStates(e)})`);
+  lines.push(`connections in table: ${e.table.count} (${countStates(e)})${e.table6.count > 0 ? `, IPv6 table: ${e.table6.count}` : ''}`);
   return lines.join('\n');
 }
 

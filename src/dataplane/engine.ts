@@ -32,6 +32,7 @@ import { Vip6Table, type Vip6Entry } from './vip6-table.js';
 import { ConnTable6 } from '../table/conn-table6.js';
 import { Conns6 } from './conn6.js';
 import { Xmit6 } from './xmit6.js';
+import type { Ip6ip6Tunnel } from './tunnel6.js';
 import { Pipeline6 } from './ipv6-path.js';
 import { NdInput } from './nd-input.js';
 import { Icmp6 } from './icmp6.js';
@@ -83,6 +84,8 @@ export class Engine {
   readonly fnat: FnatPool;
   /** IPIP encapsulation and its counters. */
   readonly ipip: IpipTunnel;
+  /** ip6ip6 encapsulation (IPv6 tunnel servers) and its counters. */
+  readonly ip6ip6: Ip6ip6Tunnel;
   /** Frames waiting for their next hop (and tunnel segments ready to go). */
   readonly pending: NeighQueue;
   /** The buffer of frames the engine builds (a verdict's buf is this or the input frame). */
@@ -110,6 +113,7 @@ export class Engine {
     this.table6 = new ConnTable6(opts.maxConns6 ?? opts.maxConns ?? 1 << 20, opts.tickMs ?? 100);
     this.conns6 = new Conns6(f, this.table6, this.registry, this.settings, this.conns.guard);
     const xmit6 = new Xmit6(f, this.table6, this.hop, icmpErrors);
+    this.ip6ip6 = xmit6.ip6ip6;
     this.pipeline6 = new Pipeline6(f, this.registry, this.vips6, this.conns6, xmit6, new NdInput(f, this.hop, this.vips6),
       new Icmp6(f, this.table6, this.registry, this.vips6, this.hop), icmpErrors, this.settings, this.hooks);
     this.fnat = this.conns.fnat;
