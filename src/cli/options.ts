@@ -198,7 +198,14 @@ export function parseOptions(argv: string[], defaults: OptionDefaults = {}): LbO
       return v;
     };
     switch (name) {
-      case '--vip': o.vip = addr(name, value()); break;
+      case '--vip': {
+        const v = value();
+        if (v.includes(':')) {
+          throw new UsageError(`invalid value for --vip: '${v}' (--vip takes an IPv4 address; add IPv6 services with lb ipvsadm -A -t [ADDR]:PORT, a --rules file or --config)`);
+        }
+        o.vip = addr(name, v);
+        break;
+      }
       case '--port': o.ports.push(intIn(name, value(), 0, 65535)); break;
       case '--proto': {
         const v = value();

@@ -133,3 +133,11 @@ t.test('--sloppy-tcp / --no-sloppy-tcp (default auto: on for mh with --bgp)', as
   t.equal(parseOptions(['--sloppy-tcp']).sloppyTcp, 'on');
   t.equal(parseOptions(['--no-sloppy-tcp']).sloppyTcp, 'off');
 });
+
+t.test('--vip is IPv4; an IPv6 one is refused saying where IPv6 services come from; --fnat-addr takes both families', async (t) => {
+  t.throws(() => parseOptions(['--vip', '2001:db8::1']), { message: "invalid value for --vip: '2001:db8::1' (--vip takes an IPv4 address; add IPv6 services with lb ipvsadm -A -t [ADDR]:PORT, a --rules file or --config)" });
+  const o = parseOptions([...BASE, '--fnat-addr', '10.0.0.200', '--fnat-addr', '2001:db8::200']);
+  t.same(o.fnatAddrs, [0x0a0000c8]);
+  t.same(o.fnatAddrs6.map((a) => [...a]), [[0x20010db8, 0, 0, 0x200]]);
+  t.throws(() => parseOptions([...BASE, '--fnat-addr', '2001:db8::zz']), /invalid value for --fnat-addr: '2001:db8::zz'/);
+});
