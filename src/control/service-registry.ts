@@ -15,7 +15,7 @@ import { formatIPv6, prefixToMask6 } from '../packet/addr6.js';
 import { AF_INET6 } from '../lvs/af.js';
 import { fwdName } from '../lvs/fwd.js';
 import { IPV6_SUPPORTED_SO_FAR } from './ipv6-status.js';
-import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL, RealServer, Stats, VirtualService, repliesBypass } from '../dataplane/model.js';
+import { FWD_FNAT, FWD_TUNNEL, RealServer, Stats, VirtualService, repliesBypass } from '../dataplane/model.js';
 import { sameDestAddr } from '../dataplane/service-table.js';
 import type { Engine } from '../dataplane/engine.js';
 import type { RoutingTable } from '../dataplane/routing.js';

@@ -12,7 +12,7 @@ import { fwdName } from '../lvs/fwd.js';
 import { protoName } from '../lvs/proto.js';
 import { CF_TEMPLATE } from '../table/conn-table.js';
 import type { RateEstimator } from './estimator.js';
-import type { ConnSnapshot, DestSnapshot, ForwardMethod, ServiceSnapshot, Snapshot, StatsSnapshot } from './snapshot-types.js';
+import type { ConnSnapshot, DestSnapshot, ServiceSnapshot, Snapshot, StatsSnapshot } from './snapshot-types.js';
 import { DEFAULT_CONN_TABLE_SIZE } from './snapshot-types.js';
 
 function stats(s: Stats): StatsSnapshot {

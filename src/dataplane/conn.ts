@@ -8,9 +8,9 @@
 import * as ipv4 from '../packet/ipv4.js';
 import { ConnTable, CF_INACTIVE, CF_IN_REVERSE, CF_NOOUTPUT, CF_SYNCED, CF_TEMPLATE, NONE } from '../table/conn-table.js';
 import { S_NONE, S_UDP, nextSecureTcpState, nextTcpState } from '../table/tcp-state.js';
-import { DEST_F_AVAILABLE, SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
+import { SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
 import { markAfterBind } from '../sched/thresholds.js';
-import { mayReschedule, moveState, unbindCounts } from './dest-counts.js';
+import { mayReschedule, moveState, postponeIfControlling, templateUsable, unbindEntry } from './dest-counts.js';
 import { FWD_FNAT, RealServer, VirtualService, repliesBypass } from './model.js';
 import { FnatPool } from './fnat-pool.js';
 import { countConn } from './counters.js';
@@ -19,7 +19,6 @@ import type { ServiceTable } from './service-table.js';
 import type { Hooks, Settings } from './settings.js';
 import { Guard } from '../defense/guard.js';
 
-const PERSIST_POSTPONE_MS = 60_000; // ip_vs_conn_expire: controlling entries wait in 60 s steps
 const NEW_CONN_TIMEOUT_MS = 3_000; // ip_vs_conn_new, replaced by the first state transition
 
 /** schedule()'s failures; a result >= table capacity is one-packet scheduling (capacity + dest id). */
@@ -179,9 +178,7 @@ export class Conns {
 
   /** ip_vs_check_template. */
   private templateValid(tmpl: number): boolean {
-    const d = this.services.dests[this.table.dest[tmpl]!];
-    if (!d || !(d.flags & DEST_F_AVAILABLE)) return false;
-    return !(this.settings.expireQuiescentTemplate && d.weight === 0);
+    return templateUsable(this.settings, this.services.dests[this.table.dest[tmpl]!]);
   }
 
   /** An invalid template stops matching (the kernel rehashes it with vport 0xffff) and dies. */
@@ -193,21 +190,14 @@ export class Conns {
   /** Timer expiry (ip_vs_conn_expire). */
   private expire(e: number): void {
     const t = this.table;
-    if (t.nControl[e]! > 0) {
-      t.timeoutMs[e] = PERSIST_POSTPONE_MS;
-      t.timers.arm(e, this.f.now + PERSIST_POSTPONE_MS);
-      return;
-    }
-    this.unbindAndFree(e);
+    if (!postponeIfControlling(t.nControl, t.timeoutMs, t.timers, e, this.f.now)) this.unbindAndFree(e);
   }
 
   /** ip_vs_unbind_dest + free; drops a deleted server once nothing refers to it. */
   unbindAndFree(e: number): void {
     const t = this.table;
     const d = this.services.dests[t.dest[e]!]!;
-    unbindCounts(t.flags[e]!, d);
-    const ctl = t.control[e]!;
-    if (ctl !== NONE) t.nControl[ctl]!--;
+    unbindEntry(t.flags, t.control, t.nControl, e, d);
     t.remove(e);
     this.services.release(d);
   }

@@ -12,12 +12,12 @@ import { AF_INET6 } from '../lvs/af.js';
 import { CF_INACTIVE, CF_IN_REVERSE, CF_NOOUTPUT, CF_TEMPLATE, NONE } from '../table/conn-table.js';
 import { ConnTable6, maskAddr6 } from '../table/conn-table6.js';
 import { S_NONE, S_UDP, nextSecureTcpState, nextTcpState } from '../table/tcp-state.js';
-import { DEST_F_AVAILABLE, SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
+import { SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
 import { markAfterBind } from '../sched/thresholds.js';
 import type { Guard } from '../defense/guard.js';
 import { FWD_FNAT, RealServer, VirtualService, repliesBypass } from './model.js';
 import { countConn } from './counters.js';
-import { mayReschedule, moveState, unbindCounts } from './dest-counts.js';
+import { mayReschedule, moveState, postponeIfControlling, templateUsable, unbindEntry } from './dest-counts.js';
 import { SCHED_FNAT_EXHAUSTED, SCHED_NO_DEST, SCHED_TABLE_FULL } from './conn.js';
 import { Fnat6Pool } from './fnat-pool6.js';
 import type { FrameCtx } from './frame-ctx.js';
@@ -30,7 +30,6 @@ export const W_VIP = 1;
 export const W_SNET = 2;
 export const W_SLOTS = 3;
 
-const PERSIST_POSTPONE_MS = 60_000; // ip_vs_conn_expire, as conn.ts
 const NEW_CONN_TIMEOUT_MS = 3_000;
 
 export class Conns6 {
@@ -162,27 +161,18 @@ export class Conns6 {
   }
 
   private templateValid(tmpl: number): boolean {
-    const d = this.services.dests[this.table.dest[tmpl]!];
-    if (!d || !(d.flags & DEST_F_AVAILABLE)) return false;
-    return !(this.settings.expireQuiescentTemplate && d.weight === 0);
+    return templateUsable(this.settings, this.services.dests[this.table.dest[tmpl]!]);
   }
 
   private expire(e: number): void {
     const t = this.table;
-    if (t.nControl[e]! > 0) {
-      t.timeoutMs[e] = PERSIST_POSTPONE_MS;
-      t.timers.arm(e, this.f.now + PERSIST_POSTPONE_MS);
-      return;
-    }
-    this.unbindAndFree(e);
+    if (!postponeIfControlling(t.nControl, t.timeoutMs, t.timers, e, this.f.now)) this.unbindAndFree(e);
   }
 
   unbindAndFree(e: number): void {
     const t = this.table;
     const d = this.services.dests[t.dest[e]!]!;
-    unbindCounts(t.flags[e]!, d);
-    const ctl = t.control[e]!;
-    if (ctl !== NONE) t.nControl[ctl]!--;
+    unbindEntry(t.flags, t.control, t.nControl, e, d);
     t.remove(e);
     this.services.release(d);
   }

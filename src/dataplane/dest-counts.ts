@@ -4,10 +4,14 @@
  * conn6.ts for IPv6). They take the table's typed-array columns, not the table, so each
  * caller stays monomorphic.
  */
-import { CF_INACTIVE, CF_NOOUTPUT, CF_TEMPLATE } from '../table/conn-table.js';
+import { CF_INACTIVE, CF_NOOUTPUT, CF_TEMPLATE, NONE } from '../table/conn-table.js';
+import type { TimerWheel } from '../table/timer-wheel.js';
+import { DEST_F_AVAILABLE } from '../sched/types.js';
 import { S_CLOSE, S_FIN_WAIT, S_TIME_WAIT, STATE_ACTIVE } from '../table/tcp-state.js';
 import { markAfterUnbind } from '../sched/thresholds.js';
 import type { RealServer } from './model.js';
+
+const PERSIST_POSTPONE_MS = 60_000; // ip_vs_conn_expire: controlling entries wait in 60 s steps
 import type { Settings } from './settings.js';
 
 /** Move entry e to state ns, between ActiveConn and InActConn as the state's activity changes (set_tcp_state). */
@@ -40,4 +44,28 @@ export function mayReschedule(s: Settings, d: RealServer, state: number, flags: 
   if (s.connReuseMode === 0) return false;
   if (state === S_TIME_WAIT || state === S_CLOSE) return true;
   return (s.connReuseMode & 2) !== 0 && state === S_FIN_WAIT && (flags & CF_NOOUTPUT) !== 0;
+}
+
+/** ip_vs_check_template: a persistence template may send new connections to its server. */
+export function templateUsable(s: Settings, d: RealServer | null | undefined): boolean {
+  if (!d || !(d.flags & DEST_F_AVAILABLE)) return false;
+  return !(s.expireQuiescentTemplate && d.weight === 0);
+}
+
+/**
+ * ip_vs_conn_expire's first test: an entry that still controls others (a template with
+ * connections) is not freed but waits another 60 s. True when it was postponed.
+ */
+export function postponeIfControlling(nControl: Int32Array, timeoutMs: Float64Array, timers: TimerWheel, e: number, now: number): boolean {
+  if (nControl[e]! <= 0) return false;
+  timeoutMs[e] = PERSIST_POSTPONE_MS;
+  timers.arm(e, now + PERSIST_POSTPONE_MS);
+  return true;
+}
+
+/** ip_vs_unbind_dest for entry e: off its server's counts and its template's. The caller frees the slot. */
+export function unbindEntry(flags: Uint8Array, control: Int32Array, nControl: Int32Array, e: number, d: RealServer): void {
+  unbindCounts(flags[e]!, d);
+  const ctl = control[e]!;
+  if (ctl !== NONE) nControl[ctl]!--;
 }

@@ -116,15 +116,24 @@ export function writeSegment(
   if (isUdp) {
     writeU16(out, o4 + 4, l4h + n);
   } else {
-    writeU32(out, o4 + 4, (readU32(b, l4 + 4) + from) >>> 0);
-    let flags = b[l4 + 13]!;
-    if (from + n < payload) flags &= ~(0x01 | 0x08); // FIN, PSH: only the last segment
-    if (k > 0) flags &= ~0x80; // CWR: only the first
-    out[o4 + 13] = flags;
+    writeTcpSegmentHeader(out, o4, b, l4, k, from, n, payload);
   }
   fillChecksum(out, p);
   writeOuter(out, l3, src, dst, outerId);
   return len;
+}
+
+/**
+ * The TCP header of segment k (payload bytes from `from`, n of them, of `payload`) as
+ * tcp_gso_segment writes it: sequence + from, FIN and PSH only on the last segment, CWR
+ * only on the first. The header is already copied to out[o4].
+ */
+export function writeTcpSegmentHeader(out: Uint8Array, o4: number, b: Uint8Array, l4: number, k: number, from: number, n: number, payload: number): void {
+  writeU32(out, o4 + 4, (readU32(b, l4 + 4) + from) >>> 0);
+  let flags = b[l4 + 13]!;
+  if (from + n < payload) flags &= ~(0x01 | 0x08);
+  if (k > 0) flags &= ~0x80;
+  out[o4 + 13] = flags;
 }
 
 /**

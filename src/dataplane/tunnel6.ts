@@ -13,11 +13,11 @@
  * virtio-net type for it), so writeSegment6 cuts it as tcp_gso_segment / __udp_gso_segment
  * would, then encapsulates each segment. Byte writes into caller buffers only.
  */
-import { readU32, writeU16, writeU32 } from '../packet/bytes.js';
+import { writeU16, writeU32 } from '../packet/bytes.js';
 import { copy16 } from '../packet/addr6.js';
 import { IPV6_HLEN, NEXTHDR_IPV6, OFF_DST, OFF_HOPLIMIT, OFF_NEXT, OFF_PLEN, OFF_SRC } from '../packet/ipv6.js';
 import { fillChecksum6 } from '../packet/l4v6.js';
-import { outerTos } from './tunnel.js';
+import { outerTos, writeTcpSegmentHeader } from './tunnel.js';
 
 export const IP6IP6_HLEN = IPV6_HLEN;
 
@@ -94,11 +94,7 @@ export function writeSegment6(
   if (isUdp) {
     writeU16(out, o4 + 4, l4h + n);
   } else {
-    writeU32(out, o4 + 4, (readU32(b, l4 + 4) + from) >>> 0);
-    let flags = b[l4 + 13]!;
-    if (from + n < payload) flags &= ~(0x01 | 0x08); // FIN, PSH: only the last segment
-    if (k > 0) flags &= ~0x80; // CWR: only the first
-    out[o4 + 13] = flags;
+    writeTcpSegmentHeader(out, o4, b, l4, k, from, n, payload);
   }
   fillChecksum6(out, p, o4, l4h + n, proto);
   writeOuter6(out, l3, inner, src, dst, dslot);

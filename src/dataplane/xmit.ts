@@ -7,7 +7,7 @@ import { readU16 } from '../packet/bytes.js';
 import { setMacs } from '../packet/ethernet.js';
 import * as ipv4 from '../packet/ipv4.js';
 import * as icmp from '../packet/icmp.js';
-import { OFL_SIZE_SHIFT } from '../packet/offload.js';
+import { OFL_SIZE_SHIFT, wireSize } from '../packet/offload.js';
 import { fillChecksum } from '../packet/l4.js';
 import { CF_SYNCED, type ConnTable } from '../table/conn-table.js';
 import { DROP } from './verdict.js';
@@ -35,11 +35,7 @@ export class Xmit {
 
   /** Segment size on the wire: the frame's own length, or one GSO segment's. */
   private wireSize(b: Uint8Array, l3: number, l4: number, total: number, proto: number): number {
-    const gso = this.f.rxOffload >>> OFL_SIZE_SHIFT;
-    if (gso === 0) return total;
-    const l4h = proto === ipv4.PROTO_TCP ? (b[l4 + 12]! >>> 4) << 2 : 8;
-    const seg = l4 - l3 + l4h + gso;
-    return seg < total ? seg : total;
+    return wireSize(this.f.rxOffload, b, l3, l4, total, proto === ipv4.PROTO_TCP);
   }
 
   /** Client -> real server on entry e, by the entry's forwarding method. */

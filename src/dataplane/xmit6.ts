@@ -8,7 +8,7 @@
 import { setMacs } from '../packet/ethernet.js';
 import * as icmpv6 from '../packet/icmpv6.js';
 import { IPV6_MIN_MTU, NEXTHDR_TCP, NEXTHDR_UDP, OFF_DST, OFF_HOPLIMIT, OFF_SRC } from '../packet/ipv6.js';
-import { OFL_SIZE_SHIFT } from '../packet/offload.js';
+import { OFL_SIZE_SHIFT, wireSize } from '../packet/offload.js';
 import { CF_SYNCED } from '../table/conn-table.js';
 import type { ConnTable6 } from '../table/conn-table6.js';
 import { FWD_DR, FWD_FNAT, FWD_MASQ, FWD_TUNNEL, type RealServer } from './model.js';
@@ -42,11 +42,7 @@ export class Xmit6 {
 
   /** Bytes of one packet on the wire: the packet, or one GSO segment of it. */
   private wireSize(b: Uint8Array, l3: number, l4: number, end: number, proto: number): number {
-    const gso = this.f.rxOffload >>> OFL_SIZE_SHIFT;
-    if (gso === 0) return end - l3;
-    const l4h = proto === NEXTHDR_TCP ? (b[l4 + 12]! >>> 4) << 2 : 8;
-    const seg = l4 - l3 + l4h + gso;
-    return seg < end - l3 ? seg : end - l3;
+    return wireSize(this.f.rxOffload, b, l3, l4, end - l3, proto === NEXTHDR_TCP);
   }
 
   /** Client -> real server on entry e. The error source is the VIP: the packet's destination, ours. */

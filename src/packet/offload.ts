@@ -29,3 +29,16 @@ export const OFL_SIZE_SHIFT = 8;
 export function gsoSize(offload: number): number {
   return offload >>> OFL_SIZE_SHIFT;
 }
+
+/**
+ * Bytes on the wire of one packet: the packet's own length (ipLen, from its IP header), or
+ * for a super-frame one segment's (headers + gso_size), as skb_gso_validate_network_len
+ * checks a GSO packet against the MTU. l4 is the TCP/UDP header offset.
+ */
+export function wireSize(offload: number, b: Uint8Array, l3: number, l4: number, ipLen: number, isTcp: boolean): number {
+  const gso = offload >>> OFL_SIZE_SHIFT;
+  if (gso === 0) return ipLen;
+  const l4h = isTcp ? (b[l4 + 12]! >>> 4) << 2 : 8;
+  const seg = l4 - l3 + l4h + gso;
+  return seg < ipLen ? seg : ipLen;
+}

@@ -9,12 +9,12 @@ import type { Diagnostics } from './diagnostics.js';
 import type { ConfigNode } from './parser.js';
 import { IPVS_WEIGHT_LIMIT, parseForwarding, parseRealServer, type RealServerDraft } from './real-server.js';
 import {
-  LVS_SCHEDULERS, type Forwarding, type LvsScheduler, type Protocol, type ServiceFlags,
+  LVS_SCHEDULERS, type Forwarding, type LvsScheduler, type ServiceFlags,
   type VirtualServer, type VirtualServerGroup, type VirtualServerGroupEntry,
 } from './schema.js';
 import {
   fail, forbidBlock, parseIp, parseUnsigned, readIp, readOptionalBool, readOptionalPort, readScript, readTimer,
-  readUnsigned, requireArg, requireBlock, warnExtraArgs, type AddressFamily, type NotifyScript,
+  readUnsigned, requireArg, requireBlock, warnExtraArgs, type AddressFamily,
 } from './values.js';
 import { formatGroups6, groupsOf, parseIPv6 } from '../../packet/addr6.js';
 
