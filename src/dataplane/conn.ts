@@ -154,8 +154,9 @@ export class Conns {
     // secure_tcp in force: the kernel's tcp_states_dos table, and shorter handshakes (guard.ts);
     // the common case reads the normal timeout without a call.
     const secure = this.guard.levels.secureTcp;
-    const ns = secure ? nextSecureTcpState(dir, this.table.state[e]!, tflags) : nextTcpState(dir, this.table.state[e]!, tflags);
-    this.setState(e, d, ns);
+    const t = this.table;
+    const ns = secure ? nextSecureTcpState(dir, t.state[e]!, tflags) : nextTcpState(dir, t.state[e]!, tflags);
+    moveState(t.state, t.flags, e, d, ns);
     this.table.timeoutMs[e] = secure ? this.guard.timeoutMs(ns, this.timeoutsMs) : this.timeoutsMs[ns]!;
   }
 

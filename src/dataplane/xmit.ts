@@ -33,11 +33,6 @@ export class Xmit {
     this.icmp = icmpErrors;
   }
 
-  /** Segment size on the wire: the frame's own length, or one GSO segment's. */
-  private wireSize(b: Uint8Array, l3: number, l4: number, total: number, proto: number): number {
-    return wireSize(this.f.rxOffload, b, l3, l4, total, proto === ipv4.PROTO_TCP);
-  }
-
   /** Client -> real server on entry e, by the entry's forwarding method. */
   toServer(b: Uint8Array, l3: number, l4: number, total: number, e: number, d: RealServer, proto: number, ifi: number): number {
     const t = this.table;
@@ -50,7 +45,7 @@ export class Xmit {
     const out = d.iface;
     // A tunnel's outer header takes 20 bytes of the route's MTU (__ip_vs_get_out_rt).
     const mtu = f.ifaces[out]!.mtu - (fwd === FWD_TUNNEL ? IPIP_HLEN : 0);
-    if (this.wireSize(b, l3, l4, total, proto) > mtu) {
+    if (wireSize(f.rxOffload, b, l3, l4, total, proto === ipv4.PROTO_TCP) > mtu) {
       // ensure_mtu_is_adequate (for a GSO frame: skb_gso_validate_network_len, one segment):
       // DF set -> "fragmentation needed" with the next-hop MTU.
       if (readU16(b, l3 + 6) & ipv4.FLAG_DF) return this.icmp.toSender(b, l3, ifi, icmp.DEST_UNREACH, icmp.CODE_FRAG_NEEDED, mtu, DROP.oversize);
@@ -72,7 +67,7 @@ export class Xmit {
     if (b[l3 + ipv4.OFF_TTL]! <= 1) return f.drop(DROP.ttl_exceeded);
     const out = d.iface;
     const mtu = f.ifaces[out]!.mtu - (d.fwd === FWD_TUNNEL ? IPIP_HLEN : 0);
-    if (this.wireSize(b, l3, l4, total, proto) > mtu) return f.drop(DROP.oversize);
+    if (wireSize(f.rxOffload, b, l3, l4, total, proto === ipv4.PROTO_TCP) > mtu) return f.drop(DROP.oversize);
     if (d.fwd === FWD_TUNNEL) return this.tunnel(b, l3, l4, total, d, proto, mtu);
     if (d.fwd !== FWD_DR) {
       rewriteEnd(b, l3, l4, proto === ipv4.PROTO_UDP, ipv4.OFF_DST, d.addr, 2, d.port !== 0 ? d.port : readU16(b, l4 + 2), f.csumMode);
@@ -89,7 +84,7 @@ export class Xmit {
     // A connection received by sync has not seen its client's next hop yet.
     if (t.flags[e]! & CF_SYNCED) return f.drop(DROP.client_mac_unknown);
     const out = t.ciface[e]!;
-    if (this.wireSize(b, l3, l4, total, proto) > f.ifaces[out]!.mtu) return f.drop(DROP.oversize);
+    if (wireSize(f.rxOffload, b, l3, l4, total, proto === ipv4.PROTO_TCP) > f.ifaces[out]!.mtu) return f.drop(DROP.oversize);
     const isUdp = proto === ipv4.PROTO_UDP;
     rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_SRC, t.vaddr[e]!, 0, t.vport[e]!, f.csumMode);
     if (t.fwd[e] === FWD_FNAT) rewriteEnd(b, l3, l4, isUdp, ipv4.OFF_DST, t.caddr[e]!, 2, t.cport[e]!, f.csumMode);

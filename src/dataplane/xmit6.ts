@@ -40,11 +40,6 @@ export class Xmit6 {
     this.icmp = icmpErrors;
   }
 
-  /** Bytes of one packet on the wire: the packet, or one GSO segment of it. */
-  private wireSize(b: Uint8Array, l3: number, l4: number, end: number, proto: number): number {
-    return wireSize(this.f.rxOffload, b, l3, l4, end - l3, proto === NEXTHDR_TCP);
-  }
-
   /** Client -> real server on entry e. The error source is the VIP: the packet's destination, ours. */
   toServer(b: Uint8Array, l3: number, l4: number, end: number, e: number, d: RealServer, proto: number, ifi: number): number {
     const f = this.f;
@@ -56,7 +51,7 @@ export class Xmit6 {
     const fwd = t.fwd[e]!;
     // The tunnel's outer header takes 40 bytes of the route's MTU (__ip_vs_get_out_rt_v6).
     const mtu = f.ifaces[out]!.mtu - (fwd === FWD_TUNNEL ? IP6IP6_HLEN : 0);
-    if (this.wireSize(b, l3, l4, end, proto) > mtu) {
+    if (wireSize(f.rxOffload, b, l3, l4, end - l3, proto === NEXTHDR_TCP) > mtu) {
       return this.icmp.toSender6(b, l3, end, ifi, icmpv6.PKT_TOOBIG, 0, mtu, DROP.oversize, b, l3 + OFF_DST);
     }
     if (fwd === FWD_TUNNEL) return this.tunnel(b, l3, l4, end, d, proto, mtu);
@@ -123,7 +118,7 @@ export class Xmit6 {
     if (b[l3 + OFF_HOPLIMIT]! <= 1) return f.drop(DROP.ttl_exceeded);
     const out = d.iface;
     const mtu = f.ifaces[out]!.mtu - (d.fwd === FWD_TUNNEL ? IP6IP6_HLEN : 0);
-    if (this.wireSize(b, l3, l4, end, proto) > mtu) return f.drop(DROP.oversize);
+    if (wireSize(f.rxOffload, b, l3, l4, end - l3, proto === NEXTHDR_TCP) > mtu) return f.drop(DROP.oversize);
     if (d.fwd === FWD_TUNNEL) return this.tunnel(b, l3, l4, end, d, proto, mtu);
     // As xmit.ts onePacket: full-NAT without an entry has no local port, only the destination changes.
     if (d.fwd === FWD_MASQ || d.fwd === FWD_FNAT) rewriteEnd6(b, l3, l4, end, proto, OFF_DST, d.addr6, 0, 2, d.port !== 0 ? d.port : dport, f.csumMode);
@@ -139,7 +134,7 @@ export class Xmit6 {
     if (b[l3 + OFF_HOPLIMIT]! <= 1) return f.drop(DROP.ttl_exceeded);
     if (t.flags[e]! & CF_SYNCED) return f.drop(DROP.client_mac_unknown);
     const out = t.ciface[e]!;
-    if (this.wireSize(b, l3, l4, end, proto) > f.ifaces[out]!.mtu) return f.drop(DROP.oversize);
+    if (wireSize(f.rxOffload, b, l3, l4, end - l3, proto === NEXTHDR_TCP) > f.ifaces[out]!.mtu) return f.drop(DROP.oversize);
     rewriteEnd6(b, l3, l4, end, proto, OFF_SRC, t.vaddr, e, 0, t.vport[e]!, f.csumMode);
     if (t.fwd[e] === FWD_FNAT) rewriteEnd6(b, l3, l4, end, proto, OFF_DST, t.caddr, e, 2, t.cport[e]!, f.csumMode);
     b[l3 + OFF_HOPLIMIT]!--;
