@@ -19,7 +19,7 @@ const RING = OFL_KNOWN;
 const PCAP = 0;
 
 export interface MicroCase {
-  group: 'baseline' | 'engine' | 'restore' | 'table' | 'sched' | 'packet6';
+  group: 'baseline' | 'engine' | 'engine6' | 'restore' | 'table' | 'sched' | 'packet6';
   name: string;
   fn: () => void;
   /** What one op does and includes. */

@@ -17,6 +17,7 @@ import { schedulerPickCases } from './sched-picks.js';
 import { baselineCase, engineCases, type ClockMode, type MicroCase } from './engine-cases.js';
 import { tableCases } from './table-cases.js';
 import { packet6Cases } from './packet6-cases.js';
+import { engine6Cases } from './engine6-cases.js';
 import { measureExpiry } from './expiry.js';
 import { measureAllocations, type AllocResult } from './alloc.js';
 import { consoleTable, describeMachine, writeResults, type CaseResult, type RunResults } from './report.js';
@@ -52,7 +53,7 @@ async function allocChild(): Promise<void> {
   const ops = Number(arg('alloc-ops') ?? 5_000_000);
   const out: { clock: string; results: AllocResult[] }[] = [];
   for (const clock of ['fraction', 'int'] as ClockMode[]) {
-    const cases = [...engineCases(clock).filter((c) => c.group === 'engine'), ...(clock === 'fraction' ? packet6Cases() : [])];
+    const cases = [...engineCases(clock).filter((c) => c.group === 'engine'), ...(clock === 'fraction' ? [...engine6Cases(), ...packet6Cases()] : [])];
     const results = await measureAllocations([baselineCase(), ...cases], ops);
     for (const c of cases) {
       const problem = c.check?.();
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
 
   const first = { ...baselineCase(), name: 'baseline: read dst address (start)' };
   const last = { ...baselineCase(), name: 'baseline: read dst address (end)' };
-  let cases: MicroCase[] = [...engineCases(clock), ...packet6Cases(), ...tableCases(), ...schedulerPickCases().map((s): MicroCase => ({ group: 'sched', name: s.name, fn: s.fn, note: 'one scheduler pick (sched-picks.ts)' }))];
+  let cases: MicroCase[] = [...engineCases(clock), ...engine6Cases(), ...packet6Cases(), ...tableCases(), ...schedulerPickCases().map((s): MicroCase => ({ group: 'sched', name: s.name, fn: s.fn, note: 'one scheduler pick (sched-picks.ts)' }))];
   if (filter) cases = cases.filter((c) => c.name.includes(filter) || c.group === filter);
   const problems: string[] = [];
   const results = [first, ...cases, last].map((c) => runCase(c, maxTime));

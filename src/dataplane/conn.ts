@@ -7,10 +7,10 @@
  */
 import * as ipv4 from '../packet/ipv4.js';
 import { ConnTable, CF_INACTIVE, CF_IN_REVERSE, CF_NOOUTPUT, CF_SYNCED, CF_TEMPLATE, NONE } from '../table/conn-table.js';
-import { S_NONE, S_UDP, nextSecureTcpState, nextTcpState } from '../table/tcp-state.js';
+import { S_NONE, S_UDP, STATE_ACTIVE, nextSecureTcpState, nextTcpState } from '../table/tcp-state.js';
 import { SVC_F_ONEPACKET, SVC_F_PERSISTENT } from '../sched/types.js';
 import { markAfterBind } from '../sched/thresholds.js';
-import { mayReschedule, moveState, postponeIfControlling, templateUsable, unbindEntry } from './dest-counts.js';
+import { mayReschedule, postponeIfControlling, templateUsable, unbindEntry } from './dest-counts.js';
 import { FWD_FNAT, RealServer, VirtualService, repliesBypass } from './model.js';
 import { FnatPool } from './fnat-pool.js';
 import { countConn } from './counters.js';
@@ -156,13 +156,25 @@ export class Conns {
     const secure = this.guard.levels.secureTcp;
     const t = this.table;
     const ns = secure ? nextSecureTcpState(dir, t.state[e]!, tflags) : nextTcpState(dir, t.state[e]!, tflags);
-    moveState(t.state, t.flags, e, d, ns);
+    this.setState(e, d, ns);
     this.table.timeoutMs[e] = secure ? this.guard.timeoutMs(ns, this.timeoutsMs) : this.timeoutsMs[ns]!;
   }
 
-  /** Move to state ns, between ActiveConn and InActConn as the state's activity changes. */
+  /** Move to state ns, between ActiveConn and InActConn (dest-counts.ts moveState, inlined here for the IPv4 path). */
   setState(e: number, d: RealServer, ns: number): void {
-    moveState(this.table.state, this.table.flags, e, d, ns);
+    const t = this.table;
+    if (ns === t.state[e]) return;
+    const inactive = (t.flags[e]! & CF_INACTIVE) !== 0;
+    if (!inactive && !STATE_ACTIVE[ns]) {
+      d.activeConns--;
+      d.inactConns++;
+      t.flags[e] = t.flags[e]! | CF_INACTIVE;
+    } else if (inactive && STATE_ACTIVE[ns]) {
+      d.activeConns++;
+      d.inactConns--;
+      t.flags[e] = t.flags[e]! & ~CF_INACTIVE;
+    }
+    t.state[e] = ns;
   }
 
   /**

@@ -14,7 +14,12 @@ import type { RealServer } from './model.js';
 const PERSIST_POSTPONE_MS = 60_000; // ip_vs_conn_expire: controlling entries wait in 60 s steps
 import type { Settings } from './settings.js';
 
-/** Move entry e to state ns, between ActiveConn and InActConn as the state's activity changes (set_tcp_state). */
+/**
+ * Move entry e to state ns, between ActiveConn and InActConn as the state's activity changes
+ * (set_tcp_state). conn.ts keeps the same lines in Conns.setState for the IPv4 path: called
+ * from there, this function measured 5-7 % slower on the DR case (same-process A/B,
+ * bench/results/micro-ipv6-ab-2026-12-03.md).
+ */
 export function moveState(state: Uint8Array, flags: Uint8Array, e: number, d: RealServer, ns: number): void {
   if (ns === state[e]) return;
   const inactive = (flags[e]! & CF_INACTIVE) !== 0;
