@@ -37,7 +37,7 @@ export interface MicroCase {
 export type ClockMode = 'fraction' | 'int';
 
 /** One clock per engine, shared by its cases, so time never goes back between cases. */
-interface Clock {
+export interface Clock {
   mode: ClockMode;
   ms: Float64Array;
   /** [packets, whole ms] */
@@ -45,7 +45,7 @@ interface Clock {
 }
 
 /** One process() per op, after restoring the changed bytes; counts verdicts other than `want`. */
-function engineOp(engine: Engine, frame: Buffer, offs: Uint16Array, want: number, clock: Clock, bad: Uint32Array, offload = RING): () => void {
+export function engineOp(engine: Engine, frame: Buffer, offs: Uint16Array, want: number, clock: Clock, bad: Uint32Array, offload = RING): () => void {
   const pristine = Buffer.from(frame);
   const n = offs.length;
   const len = frame.length;
@@ -82,7 +82,7 @@ function restoreOp(frame: Buffer, offs: Uint16Array): () => void {
   };
 }
 
-function verdictCheck(bad: Uint32Array, want: number): () => string | null {
+export function verdictCheck(bad: Uint32Array, want: number): () => string | null {
   return () => (bad[0] === 0 ? null : `${bad[0]} ops did not return ${VERDICT_NAMES[want]}`);
 }
 

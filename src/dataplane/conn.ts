@@ -89,7 +89,8 @@ export class Conns {
       } else {
         d = this.services.dests[t.dest[tmpl]!]!;
       }
-      t.timers.arm(tmpl, this.f.now + t.timeoutMs[tmpl]!); // conn_put(ct) restarts the template timer
+      t.timers.expiresAt[tmpl] = this.f.now + t.timeoutMs[tmpl]!; // conn_put(ct) restarts the template timer
+      t.timers.rearm(tmpl);
     } else {
       d = this.pick(svc, caddr, cport);
       if (d === null) return SCHED_NO_DEST;

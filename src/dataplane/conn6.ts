@@ -96,7 +96,8 @@ export class Conns6 {
       } else {
         d = this.services.dests[t.dest[tmpl]!]!;
       }
-      t.timers.arm(tmpl, this.f.now + t.timeoutMs[tmpl]!);
+      t.timers.expiresAt[tmpl] = this.f.now + t.timeoutMs[tmpl]!;
+      t.timers.rearm(tmpl);
     } else {
       d = this.pick(svc, cport);
       if (d === null) return SCHED_NO_DEST;

@@ -196,7 +196,8 @@ export class Pipeline6 {
     if (proto === TCP) cs.setTcpState(e, d, t.flags[e]! & CF_NOOUTPUT ? DIR_INPUT_ONLY : DIR_INPUT, tflags);
     else t.timeoutMs[e] = this.timeoutsMs[S_UDP]!;
     t.inPkts[e]!++;
-    t.timers.arm(e, f.now + t.timeoutMs[e]!);
+    t.timers.expiresAt[e] = f.now + t.timeoutMs[e]!;
+    t.timers.rearm(e);
     // A synced entry learns its client's next hop from the first client frame (as pipeline.ts).
     if (t.flags[e]! & CF_SYNCED) setClientHop6(t, e, b, 6, ifi);
     const sync = this.hooks.sync6;
@@ -227,7 +228,8 @@ export class Pipeline6 {
     } else {
       t.timeoutMs[e] = this.timeoutsMs[S_UDP]!;
     }
-    t.timers.arm(e, f.now + t.timeoutMs[e]!);
+    t.timers.expiresAt[e] = f.now + t.timeoutMs[e]!;
+    t.timers.rearm(e);
     return this.xmit.toClient(b, l3, l4, end, e, proto);
   }
 }

@@ -188,7 +188,8 @@ export class Pipeline {
       t.timeoutMs[e] = this.timeoutsMs[S_UDP]!;
     }
     t.inPkts[e]!++;
-    t.timers.arm(e, f.now + t.timeoutMs[e]!);
+    t.timers.expiresAt[e] = f.now + t.timeoutMs[e]!;
+    t.timers.rearm(e);
     if (t.flags[e]! & CF_SYNCED) cs.setClientHop(e, b, 6, ifi);
     const sync = this.hooks.sync;
     if (sync !== null) sync(e);
@@ -233,7 +234,8 @@ export class Pipeline {
     } else {
       t.timeoutMs[e] = this.timeoutsMs[S_UDP]!;
     }
-    t.timers.arm(e, f.now + t.timeoutMs[e]!);
+    t.timers.expiresAt[e] = f.now + t.timeoutMs[e]!;
+    t.timers.rearm(e);
     return this.xmit.toClient(b, l3, l4, total, e, proto);
   }
 

@@ -28,6 +28,16 @@ export class TimerWheel {
   /** Set entry e to expire at `at` (ms). */
   arm(e: number, at: number): void {
     this.expiresAt[e] = at;
+    this.rearm(e);
+  }
+
+  /**
+   * File entry e by the expiry its caller has just written to expiresAt[e]. The per-packet
+   * path arms this way: a fractional time passed as an argument to a call V8 does not inline
+   * is boxed (16 bytes a packet); an entry index never is.
+   */
+  rearm(e: number): void {
+    const at = this.expiresAt[e]!;
     const linked = this.linkedTick[e]!;
     // Visited no later than the new expiry (linked <= floor(at / tick), without the division).
     if (linked >= 0 && linked * this.tickMs <= at) return;
