@@ -22,6 +22,10 @@ if (haLabReady(t)) {
   t.teardown(() => lab.down());
   const vip = lab.state.LAB_VIP!;
   let dl = 0;
+  // curl --limit-rate paces its reads, not the wire: with the default receive buffer (up to
+  // 6 MB) a 3 MB body can arrive whole in the first second and survive any failover. A small
+  // buffer in the client's namespace keeps the bytes on the wire at about the limited rate.
+  await lab.exec('client', ['sysctl', '-qw', 'net.ipv4.tcp_rmem=4096 65536 131072']);
 
   /** A rate-limited NAT download from the client; resolves with curl's exit code and whether it is intact. */
   const download = (bytes: number, maxTime: number) => {
